@@ -1,0 +1,1 @@
+"""Intake: the one-stop desk and online reception of dossiers."""

@@ -1,0 +1,30 @@
+"""Intake persistence: dossier rows and the code counter."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from motcua.intake.tables import DossierCodeCounter
+
+
+async def next_sequence(session: AsyncSession, agency_code: str, day: date) -> int:
+    """Next value of the agency's daily counter, unique across processes.
+
+    The upsert takes the counter row's lock until the transaction ends, so two
+    receptions at the same agency never get the same number.
+    """
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    table = DossierCodeCounter.__table__  # type: ignore[attr-defined]
+    stmt = (
+        dialect.insert(table)
+        .values(agency_code=agency_code, day=day, last_value=1)
+        .on_conflict_do_update(
+            index_elements=["agency_code", "day"],
+            set_={"last_value": table.c.last_value + 1},
+        )
+        .returning(table.c.last_value)
+    )
+    return int((await session.execute(stmt)).scalar_one())

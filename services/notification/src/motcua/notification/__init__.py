@@ -1,0 +1,1 @@
+"""Notification: SMS, email and postal delivery of notices and results."""

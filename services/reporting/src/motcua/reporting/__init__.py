@@ -1,0 +1,1 @@
+"""Reporting: projections of the event log, reports, timelines, operator console."""

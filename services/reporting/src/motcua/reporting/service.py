@@ -1,0 +1,12 @@
+"""How the ``motcua`` CLI finds this service (entry point ``motcua.services``)."""
+
+from motcua.shared.service import ServiceDefinition
+
+SERVICE = ServiceDefinition(
+    name="reporting",
+    title="Reporting (báo cáo, tra cứu, giám sát)",
+    default_port=8004,
+    app_factory="motcua.reporting.app:create_app",
+    settings="motcua.reporting.settings:ReportingSettings",
+    links=(("API docs", "/docs"), ("AsyncAPI", "/asyncapi")),
+)

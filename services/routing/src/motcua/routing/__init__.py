@@ -1,0 +1,1 @@
+"""Routing: inter-agency hand-offs between commune, province and specialist agencies."""

@@ -1,0 +1,147 @@
+"""``motcua``: run the system, one service, the local broker, and admin tasks."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic_settings import BaseSettings
+from rich.console import Console
+from rich.table import Table
+
+from motcua.shared.auth import Role, issue_token
+from motcua.shared.cli.services import installed_services, load_object
+from motcua.shared.local_broker import LocalBroker
+from motcua.shared.settings import (
+    CommonSettings,
+    KafkaSettings,
+    TelemetrySettings,
+    describe_settings,
+)
+
+app = typer.Typer(
+    help="motcua: event-driven one-stop (một cửa liên thông) dossier services.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+token_app = typer.Typer(help="Bearer tokens for local use.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+console = Console()
+
+
+@app.command()
+def up(
+    data_dir: Annotated[
+        Path, typer.Option(help="Folder for SQLite files and logs.")
+    ] = Path("var"),
+    broker_port: Annotated[
+        int, typer.Option(help="Port of the local tansu broker.")
+    ] = 9092,
+) -> None:
+    """Start the broker and all four services (Ctrl-C stops everything)."""
+    from motcua.shared.cli.supervisor import run_up
+
+    raise typer.Exit(run_up(data_dir=data_dir, broker_port=broker_port))
+
+
+@app.command()
+def broker(
+    port: Annotated[int, typer.Option(help="Listen port.")] = 9092,
+    host: Annotated[
+        str, typer.Option(help="IPv4 address to listen on and advertise.")
+    ] = "127.0.0.1",
+) -> None:
+    """Run the local Kafka-protocol broker (tansu, memory storage) until Ctrl-C."""
+    local = LocalBroker(host, port).start(quiet=False)
+    console.print(f"tansu listening on {local.bootstrap_servers}; Ctrl-C stops it.")
+    stop = False
+
+    def on_signal(_s: int, _f: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        while not stop and local.process is not None and local.process.poll() is None:
+            time.sleep(0.2)
+    finally:
+        local.stop()
+
+
+@app.command()
+def config() -> None:
+    """List every environment variable the services read."""
+    table = Table("variable", "default", "meaning")
+    seen: set[str] = set()
+    groups: list[type[BaseSettings]] = [
+        CommonSettings,
+        KafkaSettings,
+        TelemetrySettings,
+    ]
+    groups += [load_object(s.settings) for s in installed_services()]
+    for group in groups:
+        for row in describe_settings(group):
+            if row["env"] not in seen:
+                seen.add(row["env"])
+                table.add_row(row["env"], row["default"], row["description"])
+    console.print(table)
+
+
+@token_app.command("issue")
+def token_issue(
+    agency: Annotated[
+        str, typer.Option(help="Agency e-ID code, or * for all (operators).")
+    ],
+    role: Annotated[list[Role], typer.Option(help="Role; repeat for several.")],
+    subject: Annotated[str, typer.Option(help="User id.")] = "local-user",
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+    hours: Annotated[float, typer.Option(help="Validity in hours.")] = 12.0,
+) -> None:
+    """Print a signed bearer token (uses MOTCUA_JWT_SECRET)."""
+    from datetime import timedelta
+
+    token = issue_token(
+        CommonSettings(),
+        subject=subject,
+        agency_code=agency,
+        roles=role,
+        name=name or subject,
+        ttl=timedelta(hours=hours),
+    )
+    typer.echo(token)
+
+
+def _service_command(name: str, app_factory: str) -> typer.Typer:
+    group = typer.Typer(help=f"Run the {name} service, or one of its tasks.")
+
+    @group.callback(invoke_without_command=True)
+    def run(ctx: typer.Context) -> None:
+        if ctx.invoked_subcommand is None:
+            from motcua.shared.service import serve
+
+            serve(load_object(app_factory)())
+
+    return group
+
+
+def _register_services() -> None:
+    for service in installed_services():
+        group = _service_command(service.name, service.app_factory)
+        if service.cli:
+            load_object(service.cli)(app, group)
+        app.add_typer(
+            group, name=service.name, help=f"Run {service.title}, or one of its tasks."
+        )
+
+
+def main() -> None:
+    _register_services()
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

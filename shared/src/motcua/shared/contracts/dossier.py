@@ -1,0 +1,175 @@
+"""Events of a dossier's reception, produced by intake on ``motcua.dossier.events``."""
+
+from __future__ import annotations
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from motcua.shared.contracts.common import (
+    AgencyLevel,
+    ApplicantKind,
+    Channel,
+    DossierStatus,
+    FiledBy,
+    NotificationChannel,
+    ResultDelivery,
+)
+from motcua.shared.contracts.envelope import EventData
+from motcua.shared.contracts.topics import DOSSIER_EVENTS
+
+
+class DossierEventData(EventData):
+    """Base of every event on ``motcua.dossier.events``."""
+
+    TOPIC = DOSSIER_EVENTS
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class Person(_Part):
+    """An applicant or representative. Personal data: never logged."""
+
+    kind: ApplicantKind = ApplicantKind.CITIZEN
+    full_name: str
+    id_number: str | None = Field(
+        default=None, description="12-digit personal ID (CCCD), or tax code."
+    )
+    phone: str | None = None
+    email: str | None = None
+    address: str | None = None
+
+
+class PostalAddress(_Part):
+    """Where the post returns the result (QĐ 45/2016)."""
+
+    receiver_name: str
+    address: str
+    phone: str
+    province_code: str | None = None
+    province_name: str | None = None
+    commune_code: str | None = None
+    commune_name: str | None = None
+
+
+class SubmittedComponent(_Part):
+    """One document of the dossier (thành phần hồ sơ)."""
+
+    code: str
+    name: str
+    original: bool = False
+    copies: int = 1
+
+
+class WorkflowStep(_Part):
+    """A step of the procedure's internal workflow (quy trình nội bộ)."""
+
+    step_no: int = Field(ge=1)
+    role: str = Field(
+        description="Agency role holding the step: `receiving_desk`, "
+        "`competent_agency`, or `specialist:<agency type>`."
+    )
+    name: str = ""
+    hours: float = Field(ge=0, description="Allotted working hours.")
+
+
+class DossierSubmittedV1(DossierEventData):
+    """Filed online and waiting for an officer to accept it (status 1)."""
+
+    EVENT_TYPE = "dossier.submitted"
+
+    procedure_code: str
+    receiving_agency_code: str
+    channel: Channel = Channel.ONLINE
+    status: DossierStatus = DossierStatus.SUBMITTED
+
+
+class DossierReceivedV1(DossierEventData):
+    """Accepted as complete and valid: the legal clock starts (status 2)."""
+
+    EVENT_TYPE = "dossier.received"
+
+    procedure_code: str
+    procedure_name: str
+    field_code: str | None = None
+    field_name: str | None = None
+    procedure_level: AgencyLevel = AgencyLevel.COMMUNE
+    inter_agency: bool = False
+    channel: Channel
+    receiving_agency_code: str
+    received_at: AwareDatetime
+    clock_started_at: AwareDatetime | None = Field(
+        default=None, description="First working instant at or after receipt."
+    )
+    due_at: AwareDatetime | None = Field(
+        default=None, description="Appointment (ngày hẹn trả); none if unlimited."
+    )
+    time_limit: str | None = Field(
+        default=None, description="Legal limit as `3wd`, `5h` or `same-day`."
+    )
+    status: DossierStatus = DossierStatus.RECEIVED
+    applicant: Person
+    representative: Person | None = None
+    result_delivery: ResultDelivery = ResultDelivery.DESK
+    postal_address: PostalAddress | None = None
+    filed_by: FiledBy = FiledBy.DESK_OFFICER
+    components: list[SubmittedComponent] = Field(default_factory=list)
+    workflow: list[WorkflowStep] = Field(default_factory=list)
+    notify_channels: list[NotificationChannel] = Field(
+        default_factory=lambda: [NotificationChannel.SMS, NotificationChannel.EMAIL]
+    )
+    fee_vnd: int = 0
+
+
+class DossierRefusedV1(DossierEventData):
+    """Refused at intake, form 03 (status 3)."""
+
+    EVENT_TYPE = "dossier.refused"
+
+    procedure_code: str
+    receiving_agency_code: str
+    channel: Channel
+    reasons: list[str]
+    status: DossierStatus = DossierStatus.REFUSED
+    applicant: Person | None = None
+
+
+class DossierCompletionRequestedV1(DossierEventData):
+    """Incomplete at intake: the applicant got form 02 listing what to complete."""
+
+    EVENT_TYPE = "dossier.completion_requested"
+
+    procedure_code: str
+    receiving_agency_code: str
+    channel: Channel
+    missing_components: list[str]
+    instructions: str = ""
+    applicant: Person | None = None
+
+
+class DossierSupplementReceivedV1(DossierEventData):
+    """The components an agency asked for have arrived; the clock resumes."""
+
+    EVENT_TYPE = "dossier.supplement_received"
+
+    received_at: AwareDatetime
+    components: list[SubmittedComponent] = Field(default_factory=list)
+    note: str = ""
+
+
+class DossierWithdrawnV1(DossierEventData):
+    """Withdrawn at the citizen's request (status 7)."""
+
+    EVENT_TYPE = "dossier.withdrawn"
+
+    reason: str = ""
+    status: DossierStatus = DossierStatus.WITHDRAWN
+
+
+class DossierRatedV1(DossierEventData):
+    """A citizen rated how the dossier was handled (1-5); produced by reporting."""
+
+    EVENT_TYPE = "dossier.rated"
+
+    score: int = Field(ge=1, le=5)
+    comment: str = ""

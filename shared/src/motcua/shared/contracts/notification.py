@@ -1,0 +1,79 @@
+"""Delivery state of notices, produced by notification on
+``motcua.notification.events``.
+
+These events are read by reporting and shown on timelines, so they carry no
+phone number, email or address: only the channel and provider references.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from pydantic import Field
+
+from motcua.shared.contracts.common import NotificationChannel
+from motcua.shared.contracts.envelope import EventData
+from motcua.shared.contracts.topics import NOTIFICATION_EVENTS
+
+
+class _NotificationState(EventData):
+    TOPIC = NOTIFICATION_EVENTS
+
+    notification_id: uuid.UUID
+    channel: NotificationChannel
+    template: str = Field(description="Template name, e.g. `dossier.received`.")
+    trigger_event_id: uuid.UUID | None = None
+    trigger_event_type: str | None = None
+    attempt: int = 0
+    provider: str | None = None
+    provider_reference: str | None = None
+    detail: str = ""
+
+
+class NotificationCreatedV1(_NotificationState):
+    EVENT_TYPE = "notification.created"
+
+    sms_segments: int | None = None
+
+
+class NotificationSendingV1(_NotificationState):
+    EVENT_TYPE = "notification.sending"
+
+
+class NotificationDeliveredV1(_NotificationState):
+    EVENT_TYPE = "notification.delivered"
+
+
+class NotificationTemporaryFailureV1(_NotificationState):
+    EVENT_TYPE = "notification.temporary_failure"
+
+    retry_in_seconds: float | None = None
+
+
+class NotificationPermanentFailureV1(_NotificationState):
+    EVENT_TYPE = "notification.permanent_failure"
+
+    fallback_channel: NotificationChannel | None = None
+
+
+class NotificationDeadLetteredV1(_NotificationState):
+    """Every channel failed; an operator can retry it."""
+
+    EVENT_TYPE = "notification.dead_lettered"
+
+
+class PostalOrderCreatedV1(_NotificationState):
+    """A result-return order was placed with the postal operator."""
+
+    EVENT_TYPE = "notification.postal_order_created"
+
+    waybill_code: str
+
+
+class PostalStatusChangedV1(_NotificationState):
+    """Postal callback: accepted, delivered, failed, returned or cancelled."""
+
+    EVENT_TYPE = "notification.postal_status_changed"
+
+    waybill_code: str
+    postal_status: str

@@ -1,0 +1,203 @@
+"""Kafka plumbing: timing profiles, the broker factory, explicit topic
+declaration, and the adapters between FastStream and the messaging core."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
+
+from motcua.shared.contracts import headers as h
+from motcua.shared.contracts.topics import BUSINESS_TOPICS, dead_letter_topic
+from motcua.shared.messaging.consumer import EventConsumer
+from motcua.shared.messaging.relay import Publish
+from motcua.shared.settings import KafkaSettings
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class ConsumerProfile:
+    """Group and fetch timings. Tansu holds every group join for half the
+    session timeout and re-polls fetches, so it wants short values; a real
+    cluster refuses sessions under 6 s."""
+
+    session_timeout_ms: int
+    heartbeat_interval_ms: int
+    fetch_max_wait_ms: int
+
+
+PROFILES: dict[str, ConsumerProfile] = {
+    "tansu": ConsumerProfile(
+        session_timeout_ms=1000, heartbeat_interval_ms=300, fetch_max_wait_ms=20
+    ),
+    "kafka": ConsumerProfile(
+        session_timeout_ms=10000, heartbeat_interval_ms=3000, fetch_max_wait_ms=100
+    ),
+}
+
+
+def consumer_profile(settings: KafkaSettings) -> ConsumerProfile:
+    base = PROFILES[settings.profile or "tansu"]
+    return ConsumerProfile(
+        session_timeout_ms=settings.session_timeout_ms or base.session_timeout_ms,
+        heartbeat_interval_ms=settings.heartbeat_interval_ms
+        or base.heartbeat_interval_ms,
+        fetch_max_wait_ms=settings.fetch_max_wait_ms or base.fetch_max_wait_ms,
+    )
+
+
+def _security(settings: KafkaSettings) -> BaseSecurity | None:
+    use_ssl = settings.security_protocol in ("SSL", "SASL_SSL")
+    ctx = ssl.create_default_context() if use_ssl else None
+    if settings.security_protocol.startswith("SASL"):
+        user = settings.sasl_username or ""
+        password = (
+            settings.sasl_password.get_secret_value() if settings.sasl_password else ""
+        )
+        mechanism = (settings.sasl_mechanism or "PLAIN").upper()
+        cls = {"SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512}.get(
+            mechanism, SASLPlaintext
+        )
+        return cls(user, password, ssl_context=ctx)
+    if use_ssl:
+        return BaseSecurity(ssl_context=ctx)
+    return None
+
+
+def _admin_kwargs(settings: KafkaSettings) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"bootstrap_servers": settings.bootstrap_servers}
+    if settings.security_protocol != "PLAINTEXT":
+        kwargs["security_protocol"] = settings.security_protocol
+        kwargs["ssl_context"] = ssl.create_default_context()
+        if settings.sasl_mechanism:
+            kwargs["sasl_mechanism"] = settings.sasl_mechanism
+            kwargs["sasl_plain_username"] = settings.sasl_username
+            kwargs["sasl_plain_password"] = (
+                settings.sasl_password.get_secret_value()
+                if settings.sasl_password
+                else None
+            )
+    return kwargs
+
+
+def create_broker(settings: KafkaSettings, *, client_id: str) -> KafkaBroker:
+    """A FastStream broker that never auto-creates topics and never asks for an
+    idempotent producer (aiokafka's InitProducerId fails on tansu): duplicates
+    are removed by the consumers' inboxes instead."""
+    return KafkaBroker(
+        settings.bootstrap_servers,
+        client_id=f"motcua-{client_id}",
+        allow_auto_create_topics=False,
+        acks="all",
+        enable_idempotence=False,
+        linger_ms=2,
+        max_batch_size=256 * 1024,
+        request_timeout_ms=30_000,
+        security=_security(settings),
+        logger=None,  # per-message access logs cost more than they tell
+        graceful_timeout=15.0,
+    )
+
+
+def business_topic_names() -> tuple[str, ...]:
+    return BUSINESS_TOPICS
+
+
+async def declare_topics(settings: KafkaSettings, names: Iterable[str]) -> list[str]:
+    """Create the topics that do not exist yet; returns the ones created.
+
+    Topics are never left to auto-creation (tansu would give them 4 partitions).
+    """
+    admin = AIOKafkaAdminClient(**_admin_kwargs(settings))
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [n for n in dict.fromkeys(names) if n not in existing]
+        created: list[str] = []
+        for name in missing:
+            try:
+                await admin.create_topics(
+                    [NewTopic(name, settings.partitions, settings.replication_factor)]
+                )
+                created.append(name)
+            except TopicAlreadyExistsError:  # another service won the race
+                pass
+        if created:
+            log.info("topics_declared", topics=created, partitions=settings.partitions)
+        return created
+    finally:
+        await admin.close()
+
+
+def kafka_publisher(broker: KafkaBroker) -> Publish:
+    """Adapter the outbox relay sends through (enqueue now, confirm later)."""
+
+    async def publish(
+        topic: str, key: bytes | None, value: bytes, headers: dict[str, str]
+    ) -> asyncio.Future[Any]:
+        return await broker.publish(
+            value,
+            topic,
+            key=key,
+            headers=headers,
+            correlation_id=headers.get(h.CORRELATION_ID),
+            no_confirm=True,
+        )
+
+    return publish
+
+
+async def _keep_raw(_message: Any) -> None:
+    """Decoder that leaves bodies as bytes: the messaging core parses them, so a
+    malformed body becomes a dead letter instead of a framework error."""
+    return None
+
+
+def subscribe(
+    broker: KafkaBroker,
+    consumer: EventConsumer,
+    settings: KafkaSettings,
+    *,
+    batch_size: int,
+    description: str = "",
+) -> None:
+    """Register an :class:`EventConsumer` as a batch subscriber with manual acks."""
+    profile = consumer_profile(settings)
+
+    async def on_batch(message: KafkaMessage) -> None:
+        await consumer.on_kafka_batch(message)
+
+    on_batch.__name__ = f"{consumer.group_id.replace('-', '_')}_consumer"
+    broker.subscriber(
+        *consumer.topics,
+        group_id=consumer.group_id,
+        batch=True,
+        max_records=batch_size,
+        batch_timeout_ms=profile.fetch_max_wait_ms,
+        ack_policy=AckPolicy.MANUAL,
+        auto_offset_reset="earliest",
+        session_timeout_ms=profile.session_timeout_ms,
+        heartbeat_interval_ms=profile.heartbeat_interval_ms,
+        fetch_max_wait_ms=profile.fetch_max_wait_ms,
+        decoder=_keep_raw,
+        description=description or None,
+    )(on_batch)
+
+
+def topics_for(consumers: Iterable[EventConsumer]) -> list[str]:
+    names: list[str] = list(BUSINESS_TOPICS)
+    for consumer in consumers:
+        names.extend(consumer.topics)
+        names.append(dead_letter_topic(consumer.group_id))
+    return names

@@ -1,0 +1,384 @@
+"""The idempotent consumer: applies each event once, commits offsets after.
+
+A batch of records is applied in one database transaction, each record in its
+own savepoint together with its inbox row (the dedup key). A record that keeps
+failing is written to the consumer's dead-letter topic through the outbox, in
+the same transaction, so it can neither be lost nor block its partition. Offsets
+are committed only after the transaction commits; if the database or the broker
+is unavailable the whole batch is rewound and tried again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+import structlog
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind, Tracer
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from motcua.shared.contracts import headers as h
+from motcua.shared.contracts.envelope import (
+    EventData,
+    EventEnvelope,
+    EventParseError,
+    new_event,
+    now_vn,
+    parse_event,
+)
+from motcua.shared.contracts.topics import dead_letter_topic
+from motcua.shared.db import utcnow
+from motcua.shared.logging import safe_error_text
+from motcua.shared.messaging.outbox import add_event, add_raw
+from motcua.shared.messaging.tables import InboxRecord
+from motcua.shared.metrics import ServiceMetrics
+
+log = structlog.get_logger(__name__)
+
+# Errors that say "the infrastructure is unavailable", not "this record is bad":
+# the batch is rewound and retried instead of dead-lettering a good record.
+INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
+    sa.exc.OperationalError,
+    sa.exc.InterfaceError,
+    sa.exc.DisconnectionError,
+    sa.exc.TimeoutError,
+    ConnectionError,
+    TimeoutError,
+    OSError,
+)
+
+
+@dataclass(frozen=True)
+class ConsumedRecord:
+    topic: str
+    partition: int
+    offset: int
+    key: str | None
+    value: bytes
+    headers: dict[str, str]
+    timestamp_ms: int = 0
+
+    @property
+    def message_id(self) -> str:
+        """The dedup key: the event id, or the record's position if it has none."""
+        return (
+            self.headers.get(h.EVENT_ID)
+            or f"{self.topic}:{self.partition}:{self.offset}"
+        )
+
+    @classmethod
+    def from_kafka(cls, record: Any) -> ConsumedRecord:
+        return cls(
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            key=record.key.decode(errors="replace") if record.key else None,
+            value=record.value or b"",
+            headers={k: v.decode(errors="replace") for k, v in record.headers or ()},
+            timestamp_ms=record.timestamp or 0,
+        )
+
+
+@dataclass
+class HandlerContext:
+    """What a handler may touch: the transaction, the record, and ``emit``."""
+
+    session: AsyncSession
+    record: ConsumedRecord
+    producer: str
+    emitted: list[EventEnvelope[Any]] = field(default_factory=list)
+
+    def emit(
+        self,
+        data: EventData,
+        *,
+        cause: EventEnvelope[Any],
+        topic: str | None = None,
+        dossier_code: str | None = None,
+        agency_code: str | None = None,
+        occurred_at: datetime | None = None,
+        extra_headers: dict[str, str] | None = None,
+    ) -> EventEnvelope[Any]:
+        """Queue a follow-up event in this record's transaction (outbox)."""
+        envelope = new_event(
+            data,
+            dossier_code=dossier_code or cause.dossier_code,
+            producer=self.producer,
+            agency_code=agency_code,
+            causation=cause,
+            occurred_at=occurred_at,
+        )
+        add_event(
+            self.session,
+            envelope,
+            topic=topic or data.TOPIC,
+            extra_headers=extra_headers,
+        )
+        self.emitted.append(envelope)
+        return envelope
+
+
+EventHandler = Callable[[HandlerContext, EventEnvelope[EventData]], Awaitable[None]]
+
+
+class _Skip(Exception):  # noqa: N818
+    """Raised inside a savepoint to undo the inbox row of a skipped record."""
+
+
+class EventConsumer:
+    """One consumer group applying one handler to records of some topics."""
+
+    def __init__(
+        self,
+        *,
+        group_id: str,
+        topics: Sequence[str],
+        handler: EventHandler,
+        sessions: async_sessionmaker[AsyncSession],
+        producer: str,
+        tracer: Tracer | None = None,
+        metrics: ServiceMetrics | None = None,
+        max_attempts: int = 3,
+        retry_backoff_s: float = 0.05,
+        on_committed: Callable[[], None] | None = None,
+    ) -> None:
+        self.group_id = group_id
+        self.topics = tuple(topics)
+        self.dead_letter_topic = dead_letter_topic(group_id)
+        self._handler = handler
+        self._sessions = sessions
+        self._producer = producer
+        self._tracer = tracer or trace.get_tracer(__name__)
+        self._metrics = metrics
+        self._max_attempts = max_attempts
+        self._retry_backoff_s = retry_backoff_s
+        self._on_committed = on_committed
+        self._failures = 0
+
+    # -- transport adapter -------------------------------------------------
+
+    async def on_kafka_batch(self, message: Any) -> None:
+        """FastStream batch handler (manual ack): apply, commit, then ack."""
+        records = [ConsumedRecord.from_kafka(r) for r in message.raw_message]
+        if not records:
+            return
+        try:
+            await self.apply_batch(records)
+        except Exception:  # rewind: the batch comes again after a pause
+            self._failures += 1
+            if self._metrics is not None:
+                self._metrics.batch_failures.labels(self.group_id).inc()
+            log.exception(
+                "consumer_batch_failed", consumer=self.group_id, records=len(records)
+            )
+            await message.nack()
+            await asyncio.sleep(min(0.2 * 2**self._failures, 10.0))
+            return
+        self._failures = 0
+        await message.ack()
+
+    # -- the core, transport-free (tests call it directly) ------------------
+
+    async def apply_batch(self, records: Sequence[ConsumedRecord]) -> None:
+        started = time.perf_counter()
+        async with self._sessions() as session, session.begin():
+            dirty = False
+            for record in records:
+                dirty |= await self._apply_record(session, record)
+        if self._metrics is not None:
+            self._metrics.batch_seconds.labels(self.group_id).observe(
+                time.perf_counter() - started
+            )
+        if dirty and self._on_committed is not None:
+            self._on_committed()
+
+    async def _apply_record(
+        self, session: AsyncSession, record: ConsumedRecord
+    ) -> bool:
+        """Apply one record; returns True if it queued outbox rows."""
+        context = propagate.extract(record.headers)
+        event_type = record.headers.get(h.EVENT_TYPE, "?")
+        with (
+            self._tracer.start_as_current_span(
+                f"{record.topic} process",
+                context=context,
+                kind=SpanKind.CONSUMER,
+                attributes={
+                    "messaging.system": "kafka",
+                    "messaging.destination.name": record.topic,
+                    "messaging.consumer.group.name": self.group_id,
+                    "messaging.kafka.offset": record.offset,
+                    "messaging.destination.partition.id": str(record.partition),
+                    "messaging.message.id": record.message_id,
+                    "motcua.event_type": event_type,
+                },
+            ),
+            structlog.contextvars.bound_contextvars(
+                event_id=record.message_id,
+                event_type=event_type,
+                correlation_id=record.headers.get(h.CORRELATION_ID),
+                dossier_code=record.key,
+            ),
+        ):
+            try:
+                envelope = parse_event(record.value)
+            except EventParseError as exc:
+                if await self._seen(session, record):
+                    self._count(event_type, "duplicate")
+                    return False
+                await self._dead_letter(session, record, exc, attempts=1)
+                self._count(event_type, "dead_lettered")
+                return True
+            outcome, dirty = await self._apply_with_retries(session, record, envelope)
+            self._count(event_type, outcome)
+            return dirty
+
+    async def _apply_with_retries(
+        self,
+        session: AsyncSession,
+        record: ConsumedRecord,
+        envelope: EventEnvelope[EventData],
+    ) -> tuple[str, bool]:
+        for attempt in range(1, self._max_attempts + 1):
+            ctx = HandlerContext(
+                session=session, record=record, producer=self._producer
+            )
+            try:
+                async with session.begin_nested():
+                    if not await self._claim_inbox(session, record):
+                        raise _Skip
+                    await self._handler(ctx, envelope)
+                    await session.flush()
+            except _Skip:
+                return "duplicate", False
+            except INFRASTRUCTURE_ERRORS:
+                raise
+            except Exception as exc:
+                if attempt >= self._max_attempts:
+                    await self._dead_letter(session, record, exc, attempts=attempt)
+                    return "dead_lettered", True
+                log.warning(
+                    "event_apply_retrying",
+                    attempt=attempt,
+                    error=safe_error_text(exc),
+                )
+                await asyncio.sleep(self._retry_backoff_s * attempt)
+                continue
+            return "applied", bool(ctx.emitted)
+        raise AssertionError("unreachable")  # the loop always returns
+
+    async def _claim_inbox(self, session: AsyncSession, record: ConsumedRecord) -> bool:
+        """Insert the inbox row; False if this consumer already applied the record.
+
+        A record re-published by an operator after being dead-lettered here is
+        applied again (its inbox row says ``dead_lettered``).
+        """
+        values = {
+            "consumer": self.group_id,
+            "message_id": record.message_id,
+            "status": "processed",
+            "processed_at": utcnow(),
+        }
+        insert = (
+            postgresql.insert
+            if session.get_bind().dialect.name == "postgresql"
+            else sqlite.insert
+        )
+        stmt = (
+            insert(InboxRecord)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["consumer", "message_id"])
+        )
+        result = await session.execute(stmt)
+        if result.rowcount:  # type: ignore[attr-defined]
+            return True
+        if h.REPLAY_OF not in record.headers:
+            return False
+        t = InboxRecord.__table__  # type: ignore[attr-defined]
+        replay = await session.execute(
+            sa.update(t)
+            .where(
+                t.c.consumer == self.group_id,
+                t.c.message_id == record.message_id,
+                t.c.status == "dead_lettered",
+            )
+            .values(status="processed", processed_at=utcnow())
+        )
+        return bool(replay.rowcount)  # type: ignore[attr-defined]
+
+    async def _dead_letter(
+        self,
+        session: AsyncSession,
+        record: ConsumedRecord,
+        error: BaseException,
+        *,
+        attempts: int,
+    ) -> None:
+        """Write the record to the dead-letter topic (via the outbox) and mark it
+        in the inbox, in one savepoint of the batch transaction."""
+        error_text = safe_error_text(error)
+        log.error(
+            "event_dead_lettered",
+            consumer=self.group_id,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            error=error_text,
+            attempts=attempts,
+        )
+        headers = {
+            **record.headers,
+            h.DLT_CONSUMER: self.group_id,
+            h.DLT_ORIGINAL_TOPIC: record.topic,
+            h.DLT_ORIGINAL_PARTITION: str(record.partition),
+            h.DLT_ORIGINAL_OFFSET: str(record.offset),
+            h.DLT_ORIGINAL_KEY: record.key or "",
+            h.DLT_ERROR: error_text[:4000],
+            h.DLT_ERROR_TYPE: type(error).__name__,
+            h.DLT_ATTEMPTS: str(attempts),
+            h.DLT_FAILED_AT: now_vn().isoformat(),
+        }
+        headers.pop(h.REPLAY_OF, None)
+        async with session.begin_nested():
+            t = InboxRecord.__table__  # type: ignore[attr-defined]
+            await session.execute(
+                sa.delete(t).where(
+                    t.c.consumer == self.group_id, t.c.message_id == record.message_id
+                )
+            )
+            session.add(
+                InboxRecord(
+                    consumer=self.group_id,
+                    message_id=record.message_id,
+                    status="dead_lettered",
+                )
+            )
+            add_raw(
+                session,
+                topic=self.dead_letter_topic,
+                key=record.key,
+                payload=record.value,
+                headers=headers,
+            )
+
+    async def _seen(self, session: AsyncSession, record: ConsumedRecord) -> bool:
+        if h.REPLAY_OF in record.headers:
+            return False
+        t = InboxRecord.__table__  # type: ignore[attr-defined]
+        found = await session.scalar(
+            sa.select(t.c.status).where(
+                t.c.consumer == self.group_id, t.c.message_id == record.message_id
+            )
+        )
+        return found is not None
+
+    def _count(self, event_type: str, outcome: str) -> None:
+        if self._metrics is not None:
+            self._metrics.consumed.labels(self.group_id, event_type, outcome).inc()

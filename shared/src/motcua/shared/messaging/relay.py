@@ -1,0 +1,349 @@
+"""The outbox relay: publishes committed outbox rows in order, then marks them.
+
+One relay publishes for a database at a time (an advisory lock on PostgreSQL,
+one process per SQLite file), so rows with the same key leave in the order they
+were written. A crash after sending but before marking makes the next round send
+those rows again: consumers deduplicate by event id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+import zlib
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any, NamedTuple, Protocol
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+)
+
+from motcua.shared.db import is_sqlite, transaction, utcnow
+from motcua.shared.messaging.tables import OutboxRecord
+from motcua.shared.metrics import ServiceMetrics
+
+log = structlog.get_logger(__name__)
+
+
+class _Claimed(NamedTuple):
+    id: int
+    topic: str
+    key: str | None
+    payload: bytes
+    headers: dict[str, str]
+
+
+Publish = Callable[
+    [str, bytes | None, bytes, dict[str, str]], Awaitable["asyncio.Future[Any]"]
+]
+"""Enqueue one record; the returned future resolves when the broker acknowledged."""
+
+
+class Leadership(Protocol):
+    async def acquire(self) -> bool: ...
+
+    async def release(self) -> None: ...
+
+
+class SingleProcessLeadership:
+    """SQLite: one process owns the file, so it is always the leader."""
+
+    async def acquire(self) -> bool:
+        return True
+
+    async def release(self) -> None:
+        return None
+
+
+class AdvisoryLockLeadership:
+    """PostgreSQL: the relay holding ``pg_try_advisory_lock`` publishes.
+
+    The lock lives as long as its connection, so a crashed leader frees it and
+    another instance takes over on its next round.
+    """
+
+    def __init__(self, engine: AsyncEngine, name: str) -> None:
+        self._engine = engine
+        self._key = zlib.crc32(f"motcua-outbox-relay:{name}".encode())
+        self._conn: AsyncConnection | None = None
+
+    async def acquire(self) -> bool:
+        if self._conn is not None:
+            try:
+                await self._conn.execute(sa.text("SELECT 1"))
+                return True
+            except sa.exc.DBAPIError:
+                await self._drop()
+        conn = await self._engine.connect()
+        got = await conn.scalar(
+            sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": self._key}
+        )
+        await conn.commit()
+        if got:
+            self._conn = conn
+            log.info("outbox_relay_leadership_acquired")
+            return True
+        await conn.close()
+        return False
+
+    async def release(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(sa.exc.DBAPIError):
+                await self._conn.execute(
+                    sa.text("SELECT pg_advisory_unlock(:k)"), {"k": self._key}
+                )
+            await self._drop()
+
+    async def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        *,
+        name: str,
+        engine: AsyncEngine,
+        sessions: async_sessionmaker[AsyncSession],
+        publish: Publish,
+        metrics: ServiceMetrics | None = None,
+        batch_size: int = 500,
+        poll_interval_s: float = 0.5,
+        lease_s: float = 10.0,
+        retention: timedelta = timedelta(days=7),
+        after_send: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.name = name
+        self._sessions = sessions
+        self._publish = publish
+        self._metrics = metrics
+        self._batch_size = batch_size
+        self._poll_interval_s = poll_interval_s
+        self._lease = timedelta(seconds=lease_s)
+        self._retention = retention
+        self._after_send = after_send  # test hook: simulate a crash after sending
+        self._leadership: Leadership = (
+            SingleProcessLeadership()
+            if is_sqlite(str(engine.url))
+            else AdvisoryLockLeadership(engine, name)
+        )
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._rounds = 0
+        self._leading = False
+
+    def wake(self) -> None:
+        """Rows were just committed here: publish now instead of at the next poll."""
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._stopping.clear()
+            self._task = asyncio.create_task(
+                self._run(), name=f"outbox-relay-{self.name}"
+            )
+
+    async def stop(self, *, drain_timeout_s: float = 5.0) -> None:
+        """Publish what is pending (bounded), then stop."""
+        if self._task is None:
+            return
+        self._stopping.set()
+        self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), drain_timeout_s)
+        except TimeoutError:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._task = None
+        await self._leadership.release()
+
+    async def _run(self) -> None:
+        failures = 0
+        while True:
+            stopping = self._stopping.is_set()
+            published = 0
+            try:
+                if await self._leadership.acquire():
+                    if not self._leading:
+                        await self._take_over_leases()
+                        self._leading = True
+                    published = await self.publish_pending()
+                    failures = 0
+                else:
+                    self._leading = False
+            except Exception:  # the relay must outlive any broker or database outage
+                failures += 1
+                log.exception("outbox_relay_round_failed", failures=failures)
+                await asyncio.sleep(min(0.2 * 2**failures, 10.0))
+                continue
+            if stopping and published == 0:
+                return
+            if published >= self._batch_size:
+                continue  # more is waiting
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll_interval_s)
+
+    async def publish_pending(self) -> int:
+        """One round: claim, send, mark. Returns how many rows were published."""
+        self._rounds += 1
+        if self._rounds % 1000 == 1:
+            await self._purge()
+        token = uuid.uuid4().hex
+        rows = await self._claim(token)
+        if not rows:
+            await self._report_pending()
+            return 0
+        futures: list[Any] = []
+        for row in rows:
+            try:
+                fut = await self._publish(
+                    row.topic,
+                    row.key.encode() if row.key else None,
+                    row.payload,
+                    row.headers,
+                )
+            except Exception as exc:
+                fut = asyncio.get_running_loop().create_future()
+                fut.set_exception(exc)
+            futures.append(fut)
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        if self._after_send is not None:
+            await self._after_send()
+        sent, failed, error = _split_at_first_failure(rows, results)
+        await self._mark(token, sent, failed, error)
+        if self._metrics is not None:
+            self._metrics.outbox_published.inc(len(sent))
+            if failed:
+                self._metrics.outbox_publish_failures.inc(len(failed))
+        if error is not None:
+            log.warning("outbox_publish_failed", failed=len(failed), error=repr(error))
+        await self._report_pending()
+        return len(sent)
+
+    async def _take_over_leases(self) -> None:
+        """Rows leased when we become the leader belong to a relay that died
+        (or lost the lock) mid-round: send them now rather than after the lease."""
+        t = OutboxRecord.__table__  # type: ignore[attr-defined]
+        async with transaction(self._sessions) as session:
+            await session.execute(
+                sa.update(t)
+                .where(t.c.published_at.is_(None), t.c.lease_token.is_not(None))
+                .values(lease_token=None, lease_until=None)
+            )
+
+    async def _claim(self, token: str) -> list[_Claimed]:
+        now = utcnow()
+        t = OutboxRecord.__table__  # type: ignore[attr-defined]
+        pending = (
+            sa.select(t.c.id)
+            .where(
+                t.c.published_at.is_(None),
+                sa.or_(t.c.lease_until.is_(None), t.c.lease_until < now),
+            )
+            .order_by(t.c.id)
+            .limit(self._batch_size)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        stmt = (
+            sa.update(t)
+            .where(t.c.id.in_(pending))
+            .values(
+                lease_token=token,
+                lease_until=now + self._lease,
+                attempts=t.c.attempts + 1,
+            )
+            .returning(t.c.id, t.c.topic, t.c.key, t.c.payload, t.c.headers)
+        )
+        async with transaction(self._sessions) as session:
+            result = await session.execute(stmt)
+            rows = [_Claimed(*r) for r in result]
+        rows.sort(key=lambda r: r.id)
+        return rows
+
+    async def _mark(
+        self,
+        token: str,
+        sent: list[int],
+        failed: list[int],
+        error: BaseException | None,
+    ) -> None:
+        t = OutboxRecord.__table__  # type: ignore[attr-defined]
+        now = utcnow()
+        async with transaction(self._sessions) as session:
+            if sent:
+                await session.execute(
+                    sa.update(t)
+                    .where(t.c.id.in_(sent), t.c.lease_token == token)
+                    .values(published_at=now, lease_token=None, lease_until=None)
+                )
+            if failed:
+                await session.execute(
+                    sa.update(t)
+                    .where(t.c.id.in_(failed), t.c.lease_token == token)
+                    .values(
+                        lease_token=None,
+                        lease_until=now + timedelta(seconds=1),
+                        last_error=repr(error)[:2000],
+                    )
+                )
+
+    async def _report_pending(self) -> None:
+        if self._metrics is None:
+            return
+        t = OutboxRecord.__table__  # type: ignore[attr-defined]
+        async with self._sessions() as session:
+            count = await session.scalar(
+                sa.select(sa.func.count())
+                .select_from(t)
+                .where(t.c.published_at.is_(None))
+            )
+        self._metrics.outbox_pending.set(count or 0)
+
+    async def _purge(self) -> None:
+        t = OutboxRecord.__table__  # type: ignore[attr-defined]
+        cutoff = utcnow() - self._retention
+        async with transaction(self._sessions) as session:
+            await session.execute(
+                sa.delete(t).where(
+                    t.c.published_at.is_not(None), t.c.published_at < cutoff
+                )
+            )
+
+    async def pending_count(self) -> int:
+        t = OutboxRecord.__table__  # type: ignore[attr-defined]
+        async with self._sessions() as session:
+            count = await session.scalar(
+                sa.select(sa.func.count())
+                .select_from(t)
+                .where(t.c.published_at.is_(None))
+            )
+        return int(count or 0)
+
+
+def _split_at_first_failure(
+    rows: list[_Claimed], results: list[Any]
+) -> tuple[list[int], list[int], BaseException | None]:
+    """Rows before the first failure count as published; the rest go again.
+
+    Re-sending a row the broker did take only makes a duplicate, which
+    consumers drop; marking a row after a failed one could reorder a key.
+    """
+    for index, result in enumerate(results):
+        if isinstance(result, BaseException):
+            ids = [r.id for r in rows]
+            return ids[:index], ids[index:], result
+    return [r.id for r in rows], [], None

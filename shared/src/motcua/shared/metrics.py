@@ -1,0 +1,55 @@
+"""Prometheus metrics of the messaging core, one registry per service instance
+(so several services can live in one test process)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+@dataclass
+class ServiceMetrics:
+    service: str
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        labels = {"service": self.service}
+        r = self.registry
+        self.outbox_published = Counter(
+            "motcua_outbox_published_total",
+            "Outbox rows published to Kafka",
+            registry=r,
+        )
+        self.outbox_publish_failures = Counter(
+            "motcua_outbox_publish_failures_total",
+            "Outbox rows whose publication failed and will be retried",
+            registry=r,
+        )
+        self.outbox_pending = Gauge(
+            "motcua_outbox_pending", "Outbox rows not yet published", registry=r
+        )
+        self.consumed = Counter(
+            "motcua_consumed_records_total",
+            "Records handled by a consumer, by outcome "
+            "(applied, duplicate, ignored, dead_lettered)",
+            ["consumer", "event_type", "outcome"],
+            registry=r,
+        )
+        self.batch_seconds = Histogram(
+            "motcua_consumer_batch_seconds",
+            "Time to apply and commit one consumed batch",
+            ["consumer"],
+            registry=r,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
+        self.batch_failures = Counter(
+            "motcua_consumer_batch_failures_total",
+            "Batches rolled back and redelivered (database or broker unavailable)",
+            ["consumer"],
+            registry=r,
+        )
+        self.info = Gauge(
+            "motcua_service_info", "Service identity", ["service"], registry=r
+        )
+        self.info.labels(**labels).set(1)

@@ -1,0 +1,371 @@
+"""The pieces every service's composition root (``create_app()``) wires together.
+
+:class:`ServiceRuntime` owns the database, the broker, the outbox relay and the
+consumers; :func:`create_http_app` wraps it in a FastAPI app with health,
+readiness, metrics and the AsyncAPI document. Nothing here runs at import time:
+the runtime connects in the app's lifespan, and it keeps serving HTTP while the
+broker is unreachable (writes go to the outbox and flow once it is back).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import structlog
+import uvicorn
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from prometheus_client import make_asgi_app
+from prometheus_fastapi_instrumentator import Instrumentator
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from motcua.shared.asyncapi import build_asyncapi
+from motcua.shared.contracts.envelope import EventData
+from motcua.shared.db import create_engine, create_session_factory, migrate, ping
+from motcua.shared.errors import install_error_handlers
+from motcua.shared.kafka import (
+    create_broker,
+    declare_topics,
+    kafka_publisher,
+    subscribe,
+    topics_for,
+)
+from motcua.shared.logging import configure_logging
+from motcua.shared.messaging.consumer import EventConsumer, EventHandler
+from motcua.shared.messaging.relay import OutboxRelay
+from motcua.shared.metrics import ServiceMetrics
+from motcua.shared.settings import ServiceSettings
+from motcua.shared.telemetry import create_tracer_provider
+
+log = structlog.get_logger(__name__)
+
+VERSION = "0.1.0"
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    """A helper process ``motcua up`` starts beside the services (simulators)."""
+
+    name: str
+    argv: list[str]
+    url: str
+    health_url: str | None = None
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    """What the ``motcua`` CLI needs to know about a service (entry point
+    ``motcua.services``), without importing its application code."""
+
+    name: str
+    title: str
+    default_port: int
+    app_factory: str
+    settings: str
+    """``module:Class`` of the service's settings (for ``motcua config``)."""
+    cli: str | None = None
+    """``module:function(root_app, service_group)`` adding CLI commands."""
+    extra_processes: str | None = None
+    """``module:function(data_dir) -> list[ProcessSpec]`` for ``motcua up``."""
+    links: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    """(label, path) pairs ``motcua up`` prints."""
+
+
+class ServiceRuntime:
+    """Database, broker, outbox relay and consumers of one service process."""
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        *,
+        migrations: Path,
+        publishes: Sequence[type[EventData]] = (),
+        description: str = "",
+    ) -> None:
+        self.settings = settings
+        self.name = settings.service_name
+        self.description = description
+        self.publishes = tuple(publishes)
+        self.migrations = migrations
+        self.metrics = ServiceMetrics(self.name)
+        self.tracer_provider = create_tracer_provider(self.name, settings.telemetry)
+        self.tracer = self.tracer_provider.get_tracer(f"motcua.{self.name}")
+        self.database_url = settings.resolved_database_url
+        self.engine = create_engine(self.database_url)
+        self.sessions = create_session_factory(self.engine)
+        self.broker = create_broker(settings.kafka, client_id=self.name)
+        self.relay = OutboxRelay(
+            name=self.name,
+            engine=self.engine,
+            sessions=self.sessions,
+            publish=kafka_publisher(self.broker),
+            metrics=self.metrics,
+            batch_size=settings.relay_batch_size,
+            poll_interval_s=settings.relay_poll_interval_s,
+        )
+        self.consumers: list[EventConsumer] = []
+        self.broker_connected = False
+        self._connect_task: asyncio.Task[None] | None = None
+        self._background: list[asyncio.Task[Any]] = []
+        self._on_connected: list[Callable[[], Any]] = []
+
+    # -- wiring ---------------------------------------------------------------
+
+    def add_consumer(
+        self,
+        handler: EventHandler,
+        *,
+        topics: Sequence[str],
+        group_id: str | None = None,
+        description: str = "",
+    ) -> EventConsumer:
+        """Consume ``topics`` in a group named after the service (by default)."""
+        consumer = EventConsumer(
+            group_id=group_id or self.name,
+            topics=topics,
+            handler=handler,
+            sessions=self.sessions,
+            producer=self.name,
+            tracer=self.tracer,
+            metrics=self.metrics,
+            max_attempts=self.settings.consumer_max_attempts,
+            on_committed=self.relay.wake,
+        )
+        subscribe(
+            self.broker,
+            consumer,
+            self.settings.kafka,
+            batch_size=self.settings.consumer_batch_size,
+            description=description,
+        )
+        self.consumers.append(consumer)
+        return consumer
+
+    def run_in_background(self, factory: Callable[[], Any]) -> None:
+        """Start a coroutine once the broker is connected (schedulers, workers)."""
+        self._on_connected.append(factory)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A unit of work for HTTP handlers; outbox rows written in it are
+        published right after the commit."""
+        async with self.sessions() as session, session.begin():
+            yield session
+        self.relay.wake()
+
+    # -- lifecycle ------------------------------------------------------------
+
+    async def start(self) -> None:
+        await migrate(
+            self.migrations,
+            self.database_url,
+            version_table=f"alembic_version_{self.name}",
+        )
+        self._connect_task = asyncio.create_task(
+            self._connect(), name=f"{self.name}-connect"
+        )
+
+    async def _connect(self) -> None:
+        """Declare topics and start the broker, retrying until it answers."""
+        delay = 0.5
+        while True:
+            try:
+                await declare_topics(self.settings.kafka, topics_for(self.consumers))
+                await self.broker.start()
+            except Exception as exc:
+                log.warning("broker_unavailable", error=repr(exc), retry_in_s=delay)
+                with contextlib.suppress(Exception):
+                    await self.broker.stop()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+                continue
+            break
+        self.broker_connected = True
+        self.relay.start()
+        for factory in self._on_connected:
+            self._background.append(asyncio.create_task(factory()))
+        log.info(
+            "service_started", bootstrap_servers=self.settings.kafka.bootstrap_servers
+        )
+
+    async def stop(self) -> None:
+        if self._connect_task is not None and not self._connect_task.done():
+            self._connect_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._connect_task
+        for task in self._background:
+            task.cancel()
+        for task in self._background:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self.broker_connected:
+            await self.relay.stop()
+        with contextlib.suppress(Exception):
+            await self.broker.stop()  # LeaveGroup: partitions move at once
+        self.broker_connected = False
+        self.tracer_provider.shutdown()
+        await self.engine.dispose()
+
+    async def readiness(self) -> dict[str, Any]:
+        checks: dict[str, Any] = {}
+        try:
+            await asyncio.wait_for(ping(self.engine), 2.0)
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"unavailable: {type(exc).__name__}"
+        if not self.broker_connected:
+            checks["broker"] = "connecting"
+        else:
+            ok = await self.broker.ping(timeout=2.0)
+            checks["broker"] = "ok" if ok else "unavailable"
+        return checks
+
+    def asyncapi(self) -> dict[str, Any]:
+        return build_asyncapi(
+            service=self.name,
+            title=f"motcua {self.name}",
+            description=self.description,
+            version=VERSION,
+            bootstrap_servers=self.settings.kafka.bootstrap_servers,
+            consumes=[(c.group_id, c.topics) for c in self.consumers],
+            publishes=self.publishes,
+        )
+
+
+_ASYNCAPI_HTML = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>{title} – AsyncAPI</title><style>body{{font-family:sans-serif;margin:2rem}}
+pre{{background:#f6f8fa;padding:1rem;overflow:auto}}</style></head><body>
+<h1>{title}</h1><p>AsyncAPI 3.0 document: <a href="/asyncapi.json">/asyncapi.json</a></p>
+<h2>Channels</h2><ul>{channels}</ul></body></html>"""
+
+
+def health_router(runtime: ServiceRuntime) -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz", summary="Liveness: the process answers")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": runtime.name}
+
+    @router.get(
+        "/readyz",
+        summary="Readiness: database and broker reachable",
+        responses={503: {"description": "Database or broker unreachable"}},
+    )
+    async def readyz() -> JSONResponse:
+        checks = await runtime.readiness()
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse(
+            {
+                "status": "ok" if ready else "unavailable",
+                "service": runtime.name,
+                "checks": checks,
+            },
+            status_code=200 if ready else 503,
+        )
+
+    @router.get(
+        "/asyncapi.json", summary="AsyncAPI 3.0 document of this service's events"
+    )
+    async def asyncapi_json() -> dict[str, Any]:
+        return runtime.asyncapi()
+
+    @router.get("/asyncapi", response_class=HTMLResponse, include_in_schema=False)
+    async def asyncapi_html() -> str:
+        doc = runtime.asyncapi()
+        items = "".join(
+            f"<li><code>{name}</code>: {', '.join(ch['messages'])}</li>"
+            for name, ch in doc["channels"].items()
+        )
+        return _ASYNCAPI_HTML.format(title=doc["info"]["title"], channels=items)
+
+    return router
+
+
+def create_http_app(
+    runtime: ServiceRuntime,
+    *,
+    title: str,
+    description: str,
+    routers: Sequence[APIRouter] = (),
+    on_startup: Sequence[Callable[[], Any]] = (),
+    on_shutdown: Sequence[Callable[[], Any]] = (),
+) -> FastAPI:
+    """A service's FastAPI app around its runtime (the shared composition)."""
+    settings = runtime.settings
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        for hook in on_startup:
+            await hook()
+        try:
+            yield
+        finally:
+            for hook in on_shutdown:
+                await hook()
+            await runtime.stop()
+
+    app = FastAPI(
+        title=title, description=description, version=VERSION, lifespan=lifespan
+    )
+    app.state.runtime = runtime
+    app.state.common_settings = settings.common
+    install_error_handlers(app)
+    app.include_router(health_router(runtime))
+    for router in routers:
+        app.include_router(router)
+    app.mount("/metrics", make_asgi_app(runtime.metrics.registry))
+    Instrumentator(
+        excluded_handlers=["/healthz", "/readyz", "/metrics"],
+        registry=runtime.metrics.registry,
+    ).instrument(app)
+    FastAPIInstrumentor.instrument_app(
+        app,
+        tracer_provider=runtime.tracer_provider,
+        excluded_urls="healthz,readyz,metrics",
+    )
+
+    @app.middleware("http")
+    async def correlation(request: Request, call_next: Any) -> Response:
+        correlation_id = request.headers.get("x-correlation-id") or request.headers.get(
+            "x-request-id"
+        )
+        started = time.perf_counter()
+        with structlog.contextvars.bound_contextvars(
+            correlation_id=correlation_id, path=request.url.path
+        ):
+            response: Response = await call_next(request)
+        if correlation_id:
+            response.headers["x-correlation-id"] = correlation_id
+        response.headers["server-timing"] = (
+            f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
+        )
+        return response
+
+    return app
+
+
+def serve(app: FastAPI) -> None:
+    """Run one service process (``python -m motcua.<service>``)."""
+    settings: ServiceSettings = app.state.runtime.settings
+    configure_logging(
+        settings.service_name,
+        level=settings.common.log_level,
+        json=settings.common.log_json,
+    )
+    uvicorn.run(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,  # keep our structlog configuration
+        access_log=False,
+        timeout_graceful_shutdown=15,
+    )

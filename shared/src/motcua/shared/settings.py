@@ -1,0 +1,186 @@
+"""Settings read from the environment (pydantic-settings).
+
+Each service has its own prefix (``MOTCUA_INTAKE_``, ``MOTCUA_ROUTING_`` …) for
+what is its own; what every service shares lives in nested groups with their own
+prefixes: ``MOTCUA_`` (data folder, logs, auth), ``KAFKA_`` (the broker) and
+``OTEL_`` (tracing). Every field carries a description; ``motcua config`` prints
+them all and ``docs/configuration.md`` is generated from them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "motcua-development-only-secret-do-not-deploy"  # noqa: S105  (refused outside development)
+
+
+class CommonSettings(BaseSettings):
+    """What every service shares."""
+
+    model_config = SettingsConfigDict(env_prefix="MOTCUA_", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = Field(
+        default="development",
+        description="`production` refuses development secrets and SQLite-only "
+        "shortcuts.",
+    )
+    data_dir: Path = Field(
+        default=Path("var"),
+        description="Folder for the embedded SQLite databases and local state.",
+    )
+    log_level: str = Field(default="INFO", description="Root log level.")
+    log_json: bool = Field(
+        default=True, description="JSON log lines (false: coloured console)."
+    )
+    jwt_secret: SecretStr = Field(
+        default=SecretStr(DEV_JWT_SECRET),
+        description="HS256 secret that signs officer and portal tokens; the same "
+        "value in every service.",
+    )
+    jwt_issuer: str = Field(default="motcua", description="Expected `iss` claim.")
+
+    @model_validator(mode="after")
+    def _no_dev_secret_in_production(self) -> CommonSettings:
+        if (
+            self.environment == "production"
+            and self.jwt_secret.get_secret_value() == DEV_JWT_SECRET
+        ):
+            msg = "MOTCUA_JWT_SECRET must be set in production"
+            raise ValueError(msg)
+        return self
+
+
+class KafkaSettings(BaseSettings):
+    """The broker: the local tansu by default, any Kafka cluster by URL."""
+
+    model_config = SettingsConfigDict(env_prefix="KAFKA_", extra="ignore")
+
+    bootstrap_servers: str = Field(
+        default="127.0.0.1:9092",
+        description="Comma-separated `host:port` list. Setting it points every "
+        "service at that cluster instead of the local tansu broker.",
+    )
+    profile: Literal["tansu", "kafka"] | None = Field(
+        default=None,
+        description="Timing profile: `tansu` (short group sessions, short fetch "
+        "waits) or `kafka` (values a real cluster accepts). Default: `kafka` when "
+        "KAFKA_BOOTSTRAP_SERVERS is set, else `tansu`.",
+    )
+    partitions: int = Field(
+        default=6, ge=1, description="Partitions of each topic created at startup."
+    )
+    replication_factor: int = Field(
+        default=1, ge=1, description="Replication factor of created topics."
+    )
+    session_timeout_ms: int | None = Field(
+        default=None, description="Overrides the profile's consumer session timeout."
+    )
+    heartbeat_interval_ms: int | None = Field(
+        default=None, description="Overrides the profile's heartbeat interval."
+    )
+    fetch_max_wait_ms: int | None = Field(
+        default=None, description="Overrides the profile's fetch wait."
+    )
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = (
+        Field(default="PLAINTEXT", description="Security protocol of the cluster.")
+    )
+    sasl_mechanism: str | None = Field(
+        default=None, description="`PLAIN`, `SCRAM-SHA-256` or `SCRAM-SHA-512`."
+    )
+    sasl_username: str | None = Field(default=None, description="SASL user.")
+    sasl_password: SecretStr | None = Field(default=None, description="SASL password.")
+
+    @model_validator(mode="after")
+    def _default_profile(self) -> KafkaSettings:
+        if self.profile is None:
+            explicit = "bootstrap_servers" in self.model_fields_set
+            self.profile = "kafka" if explicit else "tansu"
+        return self
+
+
+class TelemetrySettings(BaseSettings):
+    """OpenTelemetry export (standard OTEL_ variables)."""
+
+    model_config = SettingsConfigDict(env_prefix="OTEL_", extra="ignore")
+
+    exporter_otlp_endpoint: str | None = Field(
+        default=None,
+        description="OTLP/HTTP collector, e.g. `http://127.0.0.1:4318`; unset: "
+        "spans are made (trace ids in logs and events) but not exported.",
+    )
+
+
+class ServiceSettings(BaseSettings):
+    """Base of each service's settings; subclasses set the prefix and port."""
+
+    service_name: ClassVar[str] = "service"
+    default_port: ClassVar[int] = 8000
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    http_host: str = Field(default="127.0.0.1", description="HTTP bind address.")
+    http_port: int = Field(default=0, description="HTTP port (0: the default).")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy async URL, e.g. "
+        "`postgresql+asyncpg://user@host/db`; unset: SQLite in the data folder.",
+    )
+    consumer_batch_size: int = Field(
+        default=500, ge=1, description="Most records handled in one transaction."
+    )
+    consumer_max_attempts: int = Field(
+        default=3,
+        ge=1,
+        description="Attempts at one record before it goes to the dead-letter topic.",
+    )
+    relay_batch_size: int = Field(
+        default=500, ge=1, description="Most outbox rows published per round."
+    )
+    relay_poll_interval_s: float = Field(
+        default=0.5,
+        gt=0,
+        description="How often the outbox relay looks for rows written by other "
+        "processes (rows written here wake it at once).",
+    )
+    common: CommonSettings = Field(default_factory=CommonSettings)
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
+
+    @model_validator(mode="after")
+    def _default_port(self) -> ServiceSettings:
+        if self.http_port == 0:
+            self.http_port = self.default_port
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        path = (self.common.data_dir / f"{self.service_name}.db").resolve()
+        return f"sqlite+aiosqlite:///{path}"
+
+
+def describe_settings(model: type[BaseSettings]) -> list[dict[str, Any]]:
+    """Every environment variable a settings class reads, with default and help."""
+    rows: list[dict[str, Any]] = []
+    prefix = model.model_config.get("env_prefix", "")
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseSettings):
+            rows.extend(describe_settings(annotation))
+            continue
+        default = field.get_default(call_default_factory=True)
+        if isinstance(default, SecretStr):
+            default = "(secret)"
+        rows.append(
+            {
+                "env": f"{prefix}{name}".upper(),
+                "default": "" if default is None else str(default),
+                "description": field.description or "",
+            }
+        )
+    return rows

@@ -1,0 +1,119 @@
+"""Helpers for tests that run services in-process or as processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+
+from motcua.shared.auth import Role, issue_token
+from motcua.shared.settings import CommonSettings
+
+T = TypeVar("T")
+
+
+async def wait_for(
+    probe: Callable[[], Awaitable[T]],
+    *,
+    timeout_s: float = 15.0,
+    interval_s: float = 0.05,
+    message: str = "condition",
+) -> T:
+    """Poll ``probe`` until it returns something truthy; fail after the timeout."""
+    deadline = time.monotonic() + timeout_s
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = await probe()
+        if last:
+            return last
+        await asyncio.sleep(interval_s)
+    msg = f"timed out after {timeout_s} s waiting for {message} (last: {last!r})"
+    raise AssertionError(msg)
+
+
+@asynccontextmanager
+async def running_app(
+    app: FastAPI, *, ready_timeout_s: float = 30.0
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Start a service's lifespan in-process and wait until it is ready (broker
+    connected, consumers joined); yield an HTTP client bound to it."""
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://test"
+        ) as client:
+            runtime = app.state.runtime
+
+            async def ready() -> bool:
+                if not runtime.broker_connected:
+                    return False
+                return all(_assigned(c) for c in runtime.broker.subscribers)
+
+            await wait_for(ready, timeout_s=ready_timeout_s, message="service ready")
+            yield client
+
+
+def _assigned(subscriber: Any) -> bool:
+    consumer = getattr(subscriber, "consumer", None)
+    return consumer is not None and bool(consumer.assignment())
+
+
+def bearer(
+    agency: str,
+    *roles: Role | str,
+    settings: CommonSettings | None = None,
+    subject: str = "tester",
+) -> dict[str, str]:
+    token = issue_token(
+        settings or CommonSettings(),
+        subject=subject,
+        agency_code=agency,
+        roles=list(roles),
+    )
+    return {"Authorization": f"Bearer {token}"}
+
+
+@contextmanager
+def service_process(
+    module: str, env: dict[str, str], log_path: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``python -m <module>`` with ``env`` added; terminate it afterwards."""
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", module],
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+async def wait_http_ok(url: str, *, timeout_s: float = 60.0) -> None:
+    async with httpx.AsyncClient(timeout=2.0) as client:
+
+        async def probe() -> bool:
+            try:
+                return (await client.get(url)).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        await wait_for(probe, timeout_s=timeout_s, interval_s=0.2, message=url)

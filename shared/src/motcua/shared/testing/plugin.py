@@ -1,0 +1,89 @@
+"""pytest plugin: real broker and database fixtures for every motcua test.
+
+- ``kafka_broker`` (session): the broker, see :mod:`motcua.shared.testing.brokers`.
+- ``kafka_settings``: :class:`KafkaSettings` pointing at it, with the right profile.
+- ``database_url``: a fresh database per test, once on SQLite and once on
+  PostgreSQL when ``MOTCUA_TEST_POSTGRES_URL`` is set. If it is set and the server
+  does not answer, the test fails: CI must never silently skip PostgreSQL.
+- ``sqlite_database_url`` / ``postgres_database_url``: one backend only.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from motcua.shared.settings import KafkaSettings
+from motcua.shared.testing.brokers import BrokerUnderTest, broker_for_tests
+from motcua.shared.testing.databases import (
+    POSTGRES_ENV,
+    check_postgres,
+    fresh_postgres_database,
+    postgres_admin_url,
+    sqlite_url,
+)
+
+BACKENDS = ("sqlite", "postgres")
+
+
+@pytest.fixture(scope="session")
+def kafka_broker() -> Iterator[BrokerUnderTest]:
+    with broker_for_tests() as broker:
+        yield broker
+
+
+@pytest.fixture(scope="session")
+def kafka_settings(kafka_broker: BrokerUnderTest) -> KafkaSettings:
+    return KafkaSettings(
+        bootstrap_servers=kafka_broker.bootstrap_servers,
+        profile=kafka_broker.profile,
+        partitions=3,
+    )
+
+
+@pytest.fixture(scope="session")
+def postgres_admin() -> str | None:
+    return postgres_admin_url()
+
+
+async def _postgres_url(admin: str | None) -> AsyncIterator[str]:
+    if admin is None:
+        pytest.skip(f"{POSTGRES_ENV} is not set")
+    try:
+        await check_postgres(admin)
+    except Exception as exc:
+        pytest.fail(f"{POSTGRES_ENV} is set but PostgreSQL does not answer: {exc!r}")
+    async with fresh_postgres_database(admin) as url:
+        yield url
+
+
+@pytest.fixture(params=BACKENDS)
+async def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres_admin: str | None
+) -> AsyncIterator[str]:
+    """A fresh, empty database; the test runs once per backend."""
+    if request.param == "sqlite":
+        yield sqlite_url(tmp_path)
+        return
+    async for url in _postgres_url(postgres_admin):
+        yield url
+
+
+@pytest.fixture
+async def postgres_database_url(postgres_admin: str | None) -> AsyncIterator[str]:
+    async for url in _postgres_url(postgres_admin):
+        yield url
+
+
+@pytest.fixture
+def sqlite_database_url(tmp_path: Path) -> str:
+    return sqlite_url(tmp_path)
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short random suffix for topic and group names (tansu cannot be reset)."""
+    return uuid.uuid4().hex[:10]

@@ -1,0 +1,164 @@
+"""The reliable-messaging core over a real broker, on SQLite and PostgreSQL:
+a crash between commit and publish loses nothing, a duplicate is applied once,
+a poison message is dead-lettered and the next message is still processed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from messaging_support import (
+    applied_counts,
+    harness,
+    read_topic,
+    topic_size,
+    withdrawal,
+    write_events,
+)
+
+from motcua.shared.contracts import headers as h
+from motcua.shared.messaging.tables import InboxRecord
+from motcua.shared.settings import KafkaSettings
+from motcua.shared.testing.helpers import wait_for
+
+pytestmark = pytest.mark.broker
+
+CRASH_WRITER = Path(__file__).with_name("crash_writer.py")
+
+
+def _crash(
+    database_url: str, kafka_settings: KafkaSettings, topic: str, count: int, mode: str
+) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(CRASH_WRITER),
+            database_url,
+            kafka_settings.bootstrap_servers,
+            topic,
+            str(count),
+            mode,
+        ],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 137, result.stderr.decode()
+
+
+@pytest.mark.parametrize("moment", ["after_commit", "after_send"])
+async def test_a_crash_between_commit_and_publish_loses_nothing_and_applies_once(
+    database_url: str, kafka_settings: KafkaSettings, unique: str, moment: str
+) -> None:
+    topic = f"t.crash.{unique}"
+    from motcua.shared.kafka import declare_topics
+
+    await declare_topics(kafka_settings, [topic])
+    _crash(database_url, kafka_settings, topic, 20, moment)
+
+    if moment == "after_send":
+        # The dead process did publish: the relay will send those rows again.
+        assert await topic_size(kafka_settings, topic) == 20
+
+    async with harness(
+        database_url, kafka_settings, topic=topic, group_id=f"g-{unique}", create=False
+    ) as hx:
+
+        async def all_applied() -> dict[str, int] | None:
+            counts = await applied_counts(hx.sessions)
+            return counts if len(counts) == 20 else None
+
+        counts = await wait_for(all_applied, message="all 20 events applied")
+        assert set(counts.values()) == {1}
+
+        async def nothing_pending() -> bool:
+            return await hx.relay.pending_count() == 0
+
+        await wait_for(nothing_pending, message="every outbox row marked published")
+        assert set((await applied_counts(hx.sessions)).values()) == {1}
+    expected_size = 40 if moment == "after_send" else 20
+    assert await topic_size(kafka_settings, topic) == expected_size
+
+
+async def test_a_duplicate_delivery_is_applied_once(
+    database_url: str, kafka_settings: KafkaSettings, unique: str
+) -> None:
+    topic = f"t.dup.{unique}"
+    async with harness(
+        database_url, kafka_settings, topic=topic, group_id=f"g-{unique}"
+    ) as hx:
+        event = withdrawal("DUP-1")
+        other = withdrawal("DUP-1")
+        # The same event three times (a relay retry, a replay), another in between.
+        for e in (event, other, event, event):
+            await hx.broker.publish(
+                e.to_json(),
+                topic,
+                key=b"DUP-1",
+                headers={h.EVENT_ID: str(e.event_id), h.EVENT_TYPE: e.event_type},
+            )
+
+        async def both() -> dict[str, int] | None:
+            counts = await applied_counts(hx.sessions)
+            return counts if len(counts) == 2 else None
+
+        counts = await wait_for(both, message="both events applied")
+        async with hx.sessions() as session:
+            inbox = await session.scalar(
+                sa.select(sa.func.count()).select_from(InboxRecord)
+            )
+        assert counts == {str(event.event_id): 1, str(other.event_id): 1}
+        assert inbox == 2
+        # Applying the same records again directly (a redelivered batch) changes nothing.
+        assert hx.consumer is not None
+        records = await read_topic(kafka_settings, topic, 4)
+        from motcua.shared.messaging import ConsumedRecord
+
+        await hx.consumer.apply_batch([ConsumedRecord.from_kafka(r) for r in records])
+        assert await applied_counts(hx.sessions) == counts
+
+
+@pytest.mark.parametrize("poison", ["unparseable", "handler_fails"])
+async def test_a_poison_message_is_dead_lettered_and_the_next_one_still_processed(
+    database_url: str, kafka_settings: KafkaSettings, unique: str, poison: str
+) -> None:
+    topic = f"t.poison.{unique}"
+    group = f"g-{unique}"
+    async with harness(database_url, kafka_settings, topic=topic, group_id=group) as hx:
+        before, after = withdrawal("POISON-1"), withdrawal("POISON-1")
+        await write_events(hx.sessions, topic, [before])
+        if poison == "unparseable":
+            await hx.broker.publish(
+                b'{"event_type": "dossier.withdrawn", "oops',
+                topic,
+                key=b"POISON-1",
+                headers={h.EVENT_ID: "bad-1", h.EVENT_TYPE: "dossier.withdrawn"},
+            )
+        else:
+            await write_events(
+                hx.sessions, topic, [withdrawal("POISON-1", reason="poison")]
+            )
+        await write_events(hx.sessions, topic, [after])
+        hx.relay.wake()
+
+        async def both() -> dict[str, int] | None:
+            counts = await applied_counts(hx.sessions)
+            return counts if len(counts) == 2 else None
+
+        counts = await wait_for(both, message="the messages around the poison applied")
+        assert counts == {str(before.event_id): 1, str(after.event_id): 1}
+        assert hx.consumer is not None
+        dead = await read_topic(kafka_settings, hx.consumer.dead_letter_topic, 1)
+        assert len(dead) == 1
+        headers = {k: v.decode() for k, v in dead[0].headers}
+        assert headers[h.DLT_ORIGINAL_TOPIC] == topic
+        assert headers[h.DLT_CONSUMER] == group
+        assert int(headers[h.DLT_ORIGINAL_OFFSET]) >= 0
+        assert headers[h.DLT_ORIGINAL_PARTITION].isdigit()
+        expected_error = "EventParseError" if poison == "unparseable" else "ValueError"
+        assert headers[h.DLT_ERROR_TYPE] == expected_error
+        assert headers[h.DLT_ATTEMPTS] == ("1" if poison == "unparseable" else "3")
+        assert dead[0].key == b"POISON-1"

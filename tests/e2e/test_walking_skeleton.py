@@ -1,0 +1,65 @@
+"""One dossier through all four services, each its own process, over the real
+broker: intake → routing → notification → reporting's timeline, one trace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from motcua.shared.auth import Role
+from motcua.shared.testing.brokers import BrokerUnderTest
+from motcua.shared.testing.helpers import bearer, wait_for, wait_http_ok
+from motcua.shared.testing.system import running_system
+
+pytestmark = [pytest.mark.e2e, pytest.mark.broker]
+
+AGENCY = "000.00.12.H14"
+
+
+async def test_a_received_dossier_reaches_every_service_in_one_trace(
+    kafka_broker: BrokerUnderTest, tmp_path: Path
+) -> None:
+    with running_system(
+        bootstrap_servers=kafka_broker.bootstrap_servers,
+        profile=kafka_broker.profile,
+        data_dir=tmp_path,
+    ) as system:
+        for url in system.urls.values():
+            await wait_http_ok(f"{url}/readyz")
+        async with httpx.AsyncClient(timeout=10) as client:
+            response = await client.post(
+                f"{system.urls['intake']}/api/v1/dossiers",
+                headers=bearer(AGENCY, Role.DESK_OFFICER),
+                json={
+                    "procedure_code": "1.001193",
+                    "receiving_agency_code": AGENCY,
+                    "applicant": {"full_name": "Lê Văn C", "id_number": "001203004567"},
+                },
+            )
+            assert response.status_code == 201, response.text
+            code = response.json()["code"]
+
+            async def timeline() -> dict | None:
+                r = await client.get(
+                    f"{system.urls['reporting']}/api/v1/dossiers/{code}/timeline",
+                    headers=bearer("*", Role.OPERATOR),
+                )
+                if r.status_code != 200:
+                    return None
+                body = r.json()
+                services = {e["service"] for e in body["events"]}
+                return (
+                    body if {"intake", "routing", "notification"} <= services else None
+                )
+
+            body = await wait_for(
+                timeline, timeout_s=20, message="timeline from all services"
+            )
+        events = body["events"]
+        assert events[0]["event_type"] == "dossier.received"
+        assert {e["trace_id"] for e in events} == {events[0]["trace_id"]}
+        assert len(events[0]["trace_id"] or "") == 32
+        occurred = [e["occurred_at"] for e in events]
+        assert occurred == sorted(occurred)
