@@ -43,8 +43,12 @@ MONDAY_8 = vn("2026-03-02 08:00")  # a plain working Monday
 def criminal_record_workflow() -> list[WorkflowStep]:
     """Commune desk → Sở Tư pháp → commune desk for return: 10 working days."""
     return [
-        WorkflowStep(step_no=1, role="receiving_desk", name="Tiếp nhận, chuyển hồ sơ", hours=4),
-        WorkflowStep(step_no=2, role="competent_agency", name="Tra cứu, cấp phiếu", hours=72),
+        WorkflowStep(
+            step_no=1, role="receiving_desk", name="Tiếp nhận, chuyển hồ sơ", hours=4
+        ),
+        WorkflowStep(
+            step_no=2, role="competent_agency", name="Tra cứu, cấp phiếu", hours=72
+        ),
         WorkflowStep(step_no=3, role="receiving_desk", name="Trả kết quả", hours=4),
     ]
 
@@ -61,8 +65,12 @@ def birth_group_workflow() -> list[WorkflowStep]:
     """Birth + permanent residence + health-insurance card: ≤ 3 working days."""
     return [
         WorkflowStep(step_no=1, role="receiving_desk", name="Tiếp nhận", hours=2),
-        WorkflowStep(step_no=2, role="competent_agency", name="Đăng ký khai sinh", hours=6),
-        WorkflowStep(step_no=3, role="specialist:police", name="Đăng ký thường trú", hours=6),
+        WorkflowStep(
+            step_no=2, role="competent_agency", name="Đăng ký khai sinh", hours=6
+        ),
+        WorkflowStep(
+            step_no=3, role="specialist:police", name="Đăng ký thường trú", hours=6
+        ),
         WorkflowStep(
             step_no=4, role="specialist:social_security", name="Cấp thẻ BHYT", hours=6
         ),
@@ -98,7 +106,9 @@ def received(
         clock_started_at=CALENDAR.clock_start(received_at),
         due_at=due,
         time_limit=limit,
-        applicant=Person(full_name="Nguyễn Văn A", id_number="001090001234", phone="0912345678"),
+        applicant=Person(
+            full_name="Nguyễn Văn A", id_number="001090001234", phone="0912345678"
+        ),
         workflow=workflow if workflow is not None else criminal_record_workflow(),
     )
     return new_event(

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from routing_support import JUSTICE, KIM_LONG_CENTRE, MONDAY_8, POLICY, officer, started, vn
+from routing_support import (
+    JUSTICE,
+    KIM_LONG_CENTRE,
+    MONDAY_8,
+    POLICY,
+    officer,
+    started,
+    vn,
+)
 
 from motcua.routing import pauses, workflow
 from motcua.routing.control_sheet import HandOverKind, build_control_sheet
@@ -81,7 +89,10 @@ def test_every_hand_over_with_its_mark() -> None:
     ]
     assert rows[0].received_by == DESK.name
     assert rows[0].received_at == vn("2026-03-02 08:30")
-    assert (rows[1].from_officer, rows[1].received_by) == (DESK.name, JUSTICE_OFFICER.name)
+    assert (rows[1].from_officer, rows[1].received_by) == (
+        DESK.name,
+        JUSTICE_OFFICER.name,
+    )
     assert rows[1].due_at == vn("2026-03-02 14:00")
     assert rows[2].due_at == vn("2026-03-17 15:00")  # 13/3 15:00 + 16 paused hours
     # the appointment moved by the 16 paused working hours
@@ -100,7 +111,13 @@ def test_a_return_is_a_hand_over_back_with_its_reason() -> None:
     run(workflow.acknowledge, DESK, MONDAY_8)
     run(workflow.complete_step, DESK, vn("2026-03-02 09:00"), POLICY)
     run(workflow.acknowledge, JUSTICE_OFFICER, vn("2026-03-02 10:00"))
-    run(workflow.return_to_previous, JUSTICE_OFFICER, vn("2026-03-02 11:00"), "Sai mẫu", POLICY)
+    run(
+        workflow.return_to_previous,
+        JUSTICE_OFFICER,
+        vn("2026-03-02 11:00"),
+        "Sai mẫu",
+        POLICY,
+    )
     sheet = build_control_sheet(CODE, run.events)
     back = sheet.hand_overs[-1]
     assert back.kind is HandOverKind.RETURN
@@ -117,7 +134,9 @@ def test_the_co_ordinating_agencies_are_the_specialists() -> None:
         CODE, workflow=birth_group_workflow(), competent_type="peoples_committee"
     )
     events = [
-        new_event(e.data, dossier_code=CODE, producer="routing", occurred_at=e.occurred_at)
+        new_event(
+            e.data, dossier_code=CODE, producer="routing", occurred_at=e.occurred_at
+        )
         for e in outcome.events
     ]
     sheet = build_control_sheet(CODE, events)

@@ -80,14 +80,22 @@ def test_the_scheduler_looks_again_at_the_next_moment_an_alarm_can_start() -> No
     assert first is not None
     assert first < MONDAY_8
     # after a scan at 08:01: the escalation and the step due time, both 14:00
-    assert next_alarm_at(dossier, after=vn("2026-03-02 08:01")) == vn("2026-03-02 14:00")
+    assert next_alarm_at(dossier, after=vn("2026-03-02 08:01")) == vn(
+        "2026-03-02 14:00"
+    )
     # a scan exactly at the due time must come back: overdue starts after it
-    assert next_alarm_at(dossier, after=vn("2026-03-02 14:00")) == vn("2026-03-02 14:00")
+    assert next_alarm_at(dossier, after=vn("2026-03-02 14:00")) == vn(
+        "2026-03-02 14:00"
+    )
     # once acknowledged and forwarded, the next step's clock counts
     dossier = workflow.acknowledge(dossier, DESK, MONDAY_8).dossier
-    dossier = workflow.complete_step(dossier, DESK, vn("2026-03-02 09:00"), POLICY).dossier
+    dossier = workflow.complete_step(
+        dossier, DESK, vn("2026-03-02 09:00"), POLICY
+    ).dossier
     # (step 2 offered at 09:00: escalation 4 working hours later, across lunch)
-    assert next_alarm_at(dossier, after=vn("2026-03-02 09:00")) == vn("2026-03-02 15:00")
+    assert next_alarm_at(dossier, after=vn("2026-03-02 09:00")) == vn(
+        "2026-03-02 15:00"
+    )
 
 
 def test_queue_flags_freeze_while_paused() -> None:

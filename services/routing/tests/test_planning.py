@@ -33,7 +33,9 @@ TODAY = date(2026, 3, 2)
 def _plan(
     receiving: str, workflow: list[WorkflowStep], on: date = TODAY, **kwargs: str
 ) -> RoutePlan:
-    plan = plan_route(RoutingRequest(receiving, tuple(workflow), on, **kwargs), REGISTRY)
+    plan = plan_route(
+        RoutingRequest(receiving, tuple(workflow), on, **kwargs), REGISTRY
+    )
     assert isinstance(plan, RoutePlan), plan
     return plan
 
@@ -50,7 +52,9 @@ def test_criminal_record_goes_desk_then_department_of_justice_then_back_to_that_
 
 def test_birth_registration_stays_in_the_commune() -> None:
     plan = _plan(
-        KIM_LONG_CENTRE, birth_commune_workflow(), competent_agency_type="peoples_committee"
+        KIM_LONG_CENTRE,
+        birth_commune_workflow(),
+        competent_agency_type="peoples_committee",
     )
     assert [s.agency_code for s in plan.steps] == [
         KIM_LONG_CENTRE,
@@ -61,7 +65,9 @@ def test_birth_registration_stays_in_the_commune() -> None:
 
 def test_birth_group_reaches_commune_police_and_provincial_social_security() -> None:
     plan = _plan(
-        KIM_LONG_CENTRE, birth_group_workflow(), competent_agency_type="peoples_committee"
+        KIM_LONG_CENTRE,
+        birth_group_workflow(),
+        competent_agency_type="peoples_committee",
     )
     assert [s.agency_code for s in plan.steps] == [
         KIM_LONG_CENTRE,
@@ -89,7 +95,10 @@ def test_before_july_2025_a_commune_land_dossier_goes_to_the_district_branch() -
         WorkflowStep(step_no=2, role="competent_agency", hours=64),
     ]
     plan = _plan(
-        "000.51.41.H14", workflow, competent_agency_type="land_registry", on=date(2025, 3, 3)
+        "000.51.41.H14",
+        workflow,
+        competent_agency_type="land_registry",
+        on=date(2025, 3, 3),
     )
     assert plan.steps[1].agency_code == "000.17.41.H14"
 
@@ -103,7 +112,11 @@ def test_a_procedure_without_workflow_is_handled_where_it_was_received() -> None
 @pytest.mark.parametrize(
     ("workflow", "kwargs", "expected"),
     [
-        (criminal_record_workflow(), {"competent_agency_type": "space_agency"}, "Bước 2"),
+        (
+            criminal_record_workflow(),
+            {"competent_agency_type": "space_agency"},
+            "Bước 2",
+        ),
         (criminal_record_workflow(), {}, "không nêu loại cơ quan có thẩm quyền"),
         (
             [WorkflowStep(step_no=1, role="specialist:astrology", hours=1)],

@@ -46,11 +46,16 @@ DESK = officer(KIM_LONG_CENTRE, "Lê Văn Một Cửa")
 JUSTICE_OFFICER = officer(JUSTICE, "Phạm Thị Tư Pháp")
 
 
-def at_justice(now: datetime = vn("2026-03-02 10:00")) -> Dossier:
+TEN_AM = vn("2026-03-02 10:00")
+
+
+def at_justice(now: datetime = TEN_AM) -> Dossier:
     """Step 2 acknowledged by the Department of Justice."""
     dossier, _ = started()
     dossier = workflow.acknowledge(dossier, DESK, vn("2026-03-02 08:30")).dossier
-    dossier = workflow.complete_step(dossier, DESK, vn("2026-03-02 09:00"), POLICY).dossier
+    dossier = workflow.complete_step(
+        dossier, DESK, vn("2026-03-02 09:00"), POLICY
+    ).dossier
     return workflow.acknowledge(dossier, JUSTICE_OFFICER, now).dossier
 
 
@@ -82,7 +87,9 @@ def test_every_officer_action_has_a_rule() -> None:
 # -- starting --------------------------------------------------------------------------
 
 
-def test_routing_starts_processing_and_offers_the_first_step_with_its_due_time() -> None:
+def test_routing_starts_processing_and_offers_the_first_step_with_its_due_time() -> (
+    None
+):
     dossier, outcome = started()
     assert dossier.status is S.IN_PROGRESS
     assert dossier.holder == KIM_LONG_CENTRE
@@ -105,7 +112,9 @@ def test_routing_starts_processing_and_offers_the_first_step_with_its_due_time()
 # -- moving between agencies ----------------------------------------------------------
 
 
-def test_completing_a_step_forwards_to_the_next_agency_with_a_fresh_step_clock() -> None:
+def test_completing_a_step_forwards_to_the_next_agency_with_a_fresh_step_clock() -> (
+    None
+):
     dossier, _ = started()
     dossier = workflow.acknowledge(dossier, DESK, vn("2026-03-02 08:30")).dossier
     outcome = workflow.complete_step(dossier, DESK, vn("2026-03-02 09:00"), POLICY)
@@ -139,7 +148,9 @@ def test_completing_a_step_forwards_to_the_next_agency_with_a_fresh_step_clock()
         ("2026-03-05 09:00", None, Timeliness.ON_TIME),  # no limit
     ],
 )
-def test_early_on_time_late(finished: str, due: str | None, expected: Timeliness) -> None:
+def test_early_on_time_late(
+    finished: str, due: str | None, expected: Timeliness
+) -> None:
     assert classify(vn(finished), vn(due) if due else None) is expected
 
 
@@ -281,7 +292,9 @@ def test_a_fee_pauses_until_paid() -> None:
         dossier, JUSTICE_OFFICER, vn("2026-03-03 08:00"), 200_000, "Phí LLTP"
     )
     assert requested.dossier.status is S.AWAITING_FEE
-    with pytest.raises(IllegalActionError, match="«Yêu cầu thực hiện nghĩa vụ tài chính»"):
+    with pytest.raises(
+        IllegalActionError, match="«Yêu cầu thực hiện nghĩa vụ tài chính»"
+    ):
         workflow.complete_step(
             requested.dossier, JUSTICE_OFFICER, vn("2026-03-03 09:00"), POLICY
         )
@@ -310,7 +323,12 @@ def test_an_apology_needs_a_reason_and_a_later_appointment() -> None:
         pauses.issue_apology(dossier, JUSTICE_OFFICER, MONDAY_8, "", new, POLICY)
     with pytest.raises(InvalidActionError, match="phải sau ngày hẹn hiện tại"):
         pauses.issue_apology(
-            dossier, JUSTICE_OFFICER, MONDAY_8, "Chờ xác minh", vn("2026-03-16 08:00"), POLICY
+            dossier,
+            JUSTICE_OFFICER,
+            MONDAY_8,
+            "Chờ xác minh",
+            vn("2026-03-16 08:00"),
+            POLICY,
         )
     outcome = pauses.issue_apology(
         dossier, JUSTICE_OFFICER, MONDAY_8, "Chờ xác minh", new, POLICY
@@ -336,7 +354,12 @@ def test_an_apology_comes_at_least_one_working_day_before_the_due_time(
 ) -> None:
     dossier = at_justice()
     issue = lambda: pauses.issue_apology(  # noqa: E731
-        dossier, JUSTICE_OFFICER, vn(issued), "Chờ xác minh", vn("2026-03-20 16:00"), POLICY
+        dossier,
+        JUSTICE_OFFICER,
+        vn(issued),
+        "Chờ xác minh",
+        vn("2026-03-20 16:00"),
+        POLICY,
     )
     if allowed:
         assert issue().dossier.due_at == vn("2026-03-20 16:00")
