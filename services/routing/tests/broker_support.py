@@ -20,7 +20,8 @@ from motcua.routing.settings import RoutingSettings
 from motcua.shared.auth import Role
 from motcua.shared.contracts import EventEnvelope, parse_event
 from motcua.shared.contracts import headers as h
-from motcua.shared.contracts.topics import DOSSIER_EVENTS
+from motcua.shared.contracts.topics import DOSSIER_EVENTS, NOTIFICATION_EVENTS
+from motcua.shared.kafka import consumer_profile, declare_topics
 from motcua.shared.messaging.outbox import envelope_headers
 from motcua.shared.messaging.tables import OutboxRecord
 from motcua.shared.settings import CommonSettings, KafkaSettings
@@ -118,6 +119,43 @@ async def tap(
         await consumer.stop()
 
 
+async def start_group_at_end(
+    kafka: KafkaSettings,
+    group: str,
+    topics: tuple[str, ...] = (DOSSIER_EVENTS, NOTIFICATION_EVENTS),
+) -> None:
+    """Commit a new consumer group's offsets at the topics' ends, so the
+    service under test starts from now instead of replaying the session's
+    earlier tests. (tansu's ListOffsets undercounts batched topics, so the ends
+    are found by reading.)"""
+    profile = consumer_profile(kafka)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=kafka.bootstrap_servers,
+        group_id=group,
+        enable_auto_commit=False,
+        fetch_max_wait_ms=profile.fetch_max_wait_ms,
+        session_timeout_ms=profile.session_timeout_ms,
+        heartbeat_interval_ms=profile.heartbeat_interval_ms,
+    )
+    await declare_topics(kafka, topics)
+    consumer.subscribe(topics=list(topics))
+    await consumer.start()
+    try:
+
+        async def assigned() -> bool:
+            await consumer.getmany(timeout_ms=50)
+            return bool(consumer.assignment())
+
+        await wait_for(assigned, timeout_s=30, message=f"{group} joined")
+        partitions = sorted(consumer.assignment())
+        await consumer.seek_to_end(*partitions)
+        while await consumer.getmany(timeout_ms=300):
+            pass
+        await consumer.commit({tp: await consumer.position(tp) for tp in partitions})
+    finally:
+        await consumer.stop()
+
+
 @dataclass
 class RoutingUnderTest:
     app: FastAPI
@@ -137,10 +175,14 @@ class RoutingUnderTest:
         async with self.sessions() as session:
             return await session.scalar(stmt)
 
-    async def outbox_count(self) -> int:
-        return int(
-            await self.scalar(sa.select(sa.func.count()).select_from(OutboxRecord))
+    async def outbox_count(self, code: str) -> int:
+        """Events queued about one dossier (the group also replays others)."""
+        stmt = (
+            sa.select(sa.func.count())
+            .select_from(OutboxRecord)
+            .where(OutboxRecord.key == code)  # type: ignore[arg-type]
         )
+        return int(await self.scalar(stmt))
 
     async def dossier(self, code: str, agency: str = "*") -> dict[str, Any]:
         response = await self.client.get(
@@ -195,11 +237,21 @@ async def routing_service(
     kafka: KafkaSettings,
     data_dir: Path,
     clock: Clock,
+    *,
+    group: str,
+    join_running: bool = False,
     **overrides: Any,
 ) -> AsyncIterator[RoutingUnderTest]:
-    app = create_app(
-        settings_for(database_url, kafka, data_dir, **overrides), clock=clock
+    """An in-process routing service in its own consumer group, starting at the
+    topics' ends. (A group per test: tansu can keep a departed member as the
+    group's leader when two members leave at once, and every later join then
+    waits for it forever.)"""
+    settings = settings_for(
+        database_url, kafka, data_dir, consumer_group=group, **overrides
     )
+    if not join_running:  # a second instance joins the group as it is
+        await start_group_at_end(kafka, group)
+    app = create_app(settings, clock=clock)
     async with running_app(app) as client:
         yield RoutingUnderTest(app, client, clock)
 

@@ -21,3 +21,8 @@ def code_for(unique: str):  # type: ignore[no-untyped-def]
         return f"{agency}-260302-{serial:06d}{n}"
 
     return make
+
+
+@pytest.fixture
+def group(unique: str) -> str:
+    return f"routing-{unique}"

@@ -3,6 +3,8 @@ code paths (``create_app`` + ``running_app``); time is moved by hand."""
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +27,21 @@ from routing_support import (
     vn,
 )
 
-from motcua.routing.tables import HandoffRow
+from motcua.routing.tables import DeadlineAlarm, HandoffRow, ParkedEvent
 from motcua.shared.auth import Role
 from motcua.shared.contracts import new_event
-from motcua.shared.contracts.dossier import DossierSupplementReceivedV1
+from motcua.shared.contracts.common import NotificationChannel
+from motcua.shared.contracts.dossier import (
+    DossierSupplementReceivedV1,
+    DossierWithdrawnV1,
+    WorkflowStep,
+)
+from motcua.shared.contracts.handoff import (
+    ResultDeliveredV1,
+    ResultRecordedV1,
+    Timeliness,
+)
+from motcua.shared.contracts.notification import PostalStatusChangedV1
 from motcua.shared.settings import KafkaSettings
 from motcua.shared.testing.helpers import bearer
 
@@ -63,10 +76,13 @@ async def test_a_criminal_record_certificate_goes_commune_department_commune(
     tmp_path: Path,
     clock: Clock,
     code_for: Any,
+    group: str,
 ) -> None:
     code = code_for(KIM_LONG_CENTRE)
     async with (
-        routing_service(database_url, kafka_settings, tmp_path, clock) as svc,
+        routing_service(
+            database_url, kafka_settings, tmp_path, clock, group=group
+        ) as svc,
         tap(kafka_settings) as topic,
     ):
         announced = received(code)
@@ -93,7 +109,7 @@ async def test_a_criminal_record_certificate_goes_commune_department_commune(
         assert moved["holder"]["code"] == JUSTICE
 
         # an officer of another agency is refused and nothing changes
-        before, outbox = await svc.dossier(code), await svc.outbox_count()
+        before, outbox = await svc.dossier(code), await svc.outbox_count(code)
         for agency, action in (
             (XUAN_QUANG_CENTRE, "acknowledge"),
             (KIM_LONG_CENTRE, "stop"),
@@ -106,7 +122,7 @@ async def test_a_criminal_record_certificate_goes_commune_department_commune(
         operator = await svc.act(code, "acknowledge", "*", Role.OPERATOR, expect=403)
         assert operator["error"]["code"] == "role_forbidden"
         assert await svc.dossier(code) == before
-        assert await svc.outbox_count() == outbox
+        assert await svc.outbox_count(code) == outbox
 
         clock.now = vn("2026-03-02 10:00")
         await svc.act(code, "acknowledge", *DEPARTMENT, name="Phạm Thị Tư Pháp")
@@ -242,9 +258,12 @@ async def test_illegal_actions_change_nothing_and_the_apology_rules_hold(
     tmp_path: Path,
     clock: Clock,
     code_for: Any,
+    group: str,
 ) -> None:
     code = code_for(KIM_LONG_CENTRE)
-    async with routing_service(database_url, kafka_settings, tmp_path, clock) as svc:
+    async with routing_service(
+        database_url, kafka_settings, tmp_path, clock, group=group
+    ) as svc:
         await publish(kafka_settings, received(code))
         await until(lambda: svc.routed(code), "routed")
 
@@ -253,7 +272,7 @@ async def test_illegal_actions_change_nothing_and_the_apology_rules_hold(
         assert "«Đang xử lý» (mã 4)" in refused["error"]["message"]
         await svc.act(code, "acknowledge", *DESK)
         await svc.act(code, "result", *DESK)
-        before, outbox = await svc.dossier(code), await svc.outbox_count()
+        before, outbox = await svc.dossier(code), await svc.outbox_count(code)
         for action, body in (
             ("supplement-request", {"components": ["Tờ khai"]}),
             ("fee-request", {"amount_vnd": 1000}),
@@ -270,7 +289,7 @@ async def test_illegal_actions_change_nothing_and_the_apology_rules_hold(
         )
         assert invalid["error"]["details"][0]["message"] == "Cần nêu lý do."
         assert await svc.dossier(code) == before
-        assert await svc.outbox_count() == outbox
+        assert await svc.outbox_count(code) == outbox
 
         # the apology (form 04): a supervisor of the holding agency, early enough
         other = code_for(KIM_LONG_CENTRE, 1)
@@ -306,3 +325,305 @@ async def test_illegal_actions_change_nothing_and_the_apology_rules_hold(
             )
 
         assert await handoffs() == 1
+
+
+async def test_deadline_alarms_and_escalations_are_raised_once_by_two_instances(
+    database_url: str,
+    kafka_settings: KafkaSettings,
+    tmp_path: Path,
+    clock: Clock,
+    code_for: Any,
+    group: str,
+) -> None:
+    code = code_for(KIM_LONG_CENTRE)
+    async with (
+        routing_service(
+            database_url, kafka_settings, tmp_path / "a", clock, group=group
+        ) as one,
+        routing_service(
+            database_url,
+            kafka_settings,
+            tmp_path / "b",
+            clock,
+            group=group,
+            join_running=True,
+        ) as two,
+        tap(kafka_settings) as topic,
+    ):
+        await publish(kafka_settings, received(code))
+        await until(lambda: one.routed(code), "routed")
+
+        async def scan_everywhere() -> int:
+            """Scan from both instances at once; the alarms of this dossier
+            raised so far (the group also replays other tests' dossiers)."""
+            await asyncio.gather(
+                one.scheduler.scan(), two.scheduler.scan(), one.scheduler.scan()
+            )
+            return int(
+                await one.scalar(
+                    sa.select(sa.func.count())
+                    .select_from(DeadlineAlarm)
+                    .where(DeadlineAlarm.dossier_code == code)  # type: ignore[arg-type]
+                )
+            )
+
+        # the 4-hour desk step is inside its last 24 working hours at once
+        clock.now = vn("2026-03-02 08:05")
+        assert await scan_everywhere() == 1
+        # unacknowledged past 4 working hours and past its 14:00 due time
+        clock.now = vn("2026-03-02 14:05")
+        assert await scan_everywhere() == 3
+        assert await scan_everywhere() == 3
+
+        escalations = f"/api/v1/agencies/{KIM_LONG_CENTRE}/escalations"
+        supervisor = bearer(KIM_LONG_CENTRE, Role.SUPERVISOR)
+        queue = (await one.client.get(escalations, headers=supervisor)).json()
+        assert [(i["dossier_code"], i["step_overdue"]) for i in queue["items"]] == [
+            (code, True)
+        ]
+        for headers in (
+            bearer(KIM_LONG_CENTRE, Role.DESK_OFFICER),
+            bearer(JUSTICE, Role.SUPERVISOR),
+        ):
+            assert (
+                await one.client.get(escalations, headers=headers)
+            ).status_code == 403
+        clock.now = vn("2026-03-02 14:10")
+        await two.act(code, "acknowledge", *DESK)
+        queue = (await one.client.get(escalations, headers=supervisor)).json()
+        assert queue["items"] == []
+
+        # forwarded late; nobody looks until Monday 16/3, past the department's
+        # step and the appointment: overdue both (no longer "nearly" due), and
+        # the hand-off escalated
+        clock.now = vn("2026-03-02 14:20")
+        await two.act(code, "complete", *DESK)
+        clock.now = vn("2026-03-16 08:05")
+        assert await scan_everywhere() == 6
+
+        def alarms() -> list[tuple[str, Any, Any, str | None]] | None:
+            found = [
+                (
+                    r.envelope.event_type,
+                    getattr(r.envelope.data, "scope", None),
+                    r.envelope.data.step_no,
+                    agency_header(r),
+                )
+                for r in topic.of(code)
+                if r.envelope.event_type
+                in (
+                    "dossier.nearly_due",
+                    "dossier.overdue",
+                    "dossier.handoff_escalated",
+                )
+            ]
+            return found if len(found) >= 6 else None
+
+        raised = await topic.wait(alarms, "six alarms on the topic")
+        assert sorted(raised, key=str) == sorted(
+            [
+                ("dossier.nearly_due", "step", 1, KIM_LONG_CENTRE),
+                ("dossier.overdue", "step", 1, KIM_LONG_CENTRE),
+                ("dossier.handoff_escalated", None, 1, KIM_LONG_CENTRE),
+                ("dossier.overdue", "step", 2, JUSTICE),
+                ("dossier.handoff_escalated", None, 2, JUSTICE),
+                ("dossier.overdue", "overall", None, JUSTICE),
+            ],
+            key=str,
+        )
+        queue = (
+            await one.client.get(
+                f"/api/v1/agencies/{JUSTICE}/queue",
+                headers=bearer(JUSTICE, Role.AGENCY_OFFICER),
+            )
+        ).json()
+        item = next(i for i in queue["items"] if i["dossier_code"] == code)
+        assert (item["step_overdue"], item["overdue"], item["state"]) == (
+            True,
+            True,
+            "offered",
+        )
+
+
+async def test_duplicates_and_events_before_their_dossier_are_applied_once(
+    database_url: str,
+    kafka_settings: KafkaSettings,
+    tmp_path: Path,
+    clock: Clock,
+    code_for: Any,
+    group: str,
+) -> None:
+    code, other = code_for(KIM_LONG_CENTRE), code_for(KIM_LONG_CENTRE, 1)
+    async with routing_service(
+        database_url, kafka_settings, tmp_path, clock, group=group
+    ) as svc:
+        withdrawn = new_event(
+            DossierWithdrawnV1(reason="Không còn nhu cầu"),
+            dossier_code=code,
+            producer="intake",
+            occurred_at=vn("2026-03-02 08:40"),
+        )
+        announced = received(code)
+        # the withdrawal overtakes the reception; the reception comes twice, and
+        # once more under another event id
+        await publish(kafka_settings, withdrawn, announced, announced, received(code))
+
+        async def withdrawn_dossier() -> dict[str, Any] | None:
+            d = await svc.routed(code)
+            return d if d and d["status"] == 7 else None
+
+        dossier = await until(withdrawn_dossier, "the parked withdrawal applied")
+        assert [(h["step_no"], h["state"]) for h in dossier["handoffs"]] == [
+            (1, "closed")
+        ]
+        assert (
+            await svc.scalar(sa.select(sa.func.count()).select_from(ParkedEvent)) == 0
+        )
+        assert await svc.outbox_count(code) == 2  # routed + offered, once
+
+        # a supplement nobody asked for changes nothing
+        await publish(kafka_settings, received(other))
+        await until(lambda: svc.routed(other), "routed")
+        await publish(
+            kafka_settings,
+            new_event(
+                DossierSupplementReceivedV1(received_at=vn("2026-03-02 09:00")),
+                dossier_code=other,
+                producer="intake",
+            ),
+            received(code_for(KIM_LONG_CENTRE, 2)),
+        )
+        await until(
+            lambda: svc.routed(code_for(KIM_LONG_CENTRE, 2)), "the next one routed"
+        )
+        dossier = await svc.dossier(other)
+        assert (dossier["status"], dossier["due_at"]) == (
+            4,
+            "2026-03-16T08:00:00+07:00",
+        )
+
+
+async def test_history_dispatch_and_delivery_by_post(
+    database_url: str,
+    kafka_settings: KafkaSettings,
+    tmp_path: Path,
+    clock: Clock,
+    code_for: Any,
+    group: str,
+) -> None:
+    history, lost, posted = (code_for(KIM_LONG_CENTRE, n) for n in range(3))
+    async with (
+        routing_service(
+            database_url, kafka_settings, tmp_path, clock, group=group
+        ) as svc,
+        tap(kafka_settings) as topic,
+    ):
+        # imported history: recorded as it was, no workflow, no alarm
+        old = vn("2025-09-08 09:00")
+        past = received(history, received_at=old, imported=True)
+        await publish(
+            kafka_settings,
+            past,
+            new_event(
+                ResultRecordedV1(resolved_at=old, timeliness=Timeliness.ON_TIME),
+                dossier_code=history,
+                producer="intake",
+                causation=past,
+                occurred_at=old,
+            ),
+            new_event(
+                ResultDeliveredV1(delivered_at=old),
+                dossier_code=history,
+                producer="intake",
+                causation=past,
+                occurred_at=old,
+            ),
+        )
+
+        async def delivered_history() -> dict[str, Any] | None:
+            d = await svc.routed(history)
+            return d if d and d["status"] == 10 else None
+
+        dossier = await until(delivered_history, "history recorded")
+        assert (dossier["imported"], dossier["handoffs"]) == (True, [])
+        clock.now = vn("2026-12-31 16:00")
+        await svc.scheduler.scan()
+        alarms = sa.select(sa.func.count()).select_from(DeadlineAlarm)
+        assert (
+            await svc.scalar(alarms.where(DeadlineAlarm.dossier_code == history)) == 0
+        )  # type: ignore[arg-type]
+        clock.now = vn("2026-03-02 08:00")
+
+        # no agency of that type: the dossier waits for an operator
+        await publish(kafka_settings, received(lost, competent_type="space_agency"))
+        queued = await topic.wait(
+            lambda: [
+                r
+                for r in topic.of(lost)
+                if r.envelope.event_type == "dossier.dispatch_queued"
+            ],
+            "dispatch_queued on the topic",
+        )
+        assert "«space_agency»" in queued[0].envelope.data.reason
+        operator = bearer("*", Role.OPERATOR)
+        listed = (await svc.client.get("/api/v1/dispatch", headers=operator)).json()
+        assert lost in [i["dossier_code"] for i in listed]
+        desk = bearer(KIM_LONG_CENTRE, Role.DESK_OFFICER)
+        assert (
+            await svc.client.get("/api/v1/dispatch", headers=desk)
+        ).status_code == 403
+        wrong = await svc.client.post(
+            f"/api/v1/dispatch/{lost}",
+            json={"agencies": {"2": "123.45.67.H14"}},
+            headers=operator,
+        )
+        assert wrong.status_code == 422
+        assert "123.45.67.H14" in wrong.json()["error"]["message"]
+        routed = await svc.client.post(
+            f"/api/v1/dispatch/{lost}",
+            json={"agencies": {"2": JUSTICE}},
+            headers=operator,
+        )
+        assert routed.status_code == 200, routed.text
+        assert [s["agency"]["code"] for s in routed.json()["steps"]] == [
+            KIM_LONG_CENTRE,
+            JUSTICE,
+            KIM_LONG_CENTRE,
+        ]
+        listed = (await svc.client.get("/api/v1/dispatch", headers=operator)).json()
+        assert lost not in [i["dossier_code"] for i in listed]
+        assert await _in_queue(svc, KIM_LONG_CENTRE, lost)
+
+        # the post delivers the result: routing marks it delivered
+        one_step = [
+            WorkflowStep(step_no=1, role="receiving_desk", name="Giải quyết", hours=8)
+        ]
+        await publish(kafka_settings, received(posted, workflow=one_step, limit="1wd"))
+        await until(lambda: svc.routed(posted), "routed")
+        await svc.act(posted, "acknowledge", *DESK)
+        await svc.act(posted, "result", *DESK)
+        await publish(
+            kafka_settings,
+            new_event(
+                PostalStatusChangedV1(
+                    notification_id=uuid.uuid4(),
+                    channel=NotificationChannel.POST,
+                    template="dossier.result_recorded",
+                    waybill_code="EB123456789VN",
+                    postal_status="delivered",
+                ),
+                dossier_code=posted,
+                producer="notification",
+                occurred_at=vn("2026-03-03 10:00"),
+            ),
+        )
+        delivered = await topic.wait(
+            lambda: [
+                r
+                for r in topic.of(posted)
+                if r.envelope.event_type == "dossier.result_delivered"
+            ],
+            "result_delivered on the topic",
+        )
+        assert delivered[0].envelope.data.method == "post"
+        assert (await svc.dossier(posted))["status"] == 10

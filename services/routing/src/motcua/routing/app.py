@@ -85,6 +85,7 @@ def create_app(
     runtime.add_consumer(
         DossierEventHandler(routing),
         topics=[DOSSIER_EVENTS, NOTIFICATION_EVENTS],
+        group_id=settings.consumer_group,
         description="Routes received dossiers; resumes on supplements; stops on "
         "withdrawal; marks results delivered by post.",
     )

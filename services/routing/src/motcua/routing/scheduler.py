@@ -41,13 +41,13 @@ class DeadlineScheduler:
         self._batch_size = batch_size
 
     async def run(self) -> None:
-        """Scan forever (a background task of the service)."""
+        """Scan every interval, forever (a background task of the service)."""
         while True:
+            await asyncio.sleep(self._interval_s)
             try:
                 await self.scan()
             except Exception:  # the scheduler must outlive database hiccups
                 log.exception("deadline_scan_failed")
-            await asyncio.sleep(self._interval_s)
 
     async def scan(self, now: datetime | None = None) -> int:
         """One pass at ``now`` (the clock's time by default); returns how many

@@ -15,6 +15,12 @@ class RoutingSettings(ServiceSettings):
     default_port: ClassVar[int] = 8002
     model_config = SettingsConfigDict(env_prefix="MOTCUA_ROUTING_", extra="ignore")
 
+    consumer_group: str = Field(
+        default="routing",
+        min_length=1,
+        description="Kafka consumer group; every routing instance of one deployment "
+        "shares it (the partitions, keyed by dossier code, are split between them).",
+    )
     escalate_after_working_hours: float = Field(
         default=4.0,
         gt=0,
