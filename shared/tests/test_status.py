@@ -42,7 +42,7 @@ def test_exactly_the_legal_moves_are_legal(source: S, target: S) -> None:
 
 
 def test_final_statuses_lead_nowhere() -> None:
-    assert FINAL_STATUSES == {S.REFUSED, S.WITHDRAWN, S.STOPPED, S.RESULT_DELIVERED}
+    assert {S.REFUSED, S.WITHDRAWN, S.STOPPED, S.RESULT_DELIVERED} == FINAL_STATUSES
     for status in FINAL_STATUSES:
         assert legal_targets(status) == frozenset()
 
@@ -58,7 +58,9 @@ def test_an_illegal_action_is_refused_naming_the_current_status() -> None:
 
 
 @pytest.mark.parametrize("action", list(DossierAction))
-def test_every_action_leads_to_one_status_from_its_sources(action: DossierAction) -> None:
+def test_every_action_leads_to_one_status_from_its_sources(
+    action: DossierAction,
+) -> None:
     transition = TRANSITIONS[action]
     for source in transition.sources:
         assert apply(source, action) is transition.target
