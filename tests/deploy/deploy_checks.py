@@ -117,7 +117,13 @@ def workspace_pyprojects(root: Path) -> list[str]:
 
 
 def load_yaml(path: Path) -> Any:
-    return YAML(typ="safe", pure=True).load(path.read_text())
+    """A YAML file, parsed once per content (the checks only read it)."""
+    return _parse_yaml(path.read_text())
+
+
+@cache
+def _parse_yaml(text: str) -> Any:
+    return YAML(typ="safe", pure=True).load(text)
 
 
 def load_compose(root: Path) -> dict[str, Any]:
