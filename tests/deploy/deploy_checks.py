@@ -935,9 +935,16 @@ def check_dependencies(root: Path) -> list[str]:
         one_shot = str(spec.get("restart", "no")) == "no" and name not in containers
         if not one_shot and not healthcheck_of(name):
             problems.append(f"{name} has no healthcheck")
-        for source, _ in _bind_mounts(spec):
+        for source, target in _bind_mounts(spec):
             if not (root / source).exists():
                 problems.append(f"{name} mounts {source}, which does not exist")
+            elif target.startswith("/docker-entrypoint-initdb.d/") and not os.access(
+                root / source, os.X_OK
+            ):
+                # PostgreSQL's entrypoint sources a non-executable .sh instead.
+                problems.append(
+                    f"{name} mounts {source} as an init script, not executable"
+                )
         for volume in spec.get("volumes") or []:
             source = (
                 volume.get("source")

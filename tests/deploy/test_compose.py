@@ -292,3 +292,11 @@ def test_each_check_fails_on_a_broken_copy(
     edit(checkout, relative, old, new)
     problems = [p for check in checks.ALL_CHECKS[1:] for p in check(checkout)]
     assert any(expected in problem for problem in problems), problems
+
+
+def test_a_non_executable_init_script_is_refused(checkout: Path) -> None:
+    (checkout / "deploy/postgres/create-databases.sh").chmod(0o644)
+    assert checks.check_dependencies(checkout) == [
+        "postgres mounts ./deploy/postgres/create-databases.sh as an init script, "
+        "not executable"
+    ]
