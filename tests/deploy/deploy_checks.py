@@ -15,6 +15,7 @@ import fnmatch
 import importlib.util
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -23,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, get_args
 from unittest import mock
 from urllib.parse import urlsplit
 
@@ -82,7 +83,7 @@ def secret_variables(service: ServiceDefinition) -> set[str]:
             annotation = field.annotation
             if isinstance(annotation, type) and issubclass(annotation, BaseSettings):
                 walk(annotation)
-            elif "SecretStr" in repr(annotation) or annotation is SecretStr:
+            elif annotation is SecretStr or SecretStr in get_args(annotation):
                 found.add(f"{prefix}{name}".upper())
 
     walk(settings_class(service))
@@ -288,21 +289,21 @@ def parse_stages(path: Path) -> list[Stage]:
     global_args: dict[str, str] = {}
     stages: list[Stage] = []
     current: list[dockerfile.Command] = []
-    header: tuple[str | None, str] | None = None
+    header: tuple[str | None, str] | None = None  # (alias, image) of the stage
     for command in commands:
         if command.cmd == "FROM":
             if header is not None:
-                stages.append(Stage(header[1], header[0], tuple(current)))
+                stages.append(Stage(*header, tuple(current)))
             image = _substitute_args(command.value[0], global_args)
             alias = command.value[2] if len(command.value) >= 3 else None
-            header, current = (image, alias), []
+            header, current = (alias, image), []
         elif header is None and command.cmd == "ARG":
             name, _, default = command.value[0].partition("=")
             global_args[name] = default
         else:
             current.append(command)
     if header is not None:
-        stages.append(Stage(header[1], header[0], tuple(current)))
+        stages.append(Stage(*header, tuple(current)))
     return stages
 
 
@@ -324,11 +325,13 @@ def user_is_root(user: str | None) -> bool:
     return name in ("root", "0", "")
 
 
-def _env_names(command: dockerfile.Command) -> list[str]:
-    values = list(command.value)
-    if len(values) == 2 and "=" not in values[0]:  # legacy ``ENV NAME value``
-        return [values[0]]
-    return values[0::2]
+def _env(stage: Stage) -> dict[str, str]:
+    """``ENV`` of a stage (the parser gives name, value, name, value …)."""
+    return {
+        name: value.strip('"')
+        for command in stage.all("ENV")
+        for name, value in zip(command.value[0::2], command.value[1::2], strict=True)
+    }
 
 
 def healthcheck_urls(command: dockerfile.Command | None) -> list[str]:
@@ -455,9 +458,7 @@ def check_image_basics(dockerfile_path: Path, context: Path) -> list[str]:
     return problems
 
 
-def check_service_dockerfile(
-    root: Path, service: ServiceDefinition, env_known: set[str] | None = None
-) -> list[str]:
+def check_service_dockerfile(root: Path, service: ServiceDefinition) -> list[str]:
     """One service's Dockerfile against the code."""
     path = root / "services" / service.name / "Dockerfile"
     where = _label(path)
@@ -502,17 +503,12 @@ def check_service_dockerfile(
             )
 
     # Environment baked into the image: only variables the service reads.
-    known = env_known if env_known is not None else known_variables(service)
-    for command in final.all("ENV"):
-        for name in _env_names(command):
-            if name.startswith(("MOTCUA_", "KAFKA_", "OTEL_")) and name not in known:
-                problems.append(f"{where}: ENV {name} is not read by {service.name}")
+    known = known_variables(service)
+    env_values = _env(final)
+    for name in env_values:
+        if name.startswith(("MOTCUA_", "KAFKA_", "OTEL_")) and name not in known:
+            problems.append(f"{where}: ENV {name} is not read by {service.name}")
     host_var = f"MOTCUA_{service.name.upper()}_HTTP_HOST"
-    env_values = {
-        name: value.strip('"')
-        for c in final.all("ENV")
-        for name, value in zip(c.value[0::2], c.value[1::2], strict=False)
-    }
     if env_values.get(host_var) != "0.0.0.0":
         problems.append(f"{where}: ENV {host_var}=0.0.0.0 is missing")
 
@@ -553,6 +549,15 @@ def check_service_dockerfile(
                 problems.append(
                     f"{where}: {needed} is not copied before `uv sync --locked`"
                 )
+    sources = {
+        PurePosixPath(source).as_posix()
+        for s in build_stages
+        for c in s.all("COPY")
+        for source in _copy_sources(c)
+    }
+    for needed in ("shared/src", f"services/{service.name}/src"):
+        if needed not in sources:
+            problems.append(f"{where}: {needed} is not copied into the build stage")
     uv_args = {
         c.value[0].partition("=")[0]: c.value[0].partition("=")[2]
         for s in build_stages
@@ -574,6 +579,8 @@ def check_service_dockerfile(
 def check_schema(root: Path) -> list[str]:
     """The Compose specification's JSON schema, offline (check-jsonschema)."""
     exe = Path(sys.executable).with_name("check-jsonschema")
+    if not exe.exists():
+        exe = Path(shutil.which("check-jsonschema") or "check-jsonschema")
     result = subprocess.run(
         [str(exe), "--builtin-schema", "vendor.compose-spec", COMPOSE_FILE],
         cwd=root,

@@ -226,6 +226,12 @@ BREAKAGES = {
         "COPY shared/source shared/src",
         "COPY source 'shared/source' does not exist",
     ),
+    "service source not copied": (
+        "services/routing/Dockerfile",
+        "COPY services/routing/src services/routing/src",
+        "COPY services/intake/src services/intake/src",
+        "services/routing/src is not copied into the build stage",
+    ),
     "COPY source ignored": (
         ".dockerignore",
         "!services/*/src\n",
