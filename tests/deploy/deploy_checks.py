@@ -23,6 +23,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
+from itertools import zip_longest
 from pathlib import Path, PurePosixPath
 from typing import Any, get_args
 from unittest import mock
@@ -572,6 +573,43 @@ def check_service_dockerfile(root: Path, service: ServiceDefinition) -> list[str
     return problems
 
 
+def check_dockerfiles_agree(root: Path) -> list[str]:
+    """The service Dockerfiles differ only in their first line, the service's
+    name and its port, so that a fix made in one is made in all."""
+    normalized: dict[str, str] = {}
+    for name, service in code_services().items():
+        path = root / "services" / name / "Dockerfile"
+        if not path.exists():
+            continue
+        lines = path.read_text().splitlines()[1:]
+        normalized[name] = "\n".join(
+            line  # the workspace members' pyproject.toml: the same in every file
+            if re.match(r"COPY services/[^/]+/pyproject\.toml ", line)
+            else line.replace(name.upper(), "<SVC>")
+            .replace(name, "<svc>")
+            .replace(str(service.default_port), "<port>")
+            for line in lines
+        )
+    problems: list[str] = []
+    if not normalized:
+        return problems
+    first, reference = next(iter(normalized.items()))
+    for name, body in normalized.items():
+        if body != reference:
+            line = next(
+                number
+                for number, (a, b) in enumerate(
+                    zip_longest(body.splitlines(), reference.splitlines()), start=2
+                )
+                if a != b
+            )
+            problems.append(
+                f"services/{name}/Dockerfile:{line} differs from "
+                f"services/{first}/Dockerfile beyond the service name and port"
+            )
+    return problems
+
+
 # ---------------------------------------------------------------------------
 # Checks of the compose file
 
@@ -1056,6 +1094,7 @@ ALL_CHECKS = (
     check_schema,
     check_services,
     check_dockerfiles,
+    check_dockerfiles_agree,
     check_ports,
     check_environment,
     check_topics,

@@ -232,6 +232,12 @@ BREAKAGES = {
         "COPY services/intake/src services/intake/src",
         "services/routing/src is not copied into the build stage",
     ),
+    "Dockerfiles drift apart": (
+        "services/notification/Dockerfile",
+        "--retries=3",
+        "--retries=5",
+        "services/notification/Dockerfile:52 differs from services/intake/Dockerfile",
+    ),
     "COPY source ignored": (
         ".dockerignore",
         "!services/*/src\n",
