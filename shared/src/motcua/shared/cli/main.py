@@ -92,6 +92,22 @@ def config() -> None:
     console.print(table)
 
 
+@app.command()
+def docs(
+    folder: Annotated[Path, typer.Option(help="Where the documents live.")] = Path("docs"),
+    check: Annotated[bool, typer.Option(help="Only report documents that are out of date.")] = False,
+) -> None:
+    """Generate the OpenAPI/AsyncAPI documents and the configuration reference."""
+    from motcua.shared.cli.docs import generate
+
+    stale = generate(folder, check=check)
+    for path in stale:
+        typer.echo(f"{'out of date' if check else 'written'}: {folder / path}")
+    if check and stale:
+        typer.echo("Run `./motcua docs` and commit the result.")
+        raise typer.Exit(1)
+
+
 @token_app.command("issue")
 def token_issue(
     agency: Annotated[
