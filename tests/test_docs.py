@@ -16,7 +16,9 @@ from motcua.shared.contracts.topics import DOSSIER_EVENTS
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 SERVICES = ("intake", "routing", "notification", "reporting")
-ASYNCAPI_SCHEMA = json.loads((ROOT / "tests" / "schemas" / "asyncapi-3.0.0.json").read_text())
+ASYNCAPI_SCHEMA = json.loads(
+    (ROOT / "tests" / "schemas" / "asyncapi-3.0.0.json").read_text()
+)
 
 
 def test_committed_documents_match_the_code() -> None:
@@ -33,7 +35,9 @@ def test_asyncapi_documents_follow_the_asyncapi_3_schema(service: str) -> None:
 
 def test_the_asyncapi_checker_catches_a_broken_document() -> None:
     document = json.loads((DOCS / "api" / "routing.asyncapi.json").read_text())
-    next(iter(document["operations"].values()))["action"] = "publish"  # AsyncAPI 2 wording
+    next(iter(document["operations"].values()))["action"] = (
+        "publish"  # AsyncAPI 2 wording
+    )
     assert list(jsonschema.Draft7Validator(ASYNCAPI_SCHEMA).iter_errors(document))
 
 
@@ -46,6 +50,8 @@ def test_consumers_document_every_dossier_event_type() -> None:
     document = json.loads((DOCS / "api" / "reporting.asyncapi.json").read_text())
     documented = set(document["channels"][DOSSIER_EVENTS]["messages"])
     expected = {
-        f"{t}.v{v}" for (t, v), model in registered_event_types().items() if model.TOPIC == DOSSIER_EVENTS
+        f"{t}.v{v}"
+        for (t, v), model in registered_event_types().items()
+        if model.TOPIC == DOSSIER_EVENTS
     }
     assert documented == expected

@@ -52,8 +52,18 @@ def _configuration_page() -> str:
     ]
     shared = {row["env"] for _t, cls in groups[:3] for row in describe_settings(cls)}
     for title, cls in groups:
-        rows = [r for r in describe_settings(cls) if cls in (CommonSettings, KafkaSettings, TelemetrySettings) or r["env"] not in shared]
-        lines += [f"## {title}", "", "| Variable | Default | Meaning |", "| --- | --- | --- |"]
+        rows = [
+            r
+            for r in describe_settings(cls)
+            if cls in (CommonSettings, KafkaSettings, TelemetrySettings)
+            or r["env"] not in shared
+        ]
+        lines += [
+            f"## {title}",
+            "",
+            "| Variable | Default | Meaning |",
+            "| --- | --- | --- |",
+        ]
         for row in rows:
             default = f"`{row['default']}`" if row["default"] else ""
             lines.append(f"| `{row['env']}` | {default} | {row['description']} |")

@@ -94,8 +94,12 @@ def config() -> None:
 
 @app.command()
 def docs(
-    folder: Annotated[Path, typer.Option(help="Where the documents live.")] = Path("docs"),
-    check: Annotated[bool, typer.Option(help="Only report documents that are out of date.")] = False,
+    folder: Annotated[Path, typer.Option(help="Where the documents live.")] = Path(
+        "docs"
+    ),
+    check: Annotated[
+        bool, typer.Option(help="Only report documents that are out of date.")
+    ] = False,
 ) -> None:
     """Generate the OpenAPI/AsyncAPI documents and the configuration reference."""
     from motcua.shared.cli.docs import generate
