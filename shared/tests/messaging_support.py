@@ -98,7 +98,7 @@ async def applied_counts(sessions: async_sessionmaker[AsyncSession]) -> dict[str
         rows = await session.execute(
             sa.select(applied.c.event_id, sa.func.count()).group_by(applied.c.event_id)
         )
-        return dict(rows.tuples().all())
+        return {str(event_id): int(count) for event_id, count in rows.all()}
 
 
 async def topic_size(settings: KafkaSettings, topic: str, idle_s: float = 1.0) -> int:
