@@ -149,6 +149,15 @@ def _service_command(name: str, app_factory: str) -> typer.Typer:
     return group
 
 
+def _register_plugins() -> None:
+    """Commands of other installed packages (entry point group ``motcua.commands``:
+    a function taking the root Typer app), e.g. ``motcua bench``."""
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group="motcua.commands"):
+        entry.load()(app)
+
+
 def _register_services() -> None:
     for service in installed_services():
         group = _service_command(service.name, service.app_factory)
@@ -161,6 +170,7 @@ def _register_services() -> None:
 
 def main() -> None:
     _register_services()
+    _register_plugins()
     try:
         app()
     except KeyboardInterrupt:
