@@ -236,7 +236,7 @@ BREAKAGES = {
         "services/notification/Dockerfile",
         "--retries=3",
         "--retries=5",
-        "services/notification/Dockerfile:52 differs from services/intake/Dockerfile",
+        "differs from services/intake/Dockerfile beyond the service name and port",
     ),
     "COPY source ignored": (
         ".dockerignore",
