@@ -1,12 +1,15 @@
-"""The scripts and packages the containers run, exercised here: the topic and
-database init scripts, the wheels the images install, the .dockerignore rules."""
+"""What the containers run, exercised here without Docker: the topic and
+database init scripts, the .dockerignore rules, and a service image's recipe."""
 
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
+import signal
+import socket
 import subprocess
-import zipfile
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 from uuid import uuid4
@@ -164,50 +167,6 @@ def test_postgres_init_makes_one_isolated_database_per_service() -> None:
             psql(env, f'DROP ROLE IF EXISTS "{name}"')
 
 
-def test_images_install_every_source_file(tmp_path: Path) -> None:
-    """The images install the packages as wheels (``uv sync --no-editable``):
-    each wheel must carry all of its sources, migrations included."""
-    uv = ROOT / ".tools/bin/uv"
-    if not uv.exists():
-        found = shutil.which("uv")
-        if found is None:
-            pytest.fail("uv not found: run ./motcua once to bootstrap it")
-        uv = Path(found)
-    subprocess.run(
-        [str(uv), "build", "--all-packages", "--wheel", "--quiet", "-o", str(tmp_path)],
-        cwd=ROOT,
-        check=True,
-        timeout=300,
-        capture_output=True,
-    )
-    packages = {"shared": ROOT / "shared"} | {
-        name: ROOT / "services" / name for name in checks.code_services()
-    }
-    for name, project in packages.items():
-        (wheel,) = tmp_path.glob(f"motcua_{name}-*.whl")
-        with zipfile.ZipFile(wheel) as archive:
-            inside = set(archive.namelist())
-            entry_points = (
-                next(
-                    archive.read(n).decode()
-                    for n in inside
-                    if n.endswith("entry_points.txt")
-                )
-                if name != "shared"
-                else ""
-            )
-        src = project / "src"
-        expected = {
-            p.relative_to(src).as_posix()
-            for p in src.rglob("*")
-            if p.is_file() and "__pycache__" not in p.parts
-        }
-        assert expected - inside == set(), f"missing from the {name} wheel"
-        assert any(n.endswith("/migrations/env.py") for n in inside) or name == "shared"
-        if name != "shared":
-            assert f"{name} = motcua.{name}.service:SERVICE" in entry_points
-
-
 def test_dockerignore_follows_docker_rules() -> None:
     rules = checks.dockerignore_rules(ROOT)
     kept = [
@@ -230,3 +189,145 @@ def test_dockerignore_follows_docker_rules() -> None:
     ]
     assert [p for p in kept if checks.is_ignored(p, rules)] == []
     assert [p for p in dropped if not checks.is_ignored(p, rules)] == []
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _clean_environment() -> dict[str, str]:
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MOTCUA_", "KAFKA_", "OTEL_", "UV_", "VIRTUAL_ENV"))
+    }
+
+
+def _copy_into(source: str, destination: Path, rules: list) -> None:
+    """``COPY source destination`` from the repository, as the build context
+    that .dockerignore leaves would hold it."""
+    origin = ROOT / source
+    files = [origin] if origin.is_file() else sorted(origin.rglob("*"))
+    for file in files:
+        relative = file.relative_to(ROOT).as_posix()
+        if not file.is_file() or checks.is_ignored(relative, rules):
+            continue
+        inside = file.name if origin.is_file() else file.relative_to(origin)
+        target = destination / inside
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(file, target)
+
+
+def test_the_intake_image_recipe_builds_and_serves(tmp_path: Path) -> None:
+    """The Dockerfile without Docker: its COPY and ``uv sync`` steps run here
+    into a fresh environment, then its ENTRYPOINT with its ENV, until its
+    HEALTHCHECK passes. The other service Dockerfiles differ only in name and
+    port (check_dockerfiles_agree)."""
+    uv = ROOT / ".tools/bin/uv"
+    if not uv.exists():
+        pytest.fail("uv not found: run ./motcua once to bootstrap it")
+    service = checks.code_services()["intake"]
+    stages = checks.parse_stages(ROOT / "services/intake/Dockerfile")
+    build, final = stages[0], stages[-1]
+    rules = checks.dockerignore_rules(ROOT)
+    app = tmp_path / "app"
+
+    def local(value: str) -> str:  # the image's /app lives in tmp_path here
+        return value.replace("/app/", f"{app}/")
+
+    workdir = tmp_path / "src"
+    workdir.mkdir()
+    env = _clean_environment() | {k: local(v) for k, v in checks._env(build).items()}
+    env["UV_COMPILE_BYTECODE"] = "0"  # what differs: speed only
+    env.pop("UV_LINK_MODE", None)
+    synced = 0
+    for command in build.commands:
+        if command.cmd == "COPY":
+            *sources, destination = command.value
+            for source in sources:
+                target = workdir / destination
+                if not destination.endswith("/") and len(sources) == 1:
+                    target = target.parent if (ROOT / source).is_file() else target
+                _copy_into(source, target, rules)
+        elif command.cmd == "RUN" and command.value[0].startswith("uv sync"):
+            argv = [str(uv), *shlex.split(command.value[0])[1:]]
+            result = subprocess.run(
+                argv,
+                cwd=workdir,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )
+            assert result.returncode == 0, f"{command.original}\n{result.stderr}"
+            synced += 1
+    assert synced == 2
+    venv = Path(env["UV_PROJECT_ENVIRONMENT"])
+    (site,) = (venv / "lib").glob("python3*/site-packages")
+    installed = {p.name for p in site.iterdir()}
+    assert {"pytest", "mypy", "testcontainers"} & installed == set()  # no dev tools
+    assert not any(name.startswith("motcua_routing") for name in installed)
+    # Installed as wheels (--no-editable): every source file must be inside,
+    # the Alembic migrations included.
+    for src in (ROOT / "shared/src", ROOT / "services/intake/src"):
+        missing = [
+            p.relative_to(src).as_posix()
+            for p in src.rglob("*")
+            if p.is_file()
+            and "__pycache__" not in p.parts
+            and not (site / p.relative_to(src)).is_file()
+        ]
+        assert missing == [], f"not installed from {src}"
+
+    port = _free_port()
+    data = tmp_path / "data"
+    data.mkdir()
+    run_env = _clean_environment() | {
+        k: local(v) for k, v in checks._env(final).items()
+    }
+    run_env |= {
+        "PATH": f"{venv}/bin:{os.environ['PATH']}",
+        "MOTCUA_DATA_DIR": str(data),
+        "MOTCUA_INTAKE_HTTP_PORT": str(port),
+        "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{_free_port()}",  # nobody there
+    }
+    entry = final.last("ENTRYPOINT")
+    health = final.last("HEALTHCHECK")
+    assert entry is not None
+    assert health is not None
+    probe = [
+        part.replace(f":{service.default_port}/", f":{port}/")
+        for part in health.value[1:]
+    ]
+    process = subprocess.Popen(
+        list(entry.value),
+        env=run_env,
+        cwd=data,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        healthy = False
+        while time.monotonic() < deadline and process.poll() is None:
+            if (
+                subprocess.run(
+                    probe, env=run_env, capture_output=True, check=False
+                ).returncode
+                == 0
+            ):
+                healthy = True
+                break
+            time.sleep(0.3)
+        assert healthy, "the HEALTHCHECK never passed"
+        assert (data / "intake.db").exists()  # migrations ran from the wheel
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=30)
+    # SIGTERM (docker stop): a graceful shutdown, then uvicorn exits by the signal.
+    assert process.returncode in (0, -signal.SIGTERM), output
+    assert "Application shutdown complete." in output
