@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from motcua.notification.domain.rules import (
     NOTIFYING_EVENTS,
@@ -304,6 +305,10 @@ async def _record_notices(
         return False
     context = template_context(dossier, recipient, event.data)
     for plan in plans:
+        if plan.template == RESULT_RETURN_TEMPLATE and await _has_result_return(
+            session, dossier.dossier_code
+        ):
+            continue  # order number = dossier code: one live order per dossier
         await create_notice(
             session,
             policy,
@@ -315,6 +320,17 @@ async def _record_notices(
             context=context,
         )
     return True
+
+
+async def _has_result_return(session: AsyncSession, dossier_code: str) -> bool:
+    found = await session.scalar(
+        sa.select(Notice.id).where(
+            col(Notice.dossier_code) == dossier_code,
+            col(Notice.template) == RESULT_RETURN_TEMPLATE,
+            col(Notice.state) != "cancelled",
+        )
+    )
+    return found is not None
 
 
 def _emit_skipped(
