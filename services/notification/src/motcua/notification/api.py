@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
+from sqlmodel import col
 
 from motcua.notification.domain.delivery import NoticeState
 from motcua.notification.domain.rules import mask_destination
@@ -32,7 +33,7 @@ from motcua.shared.auth import Principal, Role, require
 from motcua.shared.contracts.common import NotificationChannel
 from motcua.shared.contracts.notification import NotificationCreatedV1
 from motcua.shared.db import utcnow
-from motcua.shared.errors import ApiError, ErrorResponse
+from motcua.shared.errors import ApiError, ErrorResponse, translate_validation_errors
 
 router = APIRouter(prefix="/api/v1", tags=["notifications"])
 callbacks = APIRouter(prefix="/api/v1/callbacks", tags=["provider callbacks"])
@@ -105,7 +106,7 @@ async def _to_out(session: Any, notice: Notice) -> NoticeOut:
         }[channel]
     order = (
         await session.execute(
-            sa.select(PostalOrder).where(PostalOrder.notice_id == notice.id)
+            sa.select(PostalOrder).where(col(PostalOrder.notice_id) == notice.id)
         )
     ).scalar_one_or_none()
     return NoticeOut(
@@ -159,8 +160,8 @@ async def list_notifications(
         notices = (
             await session.execute(
                 sa.select(Notice)
-                .where(Notice.dossier_code == dossier_code)
-                .order_by(Notice.created_at)  # type: ignore[arg-type]
+                .where(col(Notice.dossier_code) == dossier_code)
+                .order_by(col(Notice.created_at))
             )
         ).scalars()
         items = [await _to_out(session, n) for n in notices]
@@ -178,8 +179,8 @@ async def dead_letters(request: Request, _operator: Operator) -> NoticeList:
         notices = (
             await session.execute(
                 sa.select(Notice)
-                .where(Notice.state == NoticeState.DEAD_LETTERED.value)  # type: ignore[arg-type]
-                .order_by(Notice.updated_at)  # type: ignore[arg-type]
+                .where(col(Notice.state) == NoticeState.DEAD_LETTERED.value)
+                .order_by(col(Notice.updated_at))
                 .limit(500)
             )
         ).scalars()
@@ -291,6 +292,22 @@ async def _verified_body(request: Request, secret: str) -> dict[str, Any]:
     return parsed
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
+def _parse(model: type[M], raw: dict[str, Any]) -> M:
+    """Validate a callback body; errors as structured JSON for the provider."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise ApiError(
+            422,
+            "validation_failed",
+            "Nội dung lời gọi lại không hợp lệ.",
+            translate_validation_errors(list(exc.errors())),
+        ) from exc
+
+
 class SmsReceipt(BaseModel):
     message_id: str = Field(max_length=100)
     reference: uuid.UUID
@@ -313,12 +330,12 @@ async def sms_receipt(request: Request) -> CallbackAck:
     raw = await _verified_body(
         request, worker.settings.sms_callback_secret.get_secret_value()
     )
-    receipt = SmsReceipt.model_validate(raw)
+    receipt = _parse(SmsReceipt, raw)
     async with worker.runtime.transaction() as session:
         notice = (
             await session.execute(
                 sa.select(Notice)
-                .where(Notice.provider_idempotency_key == receipt.reference)
+                .where(col(Notice.provider_idempotency_key) == receipt.reference)
                 .with_for_update()
             )
         ).scalar_one_or_none()
@@ -356,14 +373,14 @@ async def postal_status(request: Request) -> CallbackAck:
     raw = await _verified_body(
         request, worker.settings.postal_callback_secret.get_secret_value()
     )
-    update = PostalStatusIn.model_validate(raw)
+    update = _parse(PostalStatusIn, raw)
     if update.status not in CALLBACK_STATUSES:
         raise ApiError(422, "status_unknown", "Trạng thái bưu gửi không hợp lệ.")
     async with worker.runtime.transaction() as session:
         order = (
             await session.execute(
                 sa.select(PostalOrder)
-                .where(PostalOrder.waybill_code == update.item_code)
+                .where(col(PostalOrder.waybill_code) == update.item_code)
                 .with_for_update()
             )
         ).scalar_one_or_none()

@@ -324,7 +324,7 @@ async def _record_notices(
 
 async def _has_result_return(session: AsyncSession, dossier_code: str) -> bool:
     found = await session.scalar(
-        sa.select(Notice.id).where(
+        sa.select(col(Notice.id)).where(
             col(Notice.dossier_code) == dossier_code,
             col(Notice.template) == RESULT_RETURN_TEMPLATE,
             col(Notice.state) != "cancelled",
@@ -384,8 +384,8 @@ async def _replay_parked(
     parked = (
         await session.execute(
             sa.select(ParkedEvent)
-            .where(ParkedEvent.dossier_code == dossier_code)
-            .order_by(ParkedEvent.parked_at)
+            .where(col(ParkedEvent.dossier_code) == dossier_code)
+            .order_by(col(ParkedEvent.parked_at))
         )
     ).scalars()
     wrote = False

@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from motcua.notification.domain.delivery import (
     FallbackKind,
@@ -96,7 +97,9 @@ def format_postal_address(postal: dict[str, Any]) -> str:
 
 async def existing_notice(session: AsyncSession, key: str) -> Notice | None:
     return (
-        await session.execute(sa.select(Notice).where(Notice.idempotency_key == key))
+        await session.execute(
+            sa.select(Notice).where(col(Notice.idempotency_key) == key)
+        )
     ).scalar_one_or_none()
 
 
@@ -247,11 +250,11 @@ async def _siblings(session: AsyncSession, notice: Notice) -> list[Notice]:
     """Notices of the same event and recipient (other channels)."""
     rows = await session.execute(
         sa.select(Notice).where(
-            Notice.trigger_event_id == notice.trigger_event_id,
-            Notice.recipient_id == notice.recipient_id
+            col(Notice.trigger_event_id) == notice.trigger_event_id,
+            col(Notice.recipient_id) == notice.recipient_id
             if notice.recipient_id
-            else Notice.recipient_id.is_(None),  # type: ignore[union-attr]
-            Notice.id != notice.id,
+            else col(Notice.recipient_id).is_(None),
+            col(Notice.id) != notice.id,
         )
     )
     return list(rows.scalars())

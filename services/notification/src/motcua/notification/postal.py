@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from motcua.notification.domain.delivery import IN_FLIGHT_STATES, NoticeState
 from motcua.notification.domain.rules import RESULT_RETURN_TEMPLATE
@@ -40,8 +41,8 @@ async def load_waybills(session: AsyncSession, codes: Sequence[str]) -> int:
     known = set(
         (
             await session.execute(
-                sa.select(Waybill.code).where(Waybill.code.in_(codes))
-            )  # type: ignore[attr-defined]
+                sa.select(col(Waybill.code)).where(col(Waybill.code).in_(codes))
+            )
         ).scalars()
     )
     fresh = [c for c in dict.fromkeys(codes) if c not in known]
@@ -54,7 +55,7 @@ async def free_waybills(session: AsyncSession) -> int:
         await session.scalar(
             sa.select(sa.func.count())
             .select_from(Waybill)
-            .where(Waybill.notice_id.is_(None))  # type: ignore[union-attr]
+            .where(col(Waybill.notice_id).is_(None))
         )
         or 0
     )
@@ -65,9 +66,9 @@ async def take_waybill(session: AsyncSession, notice: Notice) -> str | None:
     On PostgreSQL concurrent workers skip each other's locked rows."""
     code = (
         await session.execute(
-            sa.select(Waybill.code)
-            .where(Waybill.notice_id.is_(None))  # type: ignore[union-attr]
-            .order_by(Waybill.code)
+            sa.select(col(Waybill.code))
+            .where(col(Waybill.notice_id).is_(None))
+            .order_by(col(Waybill.code))
             .limit(1)
             .with_for_update(skip_locked=True)
         )
@@ -76,7 +77,7 @@ async def take_waybill(session: AsyncSession, notice: Notice) -> str | None:
         return None
     await session.execute(
         sa.update(Waybill)
-        .where(Waybill.code == code)  # type: ignore[arg-type]
+        .where(col(Waybill.code) == code)
         .values(notice_id=notice.id, used_at=utcnow())
     )
     return code
@@ -89,7 +90,7 @@ def order_kind(notice: Notice) -> str:
 async def order_of(session: AsyncSession, notice: Notice) -> PostalOrder | None:
     return (
         await session.execute(
-            sa.select(PostalOrder).where(PostalOrder.notice_id == notice.id)
+            sa.select(PostalOrder).where(col(PostalOrder.notice_id) == notice.id)
         )
     ).scalar_one_or_none()
 
@@ -127,9 +128,9 @@ async def request_cancellation(
     notices = (
         await session.execute(
             sa.select(Notice).where(
-                Notice.dossier_code == dossier_code,
-                Notice.template == RESULT_RETURN_TEMPLATE,
-                Notice.state.in_([s.value for s in IN_FLIGHT_STATES]),  # type: ignore[attr-defined]
+                col(Notice.dossier_code) == dossier_code,
+                col(Notice.template) == RESULT_RETURN_TEMPLATE,
+                col(Notice.state).in_([s.value for s in IN_FLIGHT_STATES]),
             )
         )
     ).scalars()

@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -28,6 +28,7 @@ import structlog
 from aiolimiter import AsyncLimiter
 from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from motcua.notification.domain.circuit import CircuitBreaker, CircuitState
 from motcua.notification.domain.delivery import NoticeState, Outcome
@@ -41,6 +42,7 @@ from motcua.notification.notices import (
     mark_delivered,
 )
 from motcua.notification.postal import (
+    development_waybill_codes,
     free_waybills,
     load_waybills,
     order_cancelled,
@@ -48,7 +50,6 @@ from motcua.notification.postal import (
     order_placed,
     register_order,
     take_waybill,
-    development_waybill_codes,
 )
 from motcua.notification.providers.base import (
     OutgoingMessage,
@@ -181,23 +182,23 @@ class DeliveryWorker:
         now = utcnow()
         due = sa.or_(
             sa.and_(
-                Notice.state.in_(CLAIMABLE),  # type: ignore[attr-defined]
-                Notice.next_attempt_at <= now,  # type: ignore[operator]
+                col(Notice.state).in_(CLAIMABLE),
+                col(Notice.next_attempt_at) <= now,
             ),
             # a send cut short by a crash: its outcome is unknown
             sa.and_(
-                Notice.state == NoticeState.SENDING.value,  # type: ignore[arg-type]
-                Notice.provider_reference.is_(None),  # type: ignore[union-attr]
-                Notice.accepted_at.is_(None),  # type: ignore[union-attr]
-                Notice.lease_until < now,  # type: ignore[operator]
+                col(Notice.state) == NoticeState.SENDING.value,
+                col(Notice.provider_reference).is_(None),
+                col(Notice.accepted_at).is_(None),
+                col(Notice.lease_until) < now,
             ),
         )
         claims: list[Claim] = []
         async with self.runtime.transaction() as session:
             rows = await session.execute(
                 sa.select(Notice)
-                .where(Notice.channel == channel.value, due)
-                .order_by(Notice.next_attempt_at)  # type: ignore[arg-type]
+                .where(col(Notice.channel) == channel.value, due)
+                .order_by(col(Notice.next_attempt_at))
                 .limit(limit)
                 .with_for_update(skip_locked=True)
             )
@@ -268,18 +269,19 @@ class DeliveryWorker:
             else None
         )
         assert notice.provider_idempotency_key is not None
-        common = {
-            "notice_id": notice.id,
-            "dossier_code": notice.dossier_code,
-            "channel": channel,
-            "idempotency_key": notice.provider_idempotency_key,
-            "text": notice.body,
-            "subject": notice.subject,
-            "agency_code": dossier.agency_code if dossier else "",
-        }
+        base = OutgoingMessage(
+            notice_id=notice.id,
+            dossier_code=notice.dossier_code,
+            channel=channel,
+            idempotency_key=notice.provider_idempotency_key,
+            destination="",
+            text=notice.body,
+            subject=notice.subject,
+            agency_code=dossier.agency_code if dossier else "",
+        )
         if channel == NotificationChannel.SMS:
             phone = recipient.phone if recipient else None
-            return OutgoingMessage(destination=phone, **common) if phone else None
+            return replace(base, destination=phone) if phone else None
         if channel == NotificationChannel.EMAIL:
             email = recipient.email if recipient else None
             if not email:
@@ -287,18 +289,16 @@ class DeliveryWorker:
             rendered = self.policy.renderer.render(
                 notice.template, channel, notice.context
             )
-            return OutgoingMessage(
-                destination=email, attachment=rendered.attachment, **common
-            )
+            return replace(base, destination=email, attachment=rendered.attachment)
         receiver = _receiver(dossier, recipient)
         if receiver is None:
             return None
-        return OutgoingMessage(
+        return replace(
+            base,
             destination=receiver.address,
             receiver=receiver,
             waybill_code=notice.waybill_code,
             order_kind=order_kind(notice),
-            **common,
         )
 
     # -- send and record --------------------------------------------------------
@@ -364,7 +364,7 @@ class DeliveryWorker:
                 (
                     await session.execute(
                         sa.select(PostalOrder)
-                        .where(PostalOrder.status == "cancel_requested")
+                        .where(col(PostalOrder.status) == "cancel_requested")
                         .limit(20)
                     )
                 ).scalars()

@@ -69,7 +69,9 @@ class RetryPolicy:
 def backoff_delay(attempt: int, policy: RetryPolicy, random_fraction: float) -> float:
     """Seconds before attempt ``attempt + 1``: base x 2^(attempt-1), capped, with
     up to ``jitter`` of it taken off (``random_fraction`` in [0, 1))."""
-    raw = min(policy.base_delay_s * 2 ** max(attempt - 1, 0), policy.max_delay_s)
+    raw: float = min(
+        policy.base_delay_s * 2.0 ** max(attempt - 1, 0), policy.max_delay_s
+    )
     return raw * (1 - policy.jitter * random_fraction)
 
 

@@ -27,7 +27,6 @@ from motcua.notification.simulators.common import (
     send_callback,
 )
 
-
 _basic = HTTPBasic(auto_error=False)
 
 

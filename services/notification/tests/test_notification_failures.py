@@ -8,9 +8,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from notification_factories import AGENCY, dossier_code, email, phone, received
+from notification_support import (
+    NotificationTopic,
+    Simulators,
+    publish,
+    running_notification,
+)
 
-from conftest import NotificationTopic, Simulators, publish, running_notification
-from factories import AGENCY, dossier_code, email, phone, received
 from motcua.shared.auth import Role
 from motcua.shared.contracts.common import NotificationChannel
 from motcua.shared.testing.helpers import bearer, wait_for
@@ -53,7 +58,8 @@ async def test_temporary_failures_are_retried_with_growing_backoff(
     ]
     assert [f.attempt for f in failures] == [1, 2, 3]
     delays = [f.retry_in_seconds for f in failures]
-    assert delays == sorted(delays) and delays[-1] > delays[0]  # exponential
+    assert delays == sorted(delays)
+    assert delays[-1] > delays[0]
     [done] = [e.data for e in events if e.event_type == "notification.delivered"]
     assert done.attempt == 4
 
@@ -89,7 +95,8 @@ async def test_refused_sms_falls_back_to_email_then_dead_letter_and_operator_ret
             )
         ).json()
         [notice] = [n for n in dead["items"] if n["dossier_code"] == code]
-        assert notice["channel"] == "email" and notice["state"] == "dead-lettered"
+        assert notice["channel"] == "email"
+        assert notice["state"] == "dead-lettered"
 
         await simulators.control("smtp", reject=[])  # the mailbox is fixed
         officer = bearer(AGENCY, Role.DESK_OFFICER)

@@ -17,10 +17,10 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from notification_factories import AGENCY, dossier_code, email, phone, received
+from notification_support import Simulators, publish
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from conftest import Simulators, publish
-from factories import AGENCY, dossier_code, email, phone, received
 from motcua.shared.auth import Role
 from motcua.shared.local_broker import free_port
 from motcua.shared.settings import KafkaSettings

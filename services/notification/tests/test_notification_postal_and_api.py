@@ -8,17 +8,21 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-
-from conftest import NotificationTopic, Simulators, publish, running_notification
-from factories import (
+from notification_factories import (
     AGENCY,
     dossier_code,
-    email,
     event,
     phone,
     received,
     result_recorded,
 )
+from notification_support import (
+    NotificationTopic,
+    Simulators,
+    publish,
+    running_notification,
+)
+
 from motcua.notification.signing import sign
 from motcua.shared.auth import Role
 from motcua.shared.contracts.common import NotificationChannel
@@ -77,7 +81,8 @@ async def test_postal_return_places_an_order_with_a_pooled_waybill_and_reports_d
         e.data for e in events if e.event_type == "notification.postal_order_created"
     ]
     assert created.waybill_code == order["item_code"]
-    assert order["item_code"].startswith("EX") and order["item_code"].endswith("VN")
+    assert order["item_code"].startswith("EX")
+    assert order["item_code"].endswith("VN")
     statuses = [
         e.data.postal_status
         for e in events

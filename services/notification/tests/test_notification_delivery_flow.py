@@ -6,9 +6,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from notification_factories import dossier_code, email, phone, received
+from notification_support import (
+    NotificationTopic,
+    Simulators,
+    publish,
+    running_notification,
+)
 
-from factories import dossier_code, email, phone, received
-from conftest import NotificationTopic, Simulators, publish, running_notification
 from motcua.shared.testing.helpers import wait_for
 
 pytestmark = [pytest.mark.broker]
@@ -57,4 +62,5 @@ async def test_received_dossier_gets_one_sms_and_one_email_with_receipt(
     assert {e.causation_id for e in events} == {event.event_id}
     for e in events:  # no personal data in events meant for reporting
         body = e.model_dump_json()
-        assert number not in body and address not in body
+        assert number not in body
+        assert address not in body
