@@ -173,7 +173,8 @@ class DeliveryWorker:
                 breaker.release_trial()
             claims.extend(claimed)
         if claims:
-            await asyncio.gather(*(self._deliver(c) for c in claims))
+            results = await asyncio.gather(*(self._deliver(c) for c in claims))
+            await self._record(list(zip(claims, results, strict=True)))
         return bool(claims) or cancelled
 
     # -- claim ----------------------------------------------------------------
@@ -303,7 +304,7 @@ class DeliveryWorker:
 
     # -- send and record --------------------------------------------------------
 
-    async def _deliver(self, claim: Claim) -> None:
+    async def _deliver(self, claim: Claim) -> SendResult:
         provider = self.providers[claim.channel]
         started = time.perf_counter()
         async with self._slots, self.limiters[claim.channel]:
@@ -324,31 +325,47 @@ class DeliveryWorker:
             breaker.record_failure()
         else:
             breaker.record_success()
-        await self._record(claim, result)
+        return result
 
-    async def _record(self, claim: Claim, result: SendResult) -> None:
+    async def _record(self, outcomes: list[tuple[Claim, SendResult]]) -> None:
+        """Record a round's answers in one transaction (one writer turn on
+        SQLite instead of one per notice); a claim that is no longer ours
+        (a receipt settled it first, or the lease expired) is left alone."""
         async with self.runtime.transaction() as session:
-            notice = await session.get(Notice, claim.notice_id, with_for_update=True)
-            if notice is None or notice.claim_token != claim.token:
-                return  # a receipt already settled it, or the lease was lost
-            match result.outcome:
-                case Outcome.ACCEPTED:
-                    mark_accepted(notice, result.reference)
-                    if claim.channel == NotificationChannel.POST:
-                        await order_placed(session, notice)
-                case Outcome.DELIVERED:
-                    mark_delivered(session, notice, result.reference)
-                case Outcome.TEMPORARY:
-                    await fail_temporarily(session, self.policy, notice, result.detail)
-                case Outcome.PERMANENT:
-                    await fail_permanently(session, self.policy, notice, result.detail)
-        log.info(
-            "notice_sent",
-            notice_id=str(claim.notice_id),
-            channel=claim.channel.value,
-            outcome=result.outcome.value,
-            detail=result.detail,
-        )
+            for claim, result in outcomes:
+                notice = await session.get(
+                    Notice, claim.notice_id, with_for_update=True
+                )
+                if notice is None or notice.claim_token != claim.token:
+                    continue
+                await self._apply(session, notice, claim.channel, result)
+        for claim, result in outcomes:
+            log.info(
+                "notice_sent",
+                notice_id=str(claim.notice_id),
+                channel=claim.channel.value,
+                outcome=result.outcome.value,
+                detail=result.detail,
+            )
+
+    async def _apply(
+        self,
+        session: AsyncSession,
+        notice: Notice,
+        channel: NotificationChannel,
+        result: SendResult,
+    ) -> None:
+        match result.outcome:
+            case Outcome.ACCEPTED:
+                mark_accepted(notice, result.reference)
+                if channel == NotificationChannel.POST:
+                    await order_placed(session, notice)
+            case Outcome.DELIVERED:
+                mark_delivered(session, notice, result.reference)
+            case Outcome.TEMPORARY:
+                await fail_temporarily(session, self.policy, notice, result.detail)
+            case Outcome.PERMANENT:
+                await fail_permanently(session, self.policy, notice, result.detail)
 
     # -- postal housekeeping ------------------------------------------------------
 

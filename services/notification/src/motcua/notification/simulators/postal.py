@@ -7,7 +7,7 @@ import secrets as pysecrets
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -65,7 +65,7 @@ class Order:
     callback_url: str | None
     created_at: str
     status: str = "100"
-    history: list[str] | None = None
+    history: list[str] = field(default_factory=list)
     duplicates: int = 0
 
 
@@ -91,7 +91,7 @@ def create_postal_simulator(settings: SimulatorSettings | None = None) -> FastAP
         if order.status in FINAL:
             return
         order.status = status
-        (order.history or []).append(f"{datetime.now(UTC).isoformat()} {status}")
+        order.history.append(f"{datetime.now(UTC).isoformat()} {status}")
         if order.callback_url:
             await send_callback(
                 app.state.client,
@@ -151,7 +151,6 @@ def create_postal_simulator(settings: SimulatorSettings | None = None) -> FastAP
             description=body.description,
             callback_url=body.callback_url,
             created_at=datetime.now(UTC).isoformat(),
-            history=[],
         )
         orders[order.item_code] = order
         if idempotency_key:
@@ -179,7 +178,7 @@ def create_postal_simulator(settings: SimulatorSettings | None = None) -> FastAP
         if order.status in FINAL:
             return JSONResponse({"error": f"order is {order.status}"}, status_code=409)
         order.status = "cancelled"
-        (order.history or []).append(f"{datetime.now(UTC).isoformat()} cancelled")
+        order.history.append(f"{datetime.now(UTC).isoformat()} cancelled")
         return {"status": "cancelled", "item_code": item_code}
 
     @app.post("/api/orders/{item_code}/status")
