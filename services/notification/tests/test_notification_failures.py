@@ -176,3 +176,36 @@ async def test_outage_opens_the_circuit_and_every_notice_waits_until_it_ends(
                 in ("notification.dead_lettered", "notification.permanent_failure")
             ]
     assert sorted(m["to"] for m in sent) == sorted(numbers)  # none lost, none twice
+
+
+async def test_an_sms_too_long_to_send_fails_clearly_and_falls_back_to_email(
+    sqlite_database_url: str, make_settings: Callable[..., Any], simulators: Simulators
+) -> None:
+    code, number, address = dossier_code(), phone(), email()
+    first = received(
+        code,
+        phone_number=number,
+        email_address=address,
+        channels=[NotificationChannel.SMS],
+    )
+    # with diacritics (UCS-2, 70 characters a part) even the short variant of
+    # the receipt SMS needs two parts, and only one is allowed
+    settings = make_settings(
+        sqlite_database_url, sms_unaccented=False, sms_max_segments=1
+    )
+    async with running_notification(settings) as service:
+        await publish(service.kafka, first)
+        events = await _events_until(
+            NotificationTopic(service.kafka), code, "notification.delivered"
+        )
+    [too_long] = [
+        e.data for e in events if e.event_type == "notification.permanent_failure"
+    ]
+    assert too_long.channel == NotificationChannel.SMS
+    assert too_long.fallback_channel == NotificationChannel.EMAIL
+    assert too_long.detail == "Tin nhắn cần 2 phần, vượt giới hạn 1 phần."
+    [delivered] = [e.data for e in events if e.event_type == "notification.delivered"]
+    assert delivered.channel == NotificationChannel.EMAIL
+    mails = [m for m in await simulators.mails() if address in m["to"]]
+    assert [m["subject"] for m in mails] == [f"Hồ sơ {code} đã được tiếp nhận"]
+    assert [m for m in await simulators.sms_messages() if m["to"] == number] == []

@@ -61,8 +61,6 @@ from motcua.shared.messaging import HandlerContext
 
 _RECIPIENT_NS = uuid.UUID("5b0d8d4e-0c4e-4d3e-9a53-6f1f0e3c2a11")
 
-NOTICE_WRITTEN = Callable[[], None]
-
 
 def make_dossier_handler(
     policy: DeliveryPolicy, on_notices: Callable[[], None]
@@ -395,6 +393,3 @@ async def _replay_parked(
         )
         await session.delete(row)
     return wrote
-
-
-__all__ = ["RESULT_RETURN_TEMPLATE", "apply_event", "make_dossier_handler"]

@@ -14,7 +14,6 @@ from motcua.notification.domain.rules import RESULT_RETURN_TEMPLATE
 from motcua.notification.events import emit
 from motcua.notification.notices import DeliveryPolicy, fail_permanently, mark_delivered
 from motcua.notification.tables import Notice, PostalOrder, Waybill
-from motcua.shared.contracts.common import NotificationChannel
 from motcua.shared.contracts.notification import (
     PostalOrderCreatedV1,
     PostalStatusChangedV1,
@@ -205,6 +204,3 @@ async def apply_status(
     elif status == "cancelled":
         _cancel_notice(session, notice, note or "Bưu chính hủy đơn", None)
     return True
-
-
-__all__ = ["CALLBACK_STATUSES", "NotificationChannel"]

@@ -54,7 +54,7 @@ class NotificationSettings(ServiceSettings):
         description="HMAC-SHA256 secret the SMS gateway signs delivery receipts with.",
     )
     sms_rate_per_s: float = Field(
-        default=50, gt=0, description="Most SMS sent per second (gateway limit)."
+        default=50, ge=1, description="Most SMS sent per second (gateway limit)."
     )
 
     # -- SMTP ---------------------------------------------------------------
@@ -71,7 +71,7 @@ class NotificationSettings(ServiceSettings):
         description="From address of notices.",
     )
     email_rate_per_s: float = Field(
-        default=20, gt=0, description="Most emails sent per second."
+        default=20, ge=1, description="Most emails sent per second."
     )
     email_resend_uncertain: bool = Field(
         default=True,
@@ -98,7 +98,7 @@ class NotificationSettings(ServiceSettings):
         description="HMAC-SHA256 secret the postal operator signs status callbacks with.",
     )
     postal_rate_per_s: float = Field(
-        default=10, gt=0, description="Most postal orders placed per second."
+        default=10, ge=1, description="Most postal orders placed per second."
     )
     waybill_pool_autofill: int = Field(
         default=1000,

@@ -126,7 +126,7 @@ class DeliveryWorker:
             NotificationChannel.EMAIL: settings.email_rate_per_s,
             NotificationChannel.POST: settings.postal_rate_per_s,
         }
-        self.limiters = {c: AsyncLimiter(max(rate, 1), 1) for c, rate in rates.items()}
+        self.limiters = {c: AsyncLimiter(rate, 1) for c, rate in rates.items()}
         self.metrics = WorkerMetrics(runtime)
         self._wake = asyncio.Event()
         self._slots = asyncio.Semaphore(settings.worker_concurrency)

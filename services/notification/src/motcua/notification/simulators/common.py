@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import structlog
+from fastapi import FastAPI
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -107,6 +108,18 @@ class Behaviour:
             self.fail_next -= 1
             return True
         return random.random() < self.fail_rate
+
+
+def add_operations_routes(app: FastAPI, behaviour: Behaviour) -> None:
+    """``POST /api/control`` (failure injection) and ``GET /healthz``."""
+
+    @app.post("/api/control")
+    async def control(body: Control) -> dict[str, Any]:
+        return behaviour.apply(body)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
 
 
 def secrets() -> tuple[str, str, str, str]:

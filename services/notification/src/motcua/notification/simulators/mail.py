@@ -17,8 +17,8 @@ from fastapi.responses import HTMLResponse
 
 from motcua.notification.simulators.common import (
     Behaviour,
-    Control,
     SimulatorSettings,
+    add_operations_routes,
     page,
 )
 
@@ -139,13 +139,7 @@ def create_mail_simulator(
         mailbox.clear()
         return {"cleared": count}
 
-    @app.post("/api/control")
-    async def control(body: Control) -> dict[str, Any]:
-        return behaviour.apply(body)
-
-    @app.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    add_operations_routes(app, behaviour)
 
     @app.get("/", response_class=HTMLResponse)
     async def index() -> str:

@@ -18,8 +18,8 @@ from pydantic import BaseModel, Field
 
 from motcua.notification.simulators.common import (
     Behaviour,
-    Control,
     SimulatorSettings,
+    add_operations_routes,
     page,
     secrets,
     send_callback,
@@ -198,13 +198,7 @@ def create_postal_simulator(settings: SimulatorSettings | None = None) -> FastAP
             if order_number is None or o.order_number == order_number
         ]
 
-    @app.post("/api/control")
-    async def control(body: Control) -> dict[str, Any]:
-        return behaviour.apply(body)
-
-    @app.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    add_operations_routes(app, behaviour)
 
     @app.get("/", response_class=HTMLResponse)
     async def index() -> str:

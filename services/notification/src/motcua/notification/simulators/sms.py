@@ -20,8 +20,8 @@ from pydantic import BaseModel, Field
 from motcua.notification.domain.sms import measure
 from motcua.notification.simulators.common import (
     Behaviour,
-    Control,
     SimulatorSettings,
+    add_operations_routes,
     page,
     secrets,
     send_callback,
@@ -150,13 +150,7 @@ def create_sms_simulator(settings: SimulatorSettings | None = None) -> FastAPI:
         by_key.clear()
         return {"cleared": count}
 
-    @app.post("/api/control")
-    async def control(body: Control) -> dict[str, Any]:
-        return behaviour.apply(body)
-
-    @app.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    add_operations_routes(app, behaviour)
 
     @app.get("/", response_class=HTMLResponse)
     async def index() -> str:
