@@ -70,6 +70,7 @@ class TemplateRenderer:
             loader=jinja2.PackageLoader("motcua.notification", "templates"),
             autoescape=jinja2.select_autoescape(["html.j2"]),
             undefined=jinja2.StrictUndefined,
+            auto_reload=False,  # templates ship with the package
         )
         self.env.filters.update(vn_date=vn_date, vn_datetime=vn_datetime, vnd=vnd)
 

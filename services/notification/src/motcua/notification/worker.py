@@ -130,6 +130,7 @@ class DeliveryWorker:
         self.metrics = WorkerMetrics(runtime)
         self._wake = asyncio.Event()
         self._slots = asyncio.Semaphore(settings.worker_concurrency)
+        self._cancellations_checked = 0.0
 
     def wake(self) -> None:
         self._wake.set()
@@ -159,19 +160,22 @@ class DeliveryWorker:
     async def round(self) -> bool:
         """Claim what is due on every channel whose circuit allows it, send it;
         True if anything was done."""
-        cancelled = await self._process_cancellations()
-        claims: list[Claim] = []
+        cancelled = await self._maybe_process_cancellations()
+        capacities: dict[NotificationChannel, int] = {}
         for channel, breaker in self.breakers.items():
             self.metrics.circuit_open.labels(channel.value).set(
                 0 if breaker.state == CircuitState.CLOSED else 1
             )
             capacity = breaker.capacity(self.settings.worker_batch_size)
-            if capacity == 0:
-                continue
-            claimed = await self._claim(channel, capacity)
-            if not claimed and breaker.state == CircuitState.HALF_OPEN:
+            if capacity:
+                capacities[channel] = capacity
+        claims = await self._claim(capacities) if capacities else []
+        for channel in capacities:
+            breaker = self.breakers[channel]
+            if breaker.state == CircuitState.HALF_OPEN and not any(
+                c.channel == channel for c in claims
+            ):
                 breaker.release_trial()
-            claims.extend(claimed)
         if claims:
             results = await asyncio.gather(*(self._deliver(c) for c in claims))
             await self._record(list(zip(claims, results, strict=True)))
@@ -179,7 +183,9 @@ class DeliveryWorker:
 
     # -- claim ----------------------------------------------------------------
 
-    async def _claim(self, channel: NotificationChannel, limit: int) -> list[Claim]:
+    async def _claim(self, capacities: dict[NotificationChannel, int]) -> list[Claim]:
+        """One transaction for every channel: on SQLite each transaction is a
+        turn of the single writer lock, so a round takes one, not three."""
         now = utcnow()
         due = sa.or_(
             sa.and_(
@@ -196,17 +202,18 @@ class DeliveryWorker:
         )
         claims: list[Claim] = []
         async with self.runtime.transaction() as session:
-            rows = await session.execute(
-                sa.select(Notice)
-                .where(col(Notice.channel) == channel.value, due)
-                .order_by(col(Notice.next_attempt_at))
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            )
-            for notice in list(rows.scalars()):
-                claim = await self._claim_one(session, notice, channel)
-                if claim is not None:
-                    claims.append(claim)
+            for channel, limit in capacities.items():
+                rows = await session.execute(
+                    sa.select(Notice)
+                    .where(col(Notice.channel) == channel.value, due)
+                    .order_by(col(Notice.next_attempt_at))
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
+                for notice in list(rows.scalars()):
+                    claim = await self._claim_one(session, notice, channel)
+                    if claim is not None:
+                        claims.append(claim)
         return claims
 
     async def _claim_one(
@@ -368,6 +375,15 @@ class DeliveryWorker:
                 await fail_permanently(session, self.policy, notice, result.detail)
 
     # -- postal housekeeping ------------------------------------------------------
+
+    async def _maybe_process_cancellations(self) -> bool:
+        """Look for cancellation requests at most once per poll interval (the
+        look-up is a database turn of its own)."""
+        now = time.monotonic()
+        if now - self._cancellations_checked < self.settings.worker_poll_interval_s:
+            return False
+        self._cancellations_checked = now
+        return await self._process_cancellations()
 
     async def _process_cancellations(self) -> bool:
         breaker = self.breakers[NotificationChannel.POST]
