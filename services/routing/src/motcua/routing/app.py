@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from motcua.routing import api
 from motcua.routing.context import Clock, Routing
 from motcua.routing.domain import DeadlinePolicy
-from motcua.routing.handlers import DossierEventHandler
+from motcua.routing.handlers import HANDLED_EVENT_TYPES, DossierEventHandler
 from motcua.routing.scheduler import DeadlineScheduler
 from motcua.routing.settings import RoutingSettings
 from motcua.shared.contracts.envelope import now_vn
@@ -86,6 +86,7 @@ def create_app(
         DossierEventHandler(routing),
         topics=[DOSSIER_EVENTS, NOTIFICATION_EVENTS],
         group_id=settings.consumer_group,
+        event_types=HANDLED_EVENT_TYPES,
         description="Routes received dossiers; resumes on supplements; stops on "
         "withdrawal; marks results delivered by post.",
     )

@@ -53,6 +53,20 @@ from motcua.shared.messaging import HandlerContext
 log = structlog.get_logger(__name__)
 
 POSTAL_DELIVERED = "delivered"
+HANDLED_EVENT_TYPES = frozenset(
+    model.EVENT_TYPE
+    for model in (
+        DossierReceivedV1,
+        DossierSupplementReceivedV1,
+        DossierWithdrawnV1,
+        PostalStatusChangedV1,
+        ResultRecordedV1,
+        ResultDeliveredV1,
+        ProcessingStoppedV1,
+    )
+)
+"""Everything else (most of all routing's own hand-off events coming back) is
+acknowledged by the consumer without being parsed."""
 
 
 class DossierEventHandler:
@@ -110,7 +124,6 @@ class DossierEventHandler:
                 offered_at=event.occurred_at,
                 emit=ConsumerEmitter(ctx, event),
             )
-        await session.flush()
         for parked in await take_parked(session, code):
             log.info(
                 "parked_event_applied", dossier_code=code, parked_type=parked.event_type

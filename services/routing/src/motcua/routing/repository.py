@@ -230,11 +230,15 @@ async def _save_handoffs(
     session: AsyncSession, code: str, handoffs: Sequence[Handoff]
 ) -> None:
     for handoff in handoffs:
-        stmt = sa.select(HandoffRow).where(
-            col(HandoffRow.dossier_code) == code,
-            col(HandoffRow.seq) == handoff.seq,
-        )
-        row = (await session.execute(stmt)).scalar_one_or_none()
+        row = None
+        # An offered hand-off is always a new one: the protocol only moves
+        # forward, so there is no row to look for.
+        if handoff.state is not HandoffState.OFFERED:
+            stmt = sa.select(HandoffRow).where(
+                col(HandoffRow.dossier_code) == code,
+                col(HandoffRow.seq) == handoff.seq,
+            )
+            row = (await session.execute(stmt)).scalar_one_or_none()
         if row is None:
             row = HandoffRow(
                 dossier_code=code,
@@ -351,7 +355,8 @@ async def take_parked(session: AsyncSession, code: str) -> list[EventEnvelope[An
         .where(col(ParkedEvent.dossier_code) == code)
         .order_by(col(ParkedEvent.id))
     )
-    rows = list((await session.execute(stmt)).scalars().all())
+    with session.no_autoflush:  # nothing pending can be a parked row
+        rows = list((await session.execute(stmt)).scalars().all())
     for parked in rows:
         await session.delete(parked)
     events = [parse_event(r.payload) for r in rows]
