@@ -28,6 +28,7 @@ from motcua.routing.domain import (
 )
 from motcua.routing.rules import OfficerAction, check
 from motcua.shared.contracts.common import DossierStatus
+from motcua.shared.contracts.envelope import EventData
 from motcua.shared.contracts.handoff import (
     DossierRoutedV1,
     HandoffAcknowledgedV1,
@@ -183,32 +184,43 @@ def complete_step(
         closed_by=officer.name,
         timeliness=timeliness,
     )
+    completed = StepCompletedV1(
+        step_no=done.step_no,
+        from_agency_code=done.from_agency_code,
+        to_agency_code=done.to_agency_code,
+        officer=officer.name,
+        step_due_at=done.step_due_at,
+        timeliness=timeliness,
+        next_agency_code=following.agency_code,
+    )
+    return _pass_on(dossier, done, following, completed, officer, now, policy)
+
+
+def _pass_on(
+    dossier: Dossier,
+    closed: Handoff,
+    step: RoutedStep,
+    announcement: EventData,
+    officer: Officer,
+    now: datetime,
+    policy: DeadlinePolicy,
+) -> Outcome:
+    """The holder's hand-off is closed (``announcement`` says how); ``step`` is
+    offered to its agency."""
     offered = _offer(
-        seq=handoff.seq + 1,
-        step=following,
-        from_agency=handoff.to_agency_code,
+        seq=closed.seq + 1,
+        step=step,
+        from_agency=closed.to_agency_code,
         at=now,
         by=officer.name,
         policy=policy,
     )
-    completed = Emit(
-        StepCompletedV1(
-            step_no=done.step_no,
-            from_agency_code=done.from_agency_code,
-            to_agency_code=done.to_agency_code,
-            officer=officer.name,
-            step_due_at=done.step_due_at,
-            timeliness=timeliness,
-            next_agency_code=following.agency_code,
-        ),
-        header_agency=following.agency_code,
-        acting_agency=done.to_agency_code,
-        occurred_at=now,
+    events = (
+        Emit(announcement, step.agency_code, closed.to_agency_code, now),
+        _offered_event(offered, dossier.status, now),
     )
     return Outcome(
-        replace(dossier, handoff=offered),
-        (completed, _offered_event(offered, dossier.status, now)),
-        handoffs=(done, offered),
+        replace(dossier, handoff=offered), events, handoffs=(closed, offered)
     )
 
 
@@ -235,31 +247,14 @@ def return_to_previous(
         close_reason=reason,
         timeliness=classify(now, handoff.step_due_at),
     )
-    offered = _offer(
-        seq=handoff.seq + 1,
-        step=previous,
-        from_agency=handoff.to_agency_code,
-        at=now,
-        by=officer.name,
-        policy=policy,
+    returned_event = HandoffReturnedV1(
+        step_no=returned.step_no,
+        from_agency_code=returned.to_agency_code,
+        to_agency_code=previous.agency_code,
+        officer=officer.name,
+        reason=reason,
     )
-    event = Emit(
-        HandoffReturnedV1(
-            step_no=returned.step_no,
-            from_agency_code=returned.to_agency_code,
-            to_agency_code=previous.agency_code,
-            officer=officer.name,
-            reason=reason,
-        ),
-        header_agency=previous.agency_code,
-        acting_agency=returned.to_agency_code,
-        occurred_at=now,
-    )
-    return Outcome(
-        replace(dossier, handoff=offered),
-        (event, _offered_event(offered, dossier.status, now)),
-        handoffs=(returned, offered),
-    )
+    return _pass_on(dossier, returned, previous, returned_event, officer, now, policy)
 
 
 # -- ending ---------------------------------------------------------------------------------
