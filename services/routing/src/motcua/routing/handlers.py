@@ -124,6 +124,9 @@ class DossierEventHandler:
                 offered_at=event.occurred_at,
                 emit=ConsumerEmitter(ctx, event),
             )
+        # (a no-op when routing wrote already; otherwise it makes the row
+        # visible to a second announcement of this dossier in the same batch)
+        await session.flush()
         for parked in await take_parked(session, code):
             log.info(
                 "parked_event_applied", dossier_code=code, parked_type=parked.event_type
