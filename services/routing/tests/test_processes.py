@@ -214,7 +214,8 @@ async def test_a_killed_routing_process_loses_nothing_and_applies_nothing_twice(
 ) -> None:
     group = f"routing-{unique}"
     await start_group_at_end(kafka_settings, group)
-    codes = _codes(unique[:4], 0, 80)
+    # Enough dossiers that the kill lands mid-stream even on a fast, idle machine.
+    codes = _codes(unique[:4], 0, 400)
     await publish(kafka_settings, *(received(c, received_at=now_vn()) for c in codes))
     store = Store(database_url)
     slow = {"MOTCUA_ROUTING_CONSUMER_BATCH_SIZE": "2"}
