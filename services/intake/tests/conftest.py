@@ -74,7 +74,9 @@ def intake_settings(
 async def intake(
     database_url: str, kafka_settings: KafkaSettings, tmp_path: Path, unique: str
 ) -> AsyncIterator[Intake]:
-    settings = intake_settings(database_url, kafka_settings, tmp_path, f"intake-{unique}")
+    settings = intake_settings(
+        database_url, kafka_settings, tmp_path, f"intake-{unique}"
+    )
     app = create_app(settings)
     async with running_app(app) as client:
         yield Intake(app=app, client=client, settings=settings)

@@ -27,6 +27,7 @@ from motcua.shared.contracts.topics import DOSSIER_EVENTS
 from motcua.shared.service import ServiceRuntime, create_http_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+"""Also used by ``motcua import dossiers`` (see importer.py)."""
 
 PUBLISHES = (
     DossierReceivedV1,

@@ -234,7 +234,10 @@ def _pdf_body(pdf: FPDF, view: FormView) -> None:
     pdf.multi_cell(80, 5, "NGƯỜI NỘP HỒ SƠ\n(Ký và ghi rõ họ tên)", align="C")
     pdf.set_xy(100, top)
     pdf.multi_cell(
-        92, 5, f"NGƯỜI TIẾP NHẬN HỒ SƠ\n(Ký và ghi rõ họ tên)\n\n\n\n{view.officer}", align="C"
+        92,
+        5,
+        f"NGƯỜI TIẾP NHẬN HỒ SƠ\n(Ký và ghi rõ họ tên)\n\n\n\n{view.officer}",
+        align="C",
     )
     pdf.ln(4)
     y = pdf.get_y()
