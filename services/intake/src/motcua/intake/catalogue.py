@@ -213,25 +213,22 @@ def nominal_hours(limit: TimeLimit, hours_per_day: float) -> float:
 
 
 def workflow_problems(procedure: Procedure, hours_per_day: float) -> list[str]:
-    """Vietnamese descriptions of workflows that do not add up to their limit."""
-    keys = {"default", *procedure.workflows, *(c.value for c in procedure.channels)}
+    """Vietnamese descriptions of workflows that do not add up to their limit
+    (each pair of limit and workflow a channel uses is checked once)."""
+    pairs: dict[tuple[str, str], None] = {("default", "default"): None}
+    for channel in procedure.channels:
+        limit_key = channel.value if channel.value in procedure.time_limits else "default"
+        flow_key = channel.value if channel.value in procedure.workflows else "default"
+        pairs[(limit_key, flow_key)] = None
     problems: list[str] = []
-    for key in sorted(keys):
-        channel = Channel(key) if key != "default" else None
-        limit = (
-            procedure.time_limit(channel)
-            if channel
-            else TimeLimit.parse(procedure.time_limits["default"])
-        )
-        steps = (
-            procedure.workflow(channel) if channel else procedure.workflows["default"]
-        )
-        total = sum(step.hours for step in steps)
+    for limit_key, flow_key in pairs:
+        limit = TimeLimit.parse(procedure.time_limits[limit_key])
+        total = sum(step.hours for step in procedure.workflows[flow_key])
         expected = nominal_hours(limit, hours_per_day)
         if abs(total - expected) > 1e-6:
             problems.append(
-                f"Quy trình nội bộ ({key}) có tổng {total:g} giờ làm việc, "
-                f"khác thời hạn {limit} ({expected:g} giờ)."
+                f"Quy trình nội bộ ({flow_key}) có tổng {total:g} giờ làm việc, "
+                f"khác thời hạn {limit} ({limit_key}, {expected:g} giờ)."
             )
     return problems
 

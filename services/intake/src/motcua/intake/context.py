@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
@@ -72,7 +72,8 @@ class IntakeContext:
             "sub": code,
             "form": form,
             "aud": FORM_AUDIENCE,
-            "exp": self.now() + timedelta(seconds=self.settings.form_link_ttl_s),
+            # wall-clock time, not the business clock: JWT checks use it
+            "exp": datetime.now(UTC) + timedelta(seconds=self.settings.form_link_ttl_s),
         }
         return jwt.encode(claims, secret, algorithm="HS256")
 
