@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from motcua.shared.contracts import EventData, headers as h, new_event
+from motcua.shared.contracts import EventData, new_event
+from motcua.shared.contracts import headers as h
 from motcua.shared.contracts.topics import DOSSIER_EVENTS
 from motcua.shared.messaging.tables import OutboxRecord
 from motcua.shared.settings import KafkaSettings

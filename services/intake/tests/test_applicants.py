@@ -35,7 +35,8 @@ def test_invalid_personal_ids(value: str, message: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "value", ["0912345678", "0912 345 678", "+84 912 345 678", "84912345678", "024 3825 1234"]
+    "value",
+    ["0912345678", "0912 345 678", "+84 912 345 678", "84912345678", "024 3825 1234"],
 )
 def test_vietnamese_phone_formats_are_stored_in_e164(value: str) -> None:
     assert normalise_phone(value).startswith("+84")

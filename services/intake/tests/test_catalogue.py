@@ -37,15 +37,19 @@ def test_the_birth_group_links_commune_police_and_social_security() -> None:
 def test_the_death_group_is_inter_agency() -> None:
     death = BY_CODE["1.011537"]
     assert death.inter_agency
-    assert "specialist:social_security" in {s.role for s in death.workflow(Channel.DIRECT)}
+    assert "specialist:social_security" in {
+        s.role for s in death.workflow(Channel.DIRECT)
+    }
 
 
-def test_the_criminal_record_goes_from_the_commune_desk_to_the_department_and_back() -> None:
+def test_the_criminal_record_goes_from_the_commune_desk_to_the_department_and_back() -> (
+    None
+):
     record = BY_CODE["2.000488"]
     steps = record.workflow(Channel.DIRECT)
     assert record.competent_agency_type == "justice"
     assert str(record.time_limit(Channel.DIRECT)) == "10wd"
-    assert steps[0].role == "receiving_desk" and steps[-1].role == "receiving_desk"
+    assert steps[0].role == steps[-1].role == "receiving_desk"
     assert "competent_agency" in {s.role for s in steps[1:-1]}
     assert record.fee_vnd == 200_000
 
@@ -60,7 +64,8 @@ def test_a_workflow_that_misses_its_limit_is_described_in_vietnamese() -> None:
     body["workflows"]["default"][1]["hours"] = 10
     procedure = Procedure.model_validate(body)
     [problem] = workflow_problems(procedure, 8.0)
-    assert "tổng 14 giờ" in problem and "3wd (default, 24 giờ)" in problem
+    assert "tổng 14 giờ" in problem
+    assert "3wd (default, 24 giờ)" in problem
 
 
 def test_office_hours_change_what_a_working_day_is_worth() -> None:

@@ -71,7 +71,9 @@ def test_event_ids_are_the_same_on_every_run() -> None:
         ({"colour": "blue"}, "colour"),
     ],
 )
-def test_bad_rows_are_rejected_with_reasons(change: dict[str, object], message: str) -> None:
+def test_bad_rows_are_rejected_with_reasons(
+    change: dict[str, object], message: str
+) -> None:
     row, problems = parse_row(RawRow(7, {**DELIVERED, **change}))
     assert row is None
     assert message in " ".join(problems)

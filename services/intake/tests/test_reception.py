@@ -12,8 +12,8 @@ from conftest import DESK, OTHER_DESK, Intake, applicant, dossier, vn
 from support import outbox_events, published
 
 from motcua.intake.tables import DossierRecord
-from motcua.shared.messaging.tables import OutboxRecord
 from motcua.shared.auth import Role
+from motcua.shared.messaging.tables import OutboxRecord
 from motcua.shared.settings import KafkaSettings
 from motcua.shared.testing.helpers import bearer
 
@@ -28,7 +28,9 @@ async def _counts(intake: Intake) -> tuple[int, int]:
         dossiers = await session.scalar(
             sa.select(sa.func.count()).select_from(DossierRecord)
         )
-        outbox = await session.scalar(sa.select(sa.func.count()).select_from(OutboxRecord))
+        outbox = await session.scalar(
+            sa.select(sa.func.count()).select_from(OutboxRecord)
+        )
     return int(dossiers or 0), int(outbox or 0)
 
 
@@ -85,7 +87,8 @@ async def test_a_received_dossier_publishes_everything_downstream_needs(
     event = records[queued["event_id"]]
     data = event["data"]
     assert event["event_type"] == "dossier.received"
-    assert event["dossier_code"] == code and event["imported"] is False
+    assert event["dossier_code"] == code
+    assert event["imported"] is False
     assert data["procedure_name"].startswith("Thủ tục cấp Phiếu lý lịch tư pháp")
     assert data["procedure_level"] == "province"
     assert data["competent_agency_type"] == "justice"
@@ -94,7 +97,7 @@ async def test_a_received_dossier_publishes_everything_downstream_needs(
     assert data["clock_started_at"] == vn("2026-03-02 10:00").isoformat()
     assert data["time_limit"] == "10wd"
     assert sum(step["hours"] for step in data["workflow"]) == 80
-    assert [s["role"] for s in data["workflow"]][0] == "receiving_desk"
+    assert data["workflow"][0]["role"] == "receiving_desk"
     assert data["applicant"]["phone"] == "+84912345678"
     assert data["representative"]["full_name"] == "Trần Văn Bình"
     assert data["postal_address"]["address"] == "Thôn 3, xã Kim Long"
@@ -110,7 +113,9 @@ async def test_invalid_input_gets_vietnamese_messages_per_field(intake: Intake) 
     response = await intake.client.post(
         "/api/v1/dossiers",
         json=dossier(
-            applicant=applicant(id_number="123", phone="12345", email="lan@", full_name=""),
+            applicant=applicant(
+                id_number="123", phone="12345", email="lan@", full_name=""
+            ),
             channel="fax",
         ),
         headers=OFFICER,
@@ -118,7 +123,10 @@ async def test_invalid_input_gets_vietnamese_messages_per_field(intake: Intake) 
     assert response.status_code == 422
     error = response.json()["error"]
     messages = {d["field"]: d["message"] for d in error["details"]}
-    assert messages["applicant.id_number"] == "Số định danh cá nhân phải gồm đúng 12 chữ số."
+    assert (
+        messages["applicant.id_number"]
+        == "Số định danh cá nhân phải gồm đúng 12 chữ số."
+    )
     assert messages["applicant.phone"].startswith("Số điện thoại")
     assert messages["applicant.email"] == "Địa chỉ thư điện tử không hợp lệ."
     assert messages["applicant.full_name"] == "Quá ngắn."
@@ -130,11 +138,23 @@ async def test_invalid_input_gets_vietnamese_messages_per_field(intake: Intake) 
     ("overrides", "field", "message"),
     [
         ({"procedure_code": "9.999999"}, "procedure_code", "không có trong danh mục"),
-        ({"receiving_agency_code": "000.00.05.H14"}, "receiving_agency_code", "không phải nơi tiếp nhận"),
+        (
+            {"receiving_agency_code": "000.00.05.H14"},
+            "receiving_agency_code",
+            "không phải nơi tiếp nhận",
+        ),
         ({"result_delivery": "post"}, "postal_address", "bưu chính"),
-        ({"components": [{"code": "to_khai"}]}, "components", "Thiếu thành phần hồ sơ bắt buộc"),
+        (
+            {"components": [{"code": "to_khai"}]},
+            "components",
+            "Thiếu thành phần hồ sơ bắt buộc",
+        ),
         ({"components": [{"code": "so_do"}]}, "components", "Không thuộc thành phần"),
-        ({"procedure_code": "2.000884", "channel": "online"}, "channel", "không nhận hồ sơ qua kênh"),
+        (
+            {"procedure_code": "2.000884", "channel": "online"},
+            "channel",
+            "không nhận hồ sơ qua kênh",
+        ),
         ({"outcome": "refused"}, "reasons", "lý do"),
         ({"outcome": "completion_requested"}, "missing_components", "bổ sung"),
     ],
@@ -158,7 +178,9 @@ async def test_officers_receive_only_at_their_own_agency(intake: Intake) -> None
     assert anonymous.status_code == 401
     assert anonymous.json()["error"]["message"].startswith("Cần đăng nhập")
     elsewhere = await intake.client.post(
-        "/api/v1/dossiers", json=dossier(receiving_agency_code=OTHER_DESK), headers=OFFICER
+        "/api/v1/dossiers",
+        json=dossier(receiving_agency_code=OTHER_DESK),
+        headers=OFFICER,
     )
     assert elsewhere.status_code == 403
     operator = await intake.client.post(
@@ -172,8 +194,12 @@ async def test_a_retry_with_the_same_key_returns_the_first_answer_and_writes_not
 ) -> None:
     headers = {**OFFICER, "Idempotency-Key": f"desk-7-{uuid.uuid4()}"}
     before = await _counts(intake)
-    first = await intake.client.post("/api/v1/dossiers", json=dossier(), headers=headers)
-    again = await intake.client.post("/api/v1/dossiers", json=dossier(), headers=headers)
+    first = await intake.client.post(
+        "/api/v1/dossiers", json=dossier(), headers=headers
+    )
+    again = await intake.client.post(
+        "/api/v1/dossiers", json=dossier(), headers=headers
+    )
     assert first.status_code == again.status_code == 201
     assert again.json() == first.json()
     assert again.headers["Idempotent-Replayed"] == "true"
@@ -192,7 +218,9 @@ async def test_a_retry_with_the_same_key_returns_the_first_answer_and_writes_not
     assert (dossiers, outbox) == (before[0] + 2, before[1] + 2)
 
 
-async def test_the_receipt_prints_with_the_appointment_and_a_qr_code(intake: Intake) -> None:
+async def test_the_receipt_prints_with_the_appointment_and_a_qr_code(
+    intake: Intake,
+) -> None:
     intake.set_clock(vn("2026-03-02 15:00"))
     body = await _receive(intake)
     links = body["form"]
@@ -213,13 +241,18 @@ async def test_the_receipt_prints_with_the_appointment_and_a_qr_code(intake: Int
     assert unsigned.status_code == 401
     forged = await intake.client.get(f"/api/v1/dossiers/{code}/forms/01?sig=abc")
     assert forged.status_code == 401
-    with_token = await intake.client.get(f"/api/v1/dossiers/{code}/forms/01", headers=OFFICER)
+    with_token = await intake.client.get(
+        f"/api/v1/dossiers/{code}/forms/01", headers=OFFICER
+    )
     assert with_token.status_code == 200
     other_agency = await intake.client.get(
-        f"/api/v1/dossiers/{code}/forms/01", headers=bearer(OTHER_DESK, Role.DESK_OFFICER)
+        f"/api/v1/dossiers/{code}/forms/01",
+        headers=bearer(OTHER_DESK, Role.DESK_OFFICER),
     )
     assert other_agency.status_code == 403
-    wrong_form = await intake.client.get(f"/api/v1/dossiers/{code}/forms/03", headers=OFFICER)
+    wrong_form = await intake.client.get(
+        f"/api/v1/dossiers/{code}/forms/03", headers=OFFICER
+    )
     assert wrong_form.status_code == 404
 
 
@@ -235,14 +268,22 @@ async def test_refusal_and_completion_request_give_forms_03_and_02(
         missing_components=["giay_chung_sinh"],
         instructions="Mang Giấy chứng sinh bản chính.",
     )
-    assert (refused["status"], refused["outcome"], refused["due_at"]) == (3, "refused", None)
-    assert completion["status"] == 1 and completion["outcome"] == "completion_requested"
+    assert (refused["status"], refused["outcome"], refused["due_at"]) == (
+        3,
+        "refused",
+        None,
+    )
+    assert completion["status"] == 1
+    assert completion["outcome"] == "completion_requested"
     runtime = intake.app.state.runtime
     events = [
         *await outbox_events(runtime.sessions, str(refused["code"])),
         *await outbox_events(runtime.sessions, str(completion["code"])),
     ]
-    assert [e["event_type"] for e in events] == ["dossier.refused", "dossier.completion_requested"]
+    assert [e["event_type"] for e in events] == [
+        "dossier.refused",
+        "dossier.completion_requested",
+    ]
     assert events[1]["data"]["missing_components"] == [
         "Giấy chứng sinh (hoặc văn bản xác nhận của người làm chứng)"
     ]
@@ -259,7 +300,9 @@ async def test_refusal_and_completion_request_give_forms_03_and_02(
 async def test_withdrawal_is_an_event_and_happens_once(intake: Intake) -> None:
     code = (await _receive(intake))["code"]
     first = await intake.client.post(
-        f"/api/v1/dossiers/{code}/withdrawal", json={"reason": "Không còn nhu cầu"}, headers=OFFICER
+        f"/api/v1/dossiers/{code}/withdrawal",
+        json={"reason": "Không còn nhu cầu"},
+        headers=OFFICER,
     )
     assert first.status_code == 201, first.text
     assert first.json()["status"] == 7
@@ -268,9 +311,14 @@ async def test_withdrawal_is_an_event_and_happens_once(intake: Intake) -> None:
     )
     assert second.status_code == 409
     assert "không thể rút" in second.json()["error"]["message"]
-    types = [e["event_type"] for e in await outbox_events(intake.app.state.runtime.sessions, str(code))]
+    types = [
+        e["event_type"]
+        for e in await outbox_events(intake.app.state.runtime.sessions, str(code))
+    ]
     assert types == ["dossier.received", "dossier.withdrawn"]
     missing = await intake.client.post(
-        "/api/v1/dossiers/000.01.31.H14-260302-9999/withdrawal", json={}, headers=OFFICER
+        "/api/v1/dossiers/000.01.31.H14-260302-9999/withdrawal",
+        json={},
+        headers=OFFICER,
     )
     assert missing.status_code == 404

@@ -490,14 +490,18 @@ def _out(ctx: IntakeContext, record: DossierRecord) -> DossierOut:
         procedure_version=record.procedure_version,
         receiving_agency_code=record.receiving_agency_code,
         channel=Channel(record.channel),
-        received_at=record.received_at,
-        clock_started_at=record.clock_started_at,
-        due_at=record.due_at,
+        received_at=record.received_at.astimezone(VN_TZ),
+        clock_started_at=_vn(record.clock_started_at),
+        due_at=_vn(record.due_at),
         time_limit=record.time_limit,
         form=FormLinks(html=f"{base}?sig={sig}", pdf=f"{base}?format=pdf&sig={sig}")
         if sig
         else None,
     )
+
+
+def _vn(moment: datetime | None) -> datetime | None:
+    return moment.astimezone(VN_TZ) if moment is not None else None
 
 
 # -- reading ---------------------------------------------------------------------

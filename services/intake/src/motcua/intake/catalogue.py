@@ -217,8 +217,9 @@ def workflow_problems(procedure: Procedure, hours_per_day: float) -> list[str]:
     (each pair of limit and workflow a channel uses is checked once)."""
     pairs: dict[tuple[str, str], None] = {("default", "default"): None}
     for channel in procedure.channels:
-        limit_key = channel.value if channel.value in procedure.time_limits else "default"
-        flow_key = channel.value if channel.value in procedure.workflows else "default"
+        key: str = channel.value
+        limit_key = key if key in procedure.time_limits else "default"
+        flow_key = key if key in procedure.workflows else "default"
         pairs[(limit_key, flow_key)] = None
     problems: list[str] = []
     for limit_key, flow_key in pairs:

@@ -1,7 +1,9 @@
 """Public reference data over HTTP: procedures, fields, agencies, due dates;
-and the administrator's catalogue edits."""
+and the administrator's catalogue edits.
 
-from __future__ import annotations
+(No ``from __future__ import annotations`` here: the routes are built inside
+:func:`catalogue_router` and their annotations use its local OpenAPI example.)
+"""
 
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -89,6 +91,10 @@ class VersionInfo(BaseModel):
 
 
 class FieldOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"code": "ho_tich", "name": "Hộ tịch"}]}
+    )
+
     code: str
     name: str
 
