@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
@@ -10,6 +11,7 @@ import structlog
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from motcua.intake import catalogue_store
@@ -598,20 +600,42 @@ async def receive_supplement(
     ctx: Ctx,
     idempotency_key: IdemKey = None,
 ) -> Response:
+    return await _act(
+        ctx,
+        officer,
+        code,
+        "supplements",
+        body,
+        idempotency_key,
+        lambda key: _supplement(ctx, code, body, key),
+    )
+
+
+async def _act(
+    ctx: IntakeContext,
+    officer: Principal,
+    code: str,
+    action: str,
+    body: BaseModel,
+    idempotency_key: str | None,
+    perform: Callable[[IdempotencyKey | None], Awaitable[BaseModel]],
+) -> Response:
+    """An action on a received dossier by its agency's staff, made safe to
+    retry with an ``Idempotency-Key``."""
     record = await _load(ctx, code)
     officer.ensure_agency(record.receiving_agency_code)
     key = IdempotencyKey.of(
         idempotency_key,
         officer,
-        f"POST /dossiers/{code}/supplements",
+        f"POST /dossiers/{code}/{action}",
         body.model_dump_json().encode(),
     )
 
-    async def perform() -> JSONResponse:
-        out = await _supplement(ctx, code, body, key)
+    async def respond() -> JSONResponse:
+        out = await perform(key)
         return JSONResponse(status_code=201, content=out.model_dump(mode="json"))
 
-    return await once(ctx.runtime.sessions, key, perform)
+    return await once(ctx.runtime.sessions, key, respond)
 
 
 async def _supplement(
@@ -699,20 +723,15 @@ async def withdraw(
     ctx: Ctx,
     idempotency_key: IdemKey = None,
 ) -> Response:
-    record = await _load(ctx, code)
-    officer.ensure_agency(record.receiving_agency_code)
-    key = IdempotencyKey.of(
-        idempotency_key,
+    return await _act(
+        ctx,
         officer,
-        f"POST /dossiers/{code}/withdrawal",
-        body.model_dump_json().encode(),
+        code,
+        "withdrawal",
+        body,
+        idempotency_key,
+        lambda key: _withdraw(ctx, code, body, key),
     )
-
-    async def perform() -> JSONResponse:
-        out = await _withdraw(ctx, code, body, key)
-        return JSONResponse(status_code=201, content=out.model_dump(mode="json"))
-
-    return await once(ctx.runtime.sessions, key, perform)
 
 
 async def _withdraw(

@@ -27,9 +27,10 @@ from pydantic import (
     model_validator,
 )
 
-from motcua.intake.applicants import check_tax_code, normalise_email, normalise_phone
+from motcua.intake.applicants import check_tax_code
 from motcua.intake.catalogue import Procedure
 from motcua.intake.reception import appointment, workflow_for
+from motcua.intake.schemas import Contact
 from motcua.shared.contracts import VN_TZ
 from motcua.shared.contracts.common import (
     ApplicantKind,
@@ -75,7 +76,7 @@ def _vietnam_time(value: Any) -> Any:
     return value
 
 
-class HistoricalPerson(BaseModel):
+class HistoricalPerson(Contact):
     """An applicant as legacy systems stored them: the 9-digit ID card (CMND)
     of earlier years is accepted besides the 12-digit personal ID."""
 
@@ -84,8 +85,6 @@ class HistoricalPerson(BaseModel):
     kind: ApplicantKind = ApplicantKind.CITIZEN
     full_name: str = Field(min_length=1, max_length=200)
     id_number: str | None = Field(default=None, max_length=20)
-    phone: str | None = None
-    email: str | None = None
     address: str | None = Field(default=None, max_length=500)
 
     @field_validator("id_number")
@@ -99,16 +98,6 @@ class HistoricalPerson(BaseModel):
             msg = "Số giấy tờ tùy thân phải gồm 9 (CMND) hoặc 12 (CCCD) chữ số."
             raise ValueError(msg)
         return value.strip()
-
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, value: str | None) -> str | None:
-        return normalise_phone(value) if value else None
-
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str | None) -> str | None:
-        return normalise_email(value) if value else None
 
 
 class HistoricalDossier(BaseModel):

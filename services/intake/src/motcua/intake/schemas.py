@@ -40,7 +40,29 @@ APPLICANT_EXAMPLE: dict[str, Any] = {
 }
 
 
-class PersonIn(BaseModel):
+class Contact(BaseModel):
+    """Phone and email, normalised (E.164 phones) or refused in Vietnamese."""
+
+    phone: str | None = Field(
+        default=None,
+        max_length=20,
+        description="Vietnamese mobile or landline, any usual format; stored as "
+        "E.164 (+84…).",
+    )
+    email: str | None = Field(default=None, max_length=254)
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        return normalise_phone(value) if value else None
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        return normalise_email(value) if value else None
+
+
+class PersonIn(Contact):
     """An applicant (chủ hồ sơ) or authorised representative (người được ủy quyền)."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [APPLICANT_EXAMPLE]})
@@ -52,13 +74,6 @@ class PersonIn(BaseModel):
         description="Citizen: the 12-digit personal ID (số định danh cá nhân); "
         "organisation: its tax code.",
     )
-    phone: str | None = Field(
-        default=None,
-        max_length=20,
-        description="Vietnamese mobile or landline, any usual format; stored as "
-        "E.164 (+84…).",
-    )
-    email: str | None = Field(default=None, max_length=254)
     address: str | None = Field(default=None, max_length=500)
 
     @field_validator("full_name")
@@ -76,16 +91,6 @@ class PersonIn(BaseModel):
         if info.data.get("kind") is ApplicantKind.ORGANISATION:
             return check_tax_code(value)
         return check_id_number(value)
-
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, value: str | None) -> str | None:
-        return normalise_phone(value) if value else None
-
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str | None) -> str | None:
-        return normalise_email(value) if value else None
 
 
 class PostalAddressIn(BaseModel):
