@@ -1,21 +1,17 @@
-"""Fixtures for intake's tests: the real app over a real broker and database."""
+"""Fixtures for intake's tests: the real app over a real broker and database
+(helpers live in ``intake_support``)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
 
-import httpx
 import pytest
-from fastapi import FastAPI
+from intake_support import Intake, intake_settings
 
 from motcua.intake.app import create_app
-from motcua.intake.settings import IntakeSettings
-from motcua.shared.contracts import VN_TZ, now_vn
-from motcua.shared.settings import CommonSettings, KafkaSettings
+from motcua.shared.contracts import now_vn
+from motcua.shared.settings import KafkaSettings
 from motcua.shared.testing.databases import (
     POSTGRES_ENV,
     check_postgres,
@@ -23,58 +19,6 @@ from motcua.shared.testing.databases import (
     sqlite_url,
 )
 from motcua.shared.testing.helpers import running_app
-
-DESK = "000.01.31.H14"  # Trung tâm Phục vụ hành chính công xã Kim Long
-OTHER_DESK = "000.01.32.H14"  # xã Xuân Quang
-
-
-def vn(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=VN_TZ)
-
-
-def applicant(**overrides: object) -> dict[str, object]:
-    person: dict[str, object] = {
-        "full_name": "Nguyễn Thị Lan",
-        "id_number": "001190012345",
-        "phone": "0912 345 678",
-        "email": "lan@example.vn",
-        "address": "Thôn 3, xã Kim Long",
-    }
-    person.update(overrides)
-    return person
-
-
-def dossier(**overrides: object) -> dict[str, object]:
-    body: dict[str, object] = {
-        "procedure_code": "1.001193",
-        "receiving_agency_code": DESK,
-        "channel": "direct",
-        "applicant": applicant(),
-    }
-    body.update(overrides)
-    return body
-
-
-@dataclass
-class Intake:
-    app: FastAPI
-    client: httpx.AsyncClient
-    settings: IntakeSettings
-
-    def set_clock(self, moment: datetime) -> None:
-        self.app.state.intake.clock = lambda: moment
-
-
-def intake_settings(
-    database_url: str, kafka: KafkaSettings, data_dir: Path, group: str
-) -> IntakeSettings:
-    return IntakeSettings(
-        database_url=database_url,
-        kafka=kafka,
-        common=CommonSettings(data_dir=data_dir, environment="test"),
-        consumer_group=group,
-        relay_poll_interval_s=0.2,
-    )
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])

@@ -8,8 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from conftest import DESK, dossier, intake_settings
-from support import outbox_events, published
+from intake_support import DESK, dossier, intake_settings, outbox_events, published
 
 from motcua.intake.app import create_app
 from motcua.shared.auth import Role

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import DESK, Intake, dossier
+from intake_support import DESK, Intake, dossier
 
 from motcua.shared.auth import Role
 from motcua.shared.testing.brokers import BrokerUnderTest

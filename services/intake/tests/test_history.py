@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import vn
+from intake_support import vn
 
 from motcua.intake.catalogue import load_catalogue
 from motcua.intake.history import (

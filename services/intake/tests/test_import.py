@@ -13,9 +13,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from conftest import DESK, dossier, intake_settings, vn
+from intake_support import DESK, dossier, intake_settings, outbox_events, published, vn
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from support import outbox_events, published
 
 from motcua.intake.app import create_app
 from motcua.intake.history import read_rows

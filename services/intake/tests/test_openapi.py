@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import schemathesis
-from conftest import intake_settings
 from fastapi import FastAPI
 from hypothesis import HealthCheck, settings
+from intake_support import intake_settings
 from schemathesis.checks import not_a_server_error
+from schemathesis.python.asgi import shutdown_lifespans
 
 from motcua.intake.app import create_app
 from motcua.intake.settings import IntakeSettings
@@ -44,15 +46,16 @@ schema = schemathesis.openapi.from_dict(DOCUMENT)
 @pytest.fixture(scope="module")
 def fuzzed_app(
     kafka_settings: KafkaSettings, tmp_path_factory: pytest.TempPathFactory
-) -> FastAPI:
+) -> Iterator[FastAPI]:
     """Started by schemathesis on its first request, in its own event loop
-    thread, and stopped when the test process exits."""
+    thread; stopped after this module so it does not linger in the session."""
     folder: Path = tmp_path_factory.mktemp("fuzz")
-    return create_app(
+    yield create_app(
         intake_settings(
             sqlite_url(folder), kafka_settings, folder, f"intake-{uuid.uuid4().hex[:8]}"
         )
     )
+    shutdown_lifespans()
 
 
 @schema.parametrize()

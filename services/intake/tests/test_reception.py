@@ -8,8 +8,16 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
-from conftest import DESK, OTHER_DESK, Intake, applicant, dossier, vn
-from support import outbox_events, published
+from intake_support import (
+    DESK,
+    OTHER_DESK,
+    Intake,
+    applicant,
+    dossier,
+    outbox_events,
+    published,
+    vn,
+)
 
 from motcua.intake.tables import DossierRecord
 from motcua.shared.auth import Role

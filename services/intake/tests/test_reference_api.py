@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import DESK, Intake, dossier
+from intake_support import DESK, Intake, dossier
 
 from motcua.shared.auth import Role
 from motcua.shared.testing.helpers import bearer

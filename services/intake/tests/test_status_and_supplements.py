@@ -4,8 +4,14 @@ asked for (SQLite and PostgreSQL, real broker)."""
 from __future__ import annotations
 
 import pytest
-from conftest import DESK, Intake, dossier
-from support import outbox_events, publish_as_routing, published
+from intake_support import (
+    DESK,
+    Intake,
+    dossier,
+    outbox_events,
+    publish_as_routing,
+    published,
+)
 
 from motcua.shared.auth import Role
 from motcua.shared.contracts import now_vn

@@ -1,30 +1,37 @@
-"""Intake HTTP API for dossiers: thin adapters over the domain and the outbox."""
+"""Intake HTTP API for receiving and reading dossiers: thin adapters over
+the domain and the outbox."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 import structlog
-from fastapi import APIRouter, Depends, Header, Path, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse, Response
 
 from motcua.intake import catalogue_store
+from motcua.intake.api_common import (
+    CONFLICT,
+    ERRORS,
+    NOT_FOUND,
+    Ctx,
+    DossierCode,
+    IdemKey,
+    Officer,
+    Staff,
+    emit,
+    load_dossier,
+    present,
+)
 from motcua.intake.catalogue import Procedure
 from motcua.intake.codes import DailyLimitReachedError, format_dossier_code
-from motcua.intake.context import IntakeContext, intake_context
-from motcua.intake.forms import build_view, render_html, render_pdf
+from motcua.intake.context import IntakeContext
 from motcua.intake.idempotency import IdempotencyKey, once
 from motcua.intake.reception import (
     Outcome,
     appointment,
-    can_take_supplement,
-    can_withdraw,
     missing_components,
     unknown_components,
     workflow_for,
@@ -37,18 +44,12 @@ from motcua.intake.schemas import (
     DossierIn,
     DossierList,
     DossierOut,
-    FormLinks,
     PersonIn,
-    SupplementIn,
-    SupplementOut,
-    WithdrawalIn,
-    WithdrawalOut,
 )
 from motcua.intake.tables import DossierRecord
-from motcua.shared.auth import Principal, Role, decode_token, require
-from motcua.shared.contracts import VN_TZ, new_event
+from motcua.shared.auth import Principal, Role
+from motcua.shared.contracts import VN_TZ
 from motcua.shared.contracts.common import (
-    Channel,
     DossierStatus,
     FiledBy,
     NotificationChannel,
@@ -59,65 +60,15 @@ from motcua.shared.contracts.dossier import (
     DossierEventData,
     DossierReceivedV1,
     DossierRefusedV1,
-    DossierSupplementReceivedV1,
-    DossierWithdrawnV1,
     Person,
     PostalAddress,
     SubmittedComponent,
 )
-from motcua.shared.errors import ApiError, ErrorDetail, ErrorResponse
-from motcua.shared.messaging import add_event
+from motcua.shared.errors import ApiError, ErrorDetail
 
 log = structlog.get_logger(__name__)
 
 router = APIRouter(prefix="/api/v1", tags=["dossiers"])
-
-Officer = Annotated[
-    Principal, Depends(require(Role.DESK_OFFICER, Role.PORTAL, Role.HELPER))
-]
-Staff = Annotated[
-    Principal,
-    Depends(
-        require(
-            Role.DESK_OFFICER,
-            Role.PORTAL,
-            Role.HELPER,
-            Role.SUPERVISOR,
-            Role.OPERATOR,
-            Role.AGENCY_OFFICER,
-        )
-    ),
-]
-Ctx = Annotated[IntakeContext, Depends(intake_context)]
-IdemKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        description="Makes a retry safe: the same key with the same body returns "
-        "the first answer and writes nothing.",
-        max_length=200,
-    ),
-]
-DossierCode = Annotated[
-    str,
-    Path(
-        max_length=40,
-        description="`<agency e-ID>-<yyMMdd>-<NNNN>`",
-        examples=["000.01.31.H14-260302-0001"],
-    ),
-]
-
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorResponse, "description": "No or invalid bearer token"},
-    403: {"model": ErrorResponse, "description": "Another agency's dossier"},
-    422: {"model": ErrorResponse, "description": "Invalid input, per field"},
-}
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"model": ErrorResponse, "description": "No such dossier"}
-}
-_CONFLICT: dict[int | str, dict[str, Any]] = {
-    409: {"model": ErrorResponse, "description": "Not allowed in this status"}
-}
 
 
 def _invalid(*details: ErrorDetail) -> ApiError:
@@ -148,7 +99,7 @@ def _person(person: PersonIn | None) -> Person | None:
     "/dossiers",
     status_code=201,
     response_model=DossierOut,
-    responses={**_ERRORS, **_CONFLICT},
+    responses={**ERRORS, **CONFLICT},
     summary="Receive a dossier (tiếp nhận hồ sơ), or record form 02 / form 03",
     description="`outcome=received` (default) gives the code and the appointment "
     "(form 01) and publishes `dossier.received`; `completion_requested` records "
@@ -382,8 +333,8 @@ async def _record(
             )
             session.add(record)
             data = _reception_event(ctx, body, procedure, version, record, components)
-            _emit(session, ctx, data, record, received_at)
-            out = _out(ctx, record)
+            emit(session, ctx, data, record, received_at)
+            out = present(ctx, record)
             if key is not None:
                 key.remember(session, 201, out.model_dump(mode="json"))
     except DailyLimitReachedError as exc:
@@ -459,74 +410,19 @@ def _reception_event(
     )
 
 
-def _emit(
-    session: AsyncSession,
-    ctx: IntakeContext,
-    data: DossierEventData,
-    record: DossierRecord,
-    occurred_at: datetime,
-) -> None:
-    event = new_event(
-        data,
-        dossier_code=record.code,
-        producer=ctx.runtime.name,
-        agency_code=record.receiving_agency_code,
-        occurred_at=occurred_at,
-    )
-    add_event(session, event, topic=data.TOPIC)
-
-
-def _out(ctx: IntakeContext, record: DossierRecord) -> DossierOut:
-    status = DossierStatus(record.status)
-    outcome = Outcome(record.details.get("outcome", Outcome.RECEIVED.value))
-    form = outcome.form
-    sig = ctx.sign_form_link(record.code, form) if not record.imported else None
-    base = f"/api/v1/dossiers/{record.code}/forms/{form}"
-    return DossierOut(
-        code=record.code,
-        status=int(status),
-        status_label=status.label_vi,
-        outcome=outcome,
-        procedure_code=record.procedure_code,
-        procedure_name=record.procedure_name,
-        procedure_version=record.procedure_version,
-        receiving_agency_code=record.receiving_agency_code,
-        channel=Channel(record.channel),
-        received_at=record.received_at.astimezone(VN_TZ),
-        clock_started_at=_vn(record.clock_started_at),
-        due_at=_vn(record.due_at),
-        time_limit=record.time_limit,
-        form=FormLinks(html=f"{base}?sig={sig}", pdf=f"{base}?format=pdf&sig={sig}")
-        if sig
-        else None,
-    )
-
-
-def _vn(moment: datetime | None) -> datetime | None:
-    return moment.astimezone(VN_TZ) if moment is not None else None
-
-
 # -- reading ---------------------------------------------------------------------
-
-
-async def _load(ctx: IntakeContext, code: str) -> DossierRecord:
-    async with ctx.runtime.sessions() as session:
-        record = await session.get(DossierRecord, code)
-    if record is None:
-        raise ApiError(404, "dossier_not_found", f"Không tìm thấy hồ sơ {code}.")
-    return record
 
 
 @router.get(
     "/dossiers/{code}",
     response_model=DossierDetail,
-    responses={**_ERRORS, **_NOT_FOUND},
+    responses={**ERRORS, **NOT_FOUND},
     summary="A dossier as received, with its current status",
 )
 async def get_dossier(code: DossierCode, staff: Staff, ctx: Ctx) -> DossierDetail:
-    record = await _load(ctx, code)
+    record = await load_dossier(ctx, code)
     staff.ensure_agency(record.receiving_agency_code)
-    out = _out(ctx, record)
+    out = present(ctx, record)
     return DossierDetail(
         **out.model_dump(),
         applicant=record.applicant,
@@ -540,7 +436,7 @@ async def get_dossier(code: DossierCode, staff: Staff, ctx: Ctx) -> DossierDetai
 @router.get(
     "/dossiers",
     response_model=DossierList,
-    responses=_ERRORS,
+    responses=ERRORS,
     summary="Dossiers received at an agency (newest first)",
 )
 async def list_dossiers(
@@ -577,260 +473,4 @@ async def list_dossiers(
         )
     async with ctx.runtime.sessions() as session:
         records = (await session.execute(query)).scalars().all()
-    return DossierList(items=[_out(ctx, r) for r in records])
-
-
-# -- supplements and withdrawal ------------------------------------------------------
-
-
-@router.post(
-    "/dossiers/{code}/supplements",
-    status_code=201,
-    response_model=SupplementOut,
-    responses={**_ERRORS, **_NOT_FOUND, **_CONFLICT},
-    summary="Record the supplement an agency asked for (bổ sung hồ sơ)",
-    description="Accepted only while the dossier waits for a supplement (status 5, "
-    "learnt from routing's `dossier.supplement_requested`); publishes "
-    "`dossier.supplement_received`, on which routing resumes the clock.",
-)
-async def receive_supplement(
-    code: DossierCode,
-    body: SupplementIn,
-    officer: Officer,
-    ctx: Ctx,
-    idempotency_key: IdemKey = None,
-) -> Response:
-    return await _act(
-        ctx,
-        officer,
-        code,
-        "supplements",
-        body,
-        idempotency_key,
-        lambda key: _supplement(ctx, code, body, key),
-    )
-
-
-async def _act(
-    ctx: IntakeContext,
-    officer: Principal,
-    code: str,
-    action: str,
-    body: BaseModel,
-    idempotency_key: str | None,
-    perform: Callable[[IdempotencyKey | None], Awaitable[BaseModel]],
-) -> Response:
-    """An action on a received dossier by its agency's staff, made safe to
-    retry with an ``Idempotency-Key``."""
-    record = await _load(ctx, code)
-    officer.ensure_agency(record.receiving_agency_code)
-    key = IdempotencyKey.of(
-        idempotency_key,
-        officer,
-        f"POST /dossiers/{code}/{action}",
-        body.model_dump_json().encode(),
-    )
-
-    async def respond() -> JSONResponse:
-        out = await perform(key)
-        return JSONResponse(status_code=201, content=out.model_dump(mode="json"))
-
-    return await once(ctx.runtime.sessions, key, respond)
-
-
-async def _supplement(
-    ctx: IntakeContext, code: str, body: SupplementIn, key: IdempotencyKey | None
-) -> SupplementOut:
-    now = ctx.now()
-    async with ctx.runtime.sessions() as session:
-        record = await session.get(DossierRecord, code)
-        assert record is not None
-        published = await catalogue_store.find_version(
-            session, record.procedure_code, record.procedure_version or 1
-        )
-    procedure = published.procedure if published else None
-    components = _supplied(procedure, body.components)
-    async with ctx.runtime.transaction() as session:
-        record = await session.get(DossierRecord, code, with_for_update=True)
-        assert record is not None
-        if not can_take_supplement(DossierStatus(record.status)):
-            raise ApiError(
-                409,
-                "supplement_not_requested",
-                f"Hồ sơ {code} không ở trạng thái chờ bổ sung; chỉ nhận bổ sung "
-                "khi cơ quan giải quyết đã yêu cầu.",
-            )
-        record.status = int(DossierStatus.IN_PROGRESS)
-        record.status_changed_at = now
-        record.supplement_requested = None
-        record.details = {
-            **record.details,
-            "supplements": [
-                *record.details.get("supplements", []),
-                {
-                    "received_at": now.isoformat(),
-                    "components": [c.model_dump() for c in components],
-                    "note": body.note,
-                },
-            ],
-        }
-        data = DossierSupplementReceivedV1(
-            received_at=now, components=components, note=body.note
-        )
-        _emit(session, ctx, data, record, now)
-        out = SupplementOut(
-            code=code,
-            status=record.status,
-            status_label=DossierStatus(record.status).label_vi,
-            received_at=now,
-        )
-        if key is not None:
-            key.remember(session, 201, out.model_dump(mode="json"))
-    log.info("supplement_recorded", dossier_code=code, components=len(components))
-    return out
-
-
-def _supplied(
-    procedure: Procedure | None, given: list[ComponentIn]
-) -> list[SubmittedComponent]:
-    result: list[SubmittedComponent] = []
-    for item in given:
-        listed = procedure.component(item.code) if procedure else None
-        result.append(
-            SubmittedComponent(
-                code=item.code,
-                name=listed.name if listed else item.code,
-                original=bool(item.original),
-                copies=item.copies or 1,
-            )
-        )
-    return result
-
-
-@router.post(
-    "/dossiers/{code}/withdrawal",
-    status_code=201,
-    response_model=WithdrawalOut,
-    responses={**_ERRORS, **_NOT_FOUND, **_CONFLICT},
-    summary="Withdraw a dossier at the citizen's request (rút hồ sơ)",
-    description="Publishes `dossier.withdrawn` (status 7). Refused, withdrawn "
-    "and delivered dossiers cannot be withdrawn.",
-)
-async def withdraw(
-    code: DossierCode,
-    body: WithdrawalIn,
-    officer: Officer,
-    ctx: Ctx,
-    idempotency_key: IdemKey = None,
-) -> Response:
-    return await _act(
-        ctx,
-        officer,
-        code,
-        "withdrawal",
-        body,
-        idempotency_key,
-        lambda key: _withdraw(ctx, code, body, key),
-    )
-
-
-async def _withdraw(
-    ctx: IntakeContext, code: str, body: WithdrawalIn, key: IdempotencyKey | None
-) -> WithdrawalOut:
-    now = ctx.now()
-    async with ctx.runtime.transaction() as session:
-        record = await session.get(DossierRecord, code, with_for_update=True)
-        assert record is not None
-        status = DossierStatus(record.status)
-        if not can_withdraw(status):
-            raise ApiError(
-                409,
-                "withdrawal_not_allowed",
-                f"Hồ sơ {code} đang ở trạng thái “{status.label_vi}”, không thể rút.",
-            )
-        record.status = int(DossierStatus.WITHDRAWN)
-        record.status_changed_at = now
-        record.details = {
-            **record.details,
-            "withdrawal": {"at": now.isoformat(), "reason": body.reason},
-        }
-        _emit(session, ctx, DossierWithdrawnV1(reason=body.reason), record, now)
-        out = WithdrawalOut(
-            code=code,
-            status=record.status,
-            status_label=DossierStatus.WITHDRAWN.label_vi,
-            withdrawn_at=now,
-        )
-        if key is not None:
-            key.remember(session, 201, out.model_dump(mode="json"))
-    log.info("dossier_withdrawn", dossier_code=code)
-    return out
-
-
-# -- printable forms -------------------------------------------------------------------
-
-_optional_bearer = HTTPBearer(auto_error=False, description="JWT, or use `sig`")
-
-
-@router.get(
-    "/dossiers/{code}/forms/{form}",
-    response_class=Response,
-    responses={
-        200: {
-            "content": {"text/html": {}, "application/pdf": {}},
-            "description": "The printable form",
-        },
-        **_ERRORS,
-        **_NOT_FOUND,
-    },
-    summary="Printable form 01 (receipt and appointment), 02 or 03",
-    description="Open with the signed link returned on reception (`sig`), or "
-    "with a bearer token of the receiving agency. `format=pdf` for a PDF.",
-)
-async def form(
-    code: DossierCode,
-    form: Annotated[Literal["01", "02", "03"], Path(description="Form number.")],
-    request: Request,
-    ctx: Ctx,
-    credentials: Annotated[
-        HTTPAuthorizationCredentials | None, Depends(_optional_bearer)
-    ],
-    format: Annotated[Literal["html", "pdf"], Query()] = "html",
-    sig: Annotated[
-        str | None, Query(max_length=1000, description="Signed link token.")
-    ] = None,
-) -> Response:
-    record = await _load(ctx, code)
-    if sig is None or not ctx.form_link_valid(sig, code, form):
-        if credentials is None:
-            raise ApiError(
-                401, "token_missing", "Cần đăng nhập hoặc đường dẫn có chữ ký hợp lệ."
-            )
-        principal = decode_token(
-            request.app.state.common_settings, credentials.credentials
-        )
-        principal.ensure_agency(record.receiving_agency_code)
-    outcome = Outcome(record.details.get("outcome", Outcome.RECEIVED.value))
-    if outcome.form != form:
-        raise ApiError(
-            404,
-            "form_not_available",
-            f"Hồ sơ {code} không có mẫu {form} (hồ sơ này có mẫu {outcome.form}).",
-        )
-    agency = ctx.registry.find(record.receiving_agency_code)
-    province = ctx.province_of(record.receiving_agency_code)
-    view = build_view(
-        form=form,
-        record=record,
-        agency_name=agency.name if agency else record.receiving_agency_code,
-        agency_address=agency.address if agency else "",
-        province_name=province.name if province else "",
-        lookup_base_url=ctx.settings.public_lookup_url,
-    )
-    if format == "pdf":
-        return Response(
-            render_pdf(view),
-            media_type="application/pdf",
-            headers={"Content-Disposition": f'inline; filename="{code}-mau{form}.pdf"'},
-        )
-    return HTMLResponse(render_html(view))
+    return DossierList(items=[present(ctx, r) for r in records])

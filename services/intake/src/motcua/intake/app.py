@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from motcua.intake import api, catalogue_store
+from motcua.intake import api, catalogue_store, followups, forms_api
 from motcua.intake.catalogue_api import catalogue_router
 from motcua.intake.context import IntakeContext
 from motcua.intake.handlers import on_dossier_event
@@ -69,7 +69,12 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         title="motcua intake",
         description="Tiếp nhận hồ sơ: the one-stop desk and online reception; "
         "procedure catalogue, agencies and legal due dates.",
-        routers=[api.router, catalogue_router(context.catalogue)],
+        routers=[
+            api.router,
+            followups.router,
+            forms_api.router,
+            catalogue_router(context.catalogue),
+        ],
         on_startup=[load_catalogue],
     )
     app.state.intake = context

@@ -1,22 +1,84 @@
-"""Helpers for intake's tests: reading what intake published, writing what
-routing would publish."""
+"""Helpers for intake's tests (a module name no other test folder uses):
+request bodies, the running-service handle, reading what intake published and
+writing what routing would publish."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+import httpx
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from motcua.shared.contracts import EventData, new_event
+from motcua.intake.settings import IntakeSettings
+from motcua.shared.contracts import VN_TZ, EventData, new_event
 from motcua.shared.contracts import headers as h
 from motcua.shared.contracts.topics import DOSSIER_EVENTS
 from motcua.shared.messaging.tables import OutboxRecord
-from motcua.shared.settings import KafkaSettings
+from motcua.shared.settings import CommonSettings, KafkaSettings
+
+DESK = "000.01.31.H14"  # Trung tâm Phục vụ hành chính công xã Kim Long
+OTHER_DESK = "000.01.32.H14"  # xã Xuân Quang
+
+
+def vn(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=VN_TZ)
+
+
+def applicant(**overrides: object) -> dict[str, object]:
+    person: dict[str, object] = {
+        "full_name": "Nguyễn Thị Lan",
+        "id_number": "001190012345",
+        "phone": "0912 345 678",
+        "email": "lan@example.vn",
+        "address": "Thôn 3, xã Kim Long",
+    }
+    person.update(overrides)
+    return person
+
+
+def dossier(**overrides: object) -> dict[str, object]:
+    body: dict[str, object] = {
+        "procedure_code": "1.001193",
+        "receiving_agency_code": DESK,
+        "channel": "direct",
+        "applicant": applicant(),
+    }
+    body.update(overrides)
+    return body
+
+
+@dataclass
+class Intake:
+    app: FastAPI
+    client: httpx.AsyncClient
+    settings: IntakeSettings
+
+    def set_clock(self, moment: datetime) -> None:
+        self.app.state.intake.clock = lambda: moment
+
+
+def intake_settings(
+    database_url: str, kafka: KafkaSettings, data_dir: Path, group: str
+) -> IntakeSettings:
+    return IntakeSettings(
+        database_url=database_url,
+        kafka=kafka,
+        common=CommonSettings(data_dir=data_dir, environment="test"),
+        consumer_group=group,
+        relay_poll_interval_s=0.2,
+    )
+
+
+# -- events ------------------------------------------------------------------
 
 
 async def outbox_events(
