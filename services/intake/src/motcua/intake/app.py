@@ -6,12 +6,40 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from motcua.intake import api
+from motcua.intake import api, catalogue_store, followups, forms_api
+from motcua.intake.catalogue_api import catalogue_router
+from motcua.intake.context import IntakeContext
+from motcua.intake.handlers import on_dossier_event
 from motcua.intake.settings import IntakeSettings
-from motcua.shared.contracts.dossier import DossierReceivedV1
+from motcua.shared.contracts.dossier import (
+    DossierCompletionRequestedV1,
+    DossierReceivedV1,
+    DossierRefusedV1,
+    DossierSupplementReceivedV1,
+    DossierWithdrawnV1,
+)
+from motcua.shared.contracts.handoff import (
+    ProcessingStoppedV1,
+    ResultDeliveredV1,
+    ResultRecordedV1,
+)
+from motcua.shared.contracts.topics import DOSSIER_EVENTS
 from motcua.shared.service import ServiceRuntime, create_http_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+"""Also used by ``motcua import dossiers`` (see importer.py)."""
+
+PUBLISHES = (
+    DossierReceivedV1,
+    DossierRefusedV1,
+    DossierCompletionRequestedV1,
+    DossierSupplementReceivedV1,
+    DossierWithdrawnV1,
+    # Only for imported history (`imported=True`):
+    ResultRecordedV1,
+    ResultDeliveredV1,
+    ProcessingStoppedV1,
+)
 
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:
@@ -19,13 +47,35 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     runtime = ServiceRuntime(
         settings,
         migrations=MIGRATIONS,
-        publishes=[DossierReceivedV1],
-        description="Receives dossiers at the one-stop desk and online; publishes "
-        "their reception events through the transactional outbox.",
+        publishes=PUBLISHES,
+        description="Receives dossiers at the one-stop desk and online, with their "
+        "legal appointment; publishes reception, refusal, completion, supplement "
+        "and withdrawal events through the transactional outbox.",
     )
-    return create_http_app(
+    runtime.add_consumer(
+        on_dossier_event,
+        topics=[DOSSIER_EVENTS],
+        group_id=settings.consumer_group,
+        description="Keeps each dossier's status current (supplement requested, "
+        "in progress, resolved, delivered …).",
+    )
+    context = IntakeContext.create(settings, runtime)
+
+    async def load_catalogue() -> None:
+        await catalogue_store.sync_from_file(runtime.sessions, context.catalogue)
+
+    app = create_http_app(
         runtime,
         title="motcua intake",
-        description="Tiếp nhận hồ sơ: the one-stop desk and online reception.",
-        routers=[api.router],
+        description="Tiếp nhận hồ sơ: the one-stop desk and online reception; "
+        "procedure catalogue, agencies and legal due dates.",
+        routers=[
+            api.router,
+            followups.router,
+            forms_api.router,
+            catalogue_router(context.catalogue),
+        ],
+        on_startup=[load_catalogue],
     )
+    app.state.intake = context
+    return app

@@ -8,5 +8,6 @@ SERVICE = ServiceDefinition(
     default_port=8001,
     app_factory="motcua.intake.app:create_app",
     settings="motcua.intake.settings:IntakeSettings",
-    links=(("API docs", "/docs"),),
+    cli="motcua.intake.cli:register",
+    links=(("API docs", "/docs"), ("Procedures", "/api/v1/procedures")),
 )

@@ -92,6 +92,10 @@ class DossierReceivedV1(DossierEventData):
 
     procedure_code: str
     procedure_name: str
+    procedure_version: int | None = Field(
+        default=None,
+        description="Version of the catalogue entry the dossier was received under.",
+    )
     field_code: str | None = None
     field_name: str | None = None
     procedure_level: AgencyLevel = AgencyLevel.COMMUNE

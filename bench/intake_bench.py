@@ -1,0 +1,156 @@
+"""Intake's submission rate and latency, measured over HTTP against a real
+intake process (SQLite by default, PostgreSQL with --database-url) and a real
+broker (a tansu started here, or KAFKA_BOOTSTRAP_SERVERS).
+
+    .venv/bin/python bench/intake_bench.py --requests 1000 --concurrency 16
+    .venv/bin/python bench/intake_bench.py --database-url postgresql+asyncpg://postgres@127.0.0.1/bench
+
+It reports requests per second, latency percentiles of POST /api/v1/dossiers,
+and how long the outbox relay took to publish every event after the last
+answer. The loop is bounded in count and time and only talks to 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+import httpx
+
+from motcua.shared.auth import Role
+from motcua.shared.local_broker import LocalBroker, free_port
+from motcua.shared.testing.helpers import bearer, service_process, wait_http_ok
+
+DESKS = ("000.01.31.H14", "000.01.32.H14", "000.01.33.H14", "000.01.34.H14")
+PENDING = re.compile(r"^motcua_outbox_pending (\S+)$", re.MULTILINE)
+
+
+def body(desk: str, number: int) -> dict[str, object]:
+    return {
+        "procedure_code": "1.001193" if number % 3 else "2.000488",
+        "receiving_agency_code": desk,
+        "channel": "direct",
+        "applicant": {
+            "full_name": "Nguyễn Thị Lan",
+            "id_number": "001190012345",
+            "phone": "0912345678",
+            "email": "lan@example.vn",
+            "address": "Thôn 3, xã Kim Long",
+        },
+    }
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+async def run(args: argparse.Namespace, base: str) -> dict[str, object]:
+    headers = {d: bearer(d, Role.DESK_OFFICER) for d in DESKS}
+    limits = httpx.Limits(max_connections=args.concurrency)
+    async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as client:
+        for i in range(20):  # warm-up: connections, caches, first pages
+            desk = DESKS[i % len(DESKS)]
+            await client.post(
+                "/api/v1/dossiers", json=body(desk, i), headers=headers[desk]
+            )
+        latencies: list[float] = []
+        errors = 0
+        queue: asyncio.Queue[int] = asyncio.Queue()
+        for i in range(args.requests):
+            queue.put_nowait(i)
+        deadline = time.monotonic() + args.max_seconds
+
+        async def worker() -> None:
+            nonlocal errors
+            while not queue.empty() and time.monotonic() < deadline:
+                i = queue.get_nowait()
+                desk = DESKS[i % len(DESKS)]
+                started = time.perf_counter()
+                response = await client.post(
+                    "/api/v1/dossiers", json=body(desk, i), headers=headers[desk]
+                )
+                latencies.append(time.perf_counter() - started)
+                if response.status_code != 201:
+                    errors += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(args.concurrency)))
+        elapsed = time.perf_counter() - started
+        drained_after = await wait_drained(client, args.max_seconds)
+    return {
+        "requests": len(latencies),
+        "errors": errors,
+        "concurrency": args.concurrency,
+        "seconds": round(elapsed, 2),
+        "rate_per_s": round(len(latencies) / elapsed, 1),
+        "latency_ms": {
+            "p50": round(1000 * statistics.median(latencies), 1),
+            "p95": round(1000 * percentile(latencies, 0.95), 1),
+            "p99": round(1000 * percentile(latencies, 0.99), 1),
+            "max": round(1000 * max(latencies), 1),
+        },
+        "outbox_drained_after_s": drained_after,
+    }
+
+
+async def wait_drained(client: httpx.AsyncClient, max_seconds: float) -> float | None:
+    """Seconds after the last answer until the relay had published everything."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < max_seconds:
+        text = (await client.get("/metrics/")).text
+        match = PENDING.search(text)
+        if match and float(match.group(1)) == 0:
+            return round(time.perf_counter() - started, 2)
+        await asyncio.sleep(0.1)
+    return None
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--max-seconds", type=float, default=120)
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--output", type=Path, default=None, help="Write JSON here.")
+    args = parser.parse_args()
+    data_dir = Path(tempfile.mkdtemp(prefix="intake-bench-"))
+    port = free_port()
+    with ExitStack() as stack:
+        bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+        if not bootstrap:
+            broker = stack.enter_context(LocalBroker("127.0.0.1", free_port()))
+            bootstrap = broker.bootstrap_servers
+        env = {
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "KAFKA_PROFILE": os.environ.get("KAFKA_PROFILE", "tansu"),
+            "MOTCUA_DATA_DIR": str(data_dir),
+            "MOTCUA_INTAKE_HTTP_PORT": str(port),
+            "MOTCUA_LOG_LEVEL": "WARNING",
+        }
+        if args.database_url:
+            env["MOTCUA_INTAKE_DATABASE_URL"] = args.database_url
+        stack.enter_context(
+            service_process("motcua.intake", env, data_dir / "intake.log")
+        )
+        base = f"http://127.0.0.1:{port}"
+        asyncio.run(wait_http_ok(f"{base}/readyz", timeout_s=90))
+        result = asyncio.run(run(args, base))
+    result["database"] = "postgresql" if args.database_url else "sqlite"
+    print(json.dumps(result, indent=2))
+    if args.output:
+        args.output.write_text(json.dumps(result, indent=2) + "\n")
+    return 0 if result["errors"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""Fixtures for intake's tests: the real app over a real broker and database
+(helpers live in ``intake_support``)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from intake_support import Intake, intake_settings
+
+from motcua.intake.app import create_app
+from motcua.shared.contracts import now_vn
+from motcua.shared.settings import KafkaSettings
+from motcua.shared.testing.databases import (
+    POSTGRES_ENV,
+    check_postgres,
+    fresh_postgres_database,
+    sqlite_url,
+)
+from motcua.shared.testing.helpers import running_app
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+async def module_database_url(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    postgres_admin: str | None,
+) -> AsyncIterator[str]:
+    """One database per test module and backend: starting the service once per
+    module keeps the suite fast; tests compare counts before and after."""
+    if request.param == "sqlite":
+        yield sqlite_url(tmp_path_factory.mktemp("intake-db"))
+        return
+    if postgres_admin is None:
+        pytest.skip(f"{POSTGRES_ENV} is not set")
+    try:
+        await check_postgres(postgres_admin)
+    except Exception as exc:
+        pytest.fail(f"{POSTGRES_ENV} is set but PostgreSQL does not answer: {exc!r}")
+    async with fresh_postgres_database(postgres_admin) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+async def intake_service(
+    module_database_url: str,
+    kafka_settings: KafkaSettings,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[Intake]:
+    settings = intake_settings(
+        module_database_url,
+        kafka_settings,
+        tmp_path_factory.mktemp("intake-data"),
+        f"intake-{uuid.uuid4().hex[:10]}",
+    )
+    app = create_app(settings)
+    async with running_app(app) as client:
+        yield Intake(app=app, client=client, settings=settings)
+
+
+@pytest.fixture
+def intake(intake_service: Intake) -> Intake:
+    """The module's running intake, on the real clock."""
+    intake_service.app.state.intake.clock = now_vn
+    return intake_service

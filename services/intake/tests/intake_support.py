@@ -1,0 +1,151 @@
+"""Helpers for intake's tests (a module name no other test folder uses):
+request bodies, the running-service handle, reading what intake published and
+writing what routing would publish."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from motcua.intake.settings import IntakeSettings
+from motcua.shared.contracts import VN_TZ, EventData, new_event
+from motcua.shared.contracts import headers as h
+from motcua.shared.contracts.topics import DOSSIER_EVENTS
+from motcua.shared.messaging.tables import OutboxRecord
+from motcua.shared.settings import CommonSettings, KafkaSettings
+
+DESK = "000.01.31.H14"  # Trung tâm Phục vụ hành chính công xã Kim Long
+OTHER_DESK = "000.01.32.H14"  # xã Xuân Quang
+
+
+def vn(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=VN_TZ)
+
+
+def applicant(**overrides: object) -> dict[str, object]:
+    person: dict[str, object] = {
+        "full_name": "Nguyễn Thị Lan",
+        "id_number": "001190012345",
+        "phone": "0912 345 678",
+        "email": "lan@example.vn",
+        "address": "Thôn 3, xã Kim Long",
+    }
+    person.update(overrides)
+    return person
+
+
+def dossier(**overrides: object) -> dict[str, object]:
+    body: dict[str, object] = {
+        "procedure_code": "1.001193",
+        "receiving_agency_code": DESK,
+        "channel": "direct",
+        "applicant": applicant(),
+    }
+    body.update(overrides)
+    return body
+
+
+@dataclass
+class Intake:
+    app: FastAPI
+    client: httpx.AsyncClient
+    settings: IntakeSettings
+
+    def set_clock(self, moment: datetime) -> None:
+        self.app.state.intake.clock = lambda: moment
+
+
+def intake_settings(
+    database_url: str, kafka: KafkaSettings, data_dir: Path, group: str
+) -> IntakeSettings:
+    return IntakeSettings(
+        database_url=database_url,
+        kafka=kafka,
+        common=CommonSettings(data_dir=data_dir, environment="test"),
+        consumer_group=group,
+        relay_poll_interval_s=0.2,
+    )
+
+
+# -- events ------------------------------------------------------------------
+
+
+async def outbox_events(
+    sessions: async_sessionmaker[AsyncSession], dossier_code: str | None = None
+) -> list[dict[str, Any]]:
+    """Envelopes intake queued, oldest first."""
+    t = OutboxRecord.__table__  # type: ignore[attr-defined]
+    query = sa.select(t.c.payload).order_by(t.c.id)
+    if dossier_code is not None:
+        query = query.where(t.c.key == dossier_code)
+    async with sessions() as session:
+        rows = (await session.execute(query)).scalars().all()
+    return [json.loads(payload) for payload in rows]
+
+
+async def published(
+    kafka: KafkaSettings,
+    event_ids: set[str],
+    *,
+    topic: str = DOSSIER_EVENTS,
+    timeout_s: float = 30.0,
+) -> dict[str, dict[str, Any]]:
+    """The records with these event ids on the topic (read from the start);
+    fails if they are not all there within the timeout."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=kafka.bootstrap_servers,
+        auto_offset_reset="earliest",
+        group_id=None,
+        fetch_max_wait_ms=50,
+    )
+    await consumer.start()
+    found: dict[str, dict[str, Any]] = {}
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while set(found) < event_ids and loop.time() < deadline:
+            batch = await consumer.getmany(timeout_ms=200)
+            for records in batch.values():
+                for record in records:
+                    headers = {k: v.decode() for k, v in record.headers or ()}
+                    if headers.get(h.EVENT_ID) in event_ids:
+                        found[headers[h.EVENT_ID]] = json.loads(record.value)
+    finally:
+        await consumer.stop()
+    missing = event_ids - set(found)
+    assert not missing, f"not published within {timeout_s} s: {missing}"
+    return found
+
+
+async def publish_as_routing(
+    kafka: KafkaSettings, dossier_code: str, data: EventData
+) -> uuid.UUID:
+    """Publish an event as routing's relay would."""
+    event = new_event(data, dossier_code=dossier_code, producer="routing")
+    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers)
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            DOSSIER_EVENTS,
+            event.to_json(),
+            key=dossier_code.encode(),
+            headers=[
+                (h.EVENT_ID, str(event.event_id).encode()),
+                (h.EVENT_TYPE, event.event_type.encode()),
+            ],
+        )
+    finally:
+        await producer.stop()
+    return event.event_id

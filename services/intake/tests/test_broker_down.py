@@ -1,0 +1,67 @@
+"""Submissions keep working while the broker is down; their events flow once
+it is back (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from intake_support import DESK, dossier, intake_settings, outbox_events, published
+
+from motcua.intake.app import create_app
+from motcua.shared.auth import Role
+from motcua.shared.local_broker import LocalBroker, free_port
+from motcua.shared.settings import KafkaSettings
+from motcua.shared.testing.helpers import bearer, wait_for
+
+pytestmark = pytest.mark.broker
+
+
+async def test_submissions_while_the_broker_is_down_are_published_when_it_returns(
+    database_url: str, tmp_path: Path, unique: str
+) -> None:
+    port = free_port()
+    kafka = KafkaSettings(
+        bootstrap_servers=f"127.0.0.1:{port}", profile="tansu", partitions=3
+    )
+    app = create_app(intake_settings(database_url, kafka, tmp_path, f"intake-{unique}"))
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://t"
+        ) as client:
+            headers = bearer(DESK, Role.DESK_OFFICER)
+            codes = []
+            for _ in range(3):
+                response = await client.post(
+                    "/api/v1/dossiers", json=dossier(), headers=headers
+                )
+                assert response.status_code == 201, response.text
+                codes.append(response.json()["code"])
+            ready = await client.get("/readyz")
+            assert ready.status_code == 503
+            assert ready.json()["checks"]["broker"] == "connecting"
+            runtime = app.state.runtime
+            assert (
+                await runtime.relay.pending_count() == 0 or not runtime.broker_connected
+            )
+            event_ids = {e["event_id"] for e in await outbox_events(runtime.sessions)}
+            assert len(event_ids) == 3
+
+            with LocalBroker("127.0.0.1", port):
+
+                async def back() -> bool:
+                    return (await client.get("/readyz")).status_code == 200
+
+                await wait_for(
+                    back, timeout_s=60, interval_s=0.3, message="broker back"
+                )
+                records = await published(kafka, event_ids, timeout_s=30)
+                assert {r["dossier_code"] for r in records.values()} == set(codes)
+
+                async def drained() -> bool:
+                    return await runtime.relay.pending_count() == 0
+
+                await wait_for(drained, message="outbox drained")

@@ -1,0 +1,133 @@
+"""Intake follows routing's events, and takes a supplement only when one was
+asked for (SQLite and PostgreSQL, real broker)."""
+
+from __future__ import annotations
+
+import pytest
+from intake_support import (
+    DESK,
+    Intake,
+    dossier,
+    outbox_events,
+    publish_as_routing,
+    published,
+)
+
+from motcua.shared.auth import Role
+from motcua.shared.contracts import now_vn
+from motcua.shared.contracts.handoff import (
+    ApologyIssuedV1,
+    HandoffOfferedV1,
+    ResultDeliveredV1,
+    SupplementRequestedV1,
+)
+from motcua.shared.settings import KafkaSettings
+from motcua.shared.testing.helpers import bearer, wait_for
+
+pytestmark = pytest.mark.broker
+
+OFFICER = bearer(DESK, Role.DESK_OFFICER)
+
+
+async def _status(intake: Intake, code: str) -> dict[str, object]:
+    response = await intake.client.get(f"/api/v1/dossiers/{code}", headers=OFFICER)
+    assert response.status_code == 200, response.text
+    body: dict[str, object] = response.json()
+    return body
+
+
+async def test_a_supplement_is_taken_only_after_an_agency_asked_for_it(
+    intake: Intake, kafka_settings: KafkaSettings
+) -> None:
+    created = await intake.client.post(
+        "/api/v1/dossiers", json=dossier(), headers=OFFICER
+    )
+    code = created.json()["code"]
+    supplement = {
+        "components": [{"code": "to_khai", "original": True}],
+        "note": "Bản khai mới",
+    }
+    early = await intake.client.post(
+        f"/api/v1/dossiers/{code}/supplements", json=supplement, headers=OFFICER
+    )
+    assert early.status_code == 409
+    assert early.json()["error"]["code"] == "supplement_not_requested"
+
+    await publish_as_routing(
+        kafka_settings, code, HandoffOfferedV1(step_no=1, to_agency_code=DESK)
+    )
+    await publish_as_routing(
+        kafka_settings,
+        code,
+        SupplementRequestedV1(
+            requested_components=["Tờ khai có chữ ký"], reason="Thiếu chữ ký"
+        ),
+    )
+
+    async def waiting() -> dict[str, object] | None:
+        body = await _status(intake, code)
+        return body if body["status"] == 5 else None
+
+    body = await wait_for(
+        waiting, timeout_s=30, message="status 5 from routing's event"
+    )
+    assert body["supplement_requested"] == ["Tờ khai có chữ ký"]
+    assert body["status_label"] == "Yêu cầu bổ sung"
+
+    taken = await intake.client.post(
+        f"/api/v1/dossiers/{code}/supplements",
+        json=supplement,
+        headers={**OFFICER, "Idempotency-Key": f"sup-{code}"},
+    )
+    assert taken.status_code == 201, taken.text
+    retry = await intake.client.post(
+        f"/api/v1/dossiers/{code}/supplements",
+        json=supplement,
+        headers={**OFFICER, "Idempotency-Key": f"sup-{code}"},
+    )
+    assert retry.json() == taken.json()
+    assert (await _status(intake, code))["status"] == 4
+    events = await outbox_events(intake.app.state.runtime.sessions, code)
+    assert [e["event_type"] for e in events] == [
+        "dossier.received",
+        "dossier.supplement_received",
+    ]
+    supplied = events[1]["data"]
+    assert supplied["components"] == [
+        {
+            "code": "to_khai",
+            "name": "Tờ khai đăng ký khai sinh theo mẫu",
+            "original": True,
+            "copies": 1,
+        }
+    ]
+    await published(kafka_settings, {events[1]["event_id"]})
+
+
+async def test_results_apologies_and_stale_events(
+    intake: Intake, kafka_settings: KafkaSettings
+) -> None:
+    created = await intake.client.post(
+        "/api/v1/dossiers", json=dossier(), headers=OFFICER
+    )
+    code = created.json()["code"]
+    new_due = now_vn().replace(microsecond=0)
+    await publish_as_routing(
+        kafka_settings,
+        code,
+        ApologyIssuedV1(reason="Chờ xác minh", new_due_at=new_due),
+    )
+    await publish_as_routing(
+        kafka_settings, code, ResultDeliveredV1(delivered_at=now_vn(), method="desk")
+    )
+
+    async def delivered() -> dict[str, object] | None:
+        body = await _status(intake, code)
+        return body if body["status"] == 10 else None
+
+    body = await wait_for(delivered, timeout_s=30, message="status 10")
+    assert body["due_at"] == new_due.isoformat()
+    withdrawal = await intake.client.post(
+        f"/api/v1/dossiers/{code}/withdrawal", json={}, headers=OFFICER
+    )
+    assert withdrawal.status_code == 409
