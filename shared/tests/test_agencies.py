@@ -10,6 +10,7 @@ from motcua.shared.contracts.common import AgencyLevel
 from motcua.shared.domain.agencies import (
     Agency,
     AgencyRegistry,
+    StepRole,
     UnknownAgencyError,
     is_valid_code,
     load_registry,
@@ -89,3 +90,37 @@ def test_broken_data_is_refused() -> None:
                 )
             ]
         )
+
+
+def test_a_level_narrows_resolution_to_that_level() -> None:
+    commune_police = REG.resolve("police", near="000.01.31.H14", on=TODAY)
+    province_police = REG.resolve(
+        "police", near="000.01.31.H14", on=TODAY, level=AgencyLevel.PROVINCE
+    )
+    assert commune_police is not None
+    assert commune_police.code == "000.02.31.H14"
+    assert province_police is not None
+    assert province_police.code == "000.00.20.H14"
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "agency_type", "level"),
+    [
+        ("receiving_desk", "receiving_desk", None, None),
+        ("competent_agency", "competent_agency", None, None),
+        ("specialist:police", "specialist", "police", None),
+        ("specialist:police@province", "specialist", "police", AgencyLevel.PROVINCE),
+    ],
+)
+def test_step_roles_parse(
+    text: str, kind: str, agency_type: str | None, level: AgencyLevel | None
+) -> None:
+    assert StepRole.parse(text) == StepRole(kind, agency_type, level)
+
+
+@pytest.mark.parametrize(
+    "text", ["desk", "specialist:", "specialist:spies", "specialist:police@galaxy"]
+)
+def test_unknown_step_roles_are_refused_in_vietnamese(text: str) -> None:
+    with pytest.raises(ValueError, match="Vai trò"):
+        StepRole.parse(text)

@@ -121,7 +121,7 @@ def test_a_procedure_without_workflow_is_handled_where_it_was_received() -> None
         (
             [WorkflowStep(step_no=1, role="specialist:astrology", hours=1)],
             {},
-            "«astrology»",
+            "vai trò «specialist:astrology»",
         ),
         ([WorkflowStep(step_no=1, role="janitor", hours=1)], {}, "vai trò «janitor»"),
     ],

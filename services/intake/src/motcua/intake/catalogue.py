@@ -26,24 +26,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from motcua.shared.contracts.common import AgencyLevel, Channel
+from motcua.shared.domain.agencies import AGENCY_TYPES, StepRole
 from motcua.shared.domain.calendar import LimitUnit, TimeLimit
-
-AGENCY_TYPES = frozenset(
-    {
-        "one_stop_centre",
-        "peoples_committee",
-        "justice",
-        "police",
-        "social_security",
-        "agriculture_environment",
-        "land_registry",
-        "home_affairs",
-        "health",
-        "finance",
-        "construction",
-    }
-)
-"""Agency types of :mod:`motcua.shared.domain.agencies` a workflow may name."""
 
 PROCEDURE_CODE = re.compile(r"^\d\.\d{6}(\.\d{2})?$")
 DEFAULT_HOURS_PER_DAY = 8.0
@@ -84,7 +68,8 @@ class Step(_Model):
     """One step of the internal workflow."""
 
     role: str = Field(
-        description="`receiving_desk`, `competent_agency` or `specialist:<agency type>`.",
+        description="`receiving_desk`, `competent_agency` or "
+        "`specialist:<agency type>[@<level>]`.",
         examples=["receiving_desk"],
     )
     name: str = Field(min_length=1, max_length=300)
@@ -93,16 +78,8 @@ class Step(_Model):
     @field_validator("role")
     @classmethod
     def _known_role(cls, role: str) -> str:
-        if role in ("receiving_desk", "competent_agency"):
-            return role
-        kind, _, agency_type = role.partition(":")
-        if kind == "specialist" and agency_type in AGENCY_TYPES:
-            return role
-        msg = (
-            f"Vai trò '{role}' không hợp lệ: dùng receiving_desk, competent_agency "
-            "hoặc specialist:<loại cơ quan>."
-        )
-        raise ValueError(msg)
+        StepRole.parse(role)  # raises a Vietnamese ValueError
+        return role
 
 
 class Procedure(_Model):

@@ -14,13 +14,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from motcua.shared.contracts.common import AgencyLevel
 from motcua.shared.contracts.dossier import WorkflowStep
 from motcua.shared.contracts.handoff import RoutedStep
-from motcua.shared.domain.agencies import AgencyRegistry
-
-RECEIVING_DESK = "receiving_desk"
-COMPETENT_AGENCY = "competent_agency"
-SPECIALIST_PREFIX = "specialist:"
+from motcua.shared.domain.agencies import (
+    COMPETENT_AGENCY,
+    RECEIVING_DESK,
+    AgencyRegistry,
+    StepRole,
+)
 
 
 @dataclass(frozen=True)
@@ -128,14 +130,18 @@ def _agency_for(
     request: RoutingRequest,
     registry: AgencyRegistry,
 ) -> tuple[str | None, str]:
-    if step.role == RECEIVING_DESK:
+    try:
+        role = StepRole.parse(step.role)
+    except ValueError:
+        return None, f"vai trò «{step.role}» không được hỗ trợ."
+    if role.kind == RECEIVING_DESK:
         return receiving_code, ""
-    if step.role == COMPETENT_AGENCY:
+    if role.kind == COMPETENT_AGENCY:
         return _competent_agency(receiving_code, request, registry)
-    if step.role.startswith(SPECIALIST_PREFIX):
-        agency_type = step.role.removeprefix(SPECIALIST_PREFIX)
-        return _by_type(agency_type, receiving_code, request.on, registry)
-    return None, f"vai trò «{step.role}» không được hỗ trợ."
+    assert role.agency_type is not None  # a specialist role always names a type
+    return _by_type(
+        role.agency_type, receiving_code, request.on, registry, level=role.level
+    )
 
 
 def _competent_agency(
@@ -157,9 +163,14 @@ def _competent_agency(
 
 
 def _by_type(
-    agency_type: str, near: str, on: date, registry: AgencyRegistry
+    agency_type: str,
+    near: str,
+    on: date,
+    registry: AgencyRegistry,
+    *,
+    level: AgencyLevel | None = None,
 ) -> tuple[str | None, str]:
-    found = registry.resolve(agency_type, near=near, on=on)
+    found = registry.resolve(agency_type, near=near, on=on, level=level)
     if found is None:
         return None, (
             f"không tìm thấy cơ quan loại «{agency_type}» có thẩm quyền "

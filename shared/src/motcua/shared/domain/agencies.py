@@ -40,6 +40,59 @@ from pathlib import Path
 from motcua.shared.contracts.common import AgencyLevel
 
 CODE_PATTERN = re.compile(r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$")
+
+AGENCY_TYPES = frozenset(
+    {
+        "one_stop_centre",
+        "peoples_committee",
+        "justice",
+        "police",
+        "social_security",
+        "agriculture_environment",
+        "land_registry",
+        "home_affairs",
+        "health",
+        "finance",
+        "construction",
+    }
+)
+"""The roles an agency can fill, as the procedure workflows name them."""
+
+RECEIVING_DESK = "receiving_desk"
+COMPETENT_AGENCY = "competent_agency"
+SPECIALIST = "specialist"
+
+
+@dataclass(frozen=True)
+class StepRole:
+    """Who holds a workflow step: ``receiving_desk``, ``competent_agency``, or
+    ``specialist:<agency type>[@<level>]`` (e.g. ``specialist:police@province``
+    when the provincial police, not the commune's, must act)."""
+
+    kind: str
+    agency_type: str | None = None
+    level: AgencyLevel | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> StepRole:
+        if text in (RECEIVING_DESK, COMPETENT_AGENCY):
+            return cls(text)
+        kind, _, rest = text.partition(":")
+        agency_type, _, level = rest.partition("@")
+        levels = {lvl.value for lvl in AgencyLevel}
+        if (
+            kind == SPECIALIST
+            and agency_type in AGENCY_TYPES
+            and (not level or level in levels)
+        ):
+            return cls(SPECIALIST, agency_type, AgencyLevel(level) if level else None)
+        msg = (
+            f"Vai trò '{text}' không hợp lệ: dùng receiving_desk, competent_agency "
+            "hoặc specialist:<loại cơ quan>[@<cấp>]."
+        )
+        raise ValueError(msg)
+
+
 TWO_LEVEL_SINCE = date(2025, 7, 1)
 """Districts were abolished on this day (two-level local government)."""
 
@@ -149,30 +202,39 @@ class AgencyRegistry:
             seen.add(agency.code)
         return agency
 
-    def resolve(self, agency_type: str, *, near: str, on: date) -> Agency | None:
-        """The active agency of ``agency_type`` competent for a dossier filed at
-        ``near``: first within the same area (commune or district), then up the
-        hierarchy to the province. Dossiers may be filed anywhere in the
-        province, so the search never crosses into another province."""
+    def resolve(
+        self,
+        agency_type: str,
+        *,
+        near: str,
+        on: date,
+        level: AgencyLevel | None = None,
+    ) -> Agency | None:
+        """The active agency of ``agency_type`` (and ``level``, if given)
+        competent for a dossier filed at ``near``: first within the same area
+        (commune or district), then up the hierarchy to the province. Dossiers
+        may be filed anywhere in the province, so the search never crosses into
+        another province."""
         start = self.current(near, on)
         areas = [self.area_of(start.code)]
         areas += [
             a for a in self.ancestors(areas[0].code) if a.has_type("peoples_committee")
         ]
         for area in areas:
-            found = self._of_type_in_area(agency_type, area, on)
+            found = self._of_type_in_area(agency_type, area, on, level)
             if found is not None:
                 return found
         return None
 
     def _of_type_in_area(
-        self, agency_type: str, area: Agency, on: date
+        self, agency_type: str, area: Agency, on: date, level: AgencyLevel | None
     ) -> Agency | None:
         candidates = [
             a
             for a in self._by_code.values()
             if a.active_on(on)
             and a.has_type(agency_type)
+            and (level is None or a.level == level)
             and (a.code == area.code or self.area_of(a.code).code == area.code)
         ]
         # The committee itself last: a specialised body of the area comes first.
