@@ -1,4 +1,9 @@
-"""Reporting's tables (SQLModel). Names start with ``reporting_``."""
+"""Reporting's tables (SQLModel). Names start with ``reporting_``.
+
+The read model is rebuilt from the topics (``motcua reporting rebuild``):
+every table in :data:`PROJECTION_TABLES` is derived from events only. The
+operator's re-publish log is not, and survives a rebuild.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ class TimelineEntry(SQLModel, table=True):
     __tablename__ = "reporting_timeline"
     __table_args__ = (
         sa.Index("ix_reporting_timeline_dossier", "dossier_code", "occurred_at"),
+        sa.Index("ix_reporting_timeline_published", "published_at"),
     )
 
     event_id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid, primary_key=True))
@@ -29,9 +35,152 @@ class TimelineEntry(SQLModel, table=True):
     partition: int
     offset: int
     trace_id: str | None = Field(default=None, max_length=32)
+    imported: bool = Field(default=False)
+    published_at: datetime = Field(
+        sa_column=sa.Column(UTCDateTime, nullable=False),
+        description="When the broker received the record (flow rates).",
+    )
     projected_at: datetime = Field(
         default_factory=utcnow, sa_column=sa.Column(UTCDateTime, nullable=False)
     )
 
 
-REPORTING_TABLES = frozenset({"reporting_timeline"})
+REPORT_COLUMNS = (
+    "received_day",
+    "open_until_day",
+    "channel",
+    "closure",
+    "timeliness",
+    "due_day",
+    "paused",
+    "state_changed_day",
+    "agency_code",
+    "procedure_level",
+    "field_code",
+    "procedure_code",
+)
+"""Everything the Biểu 06 query reads, so its indexes cover it."""
+
+
+class DossierRow(SQLModel, table=True):
+    """One dossier with the facts the reports need (see ``facts.DossierFacts``).
+
+    Day columns are Vietnam calendar days as ordinals: period bounds are whole
+    days, so comparing integers is exact and fast on both databases.
+    """
+
+    __tablename__ = "reporting_dossier"
+    __table_args__ = (
+        sa.Index("ix_reporting_dossier_received", *REPORT_COLUMNS),
+        sa.Index("ix_reporting_dossier_open", "open_until_day", "received_day"),
+        sa.Index("ix_reporting_dossier_due", "open_until_day", "paused", "due_at"),
+        sa.Index("ix_reporting_dossier_rated", "rated_day"),
+        sa.Index("ix_reporting_dossier_changed", "state_changed_day"),
+    )
+
+    dossier_code: str = Field(primary_key=True, max_length=40)
+    status: int = 0
+    procedure_code: str | None = Field(default=None, max_length=32)
+    procedure_name: str | None = Field(default=None, max_length=300)
+    field_code: str | None = Field(default=None, max_length=32)
+    field_name: str | None = Field(default=None, max_length=300)
+    procedure_level: str | None = Field(default=None, max_length=16)
+    receiving_agency_code: str | None = Field(default=None, max_length=32)
+    competent_agency_code: str | None = Field(default=None, max_length=32)
+    agency_code: str | None = Field(default=None, max_length=32)
+    channel: str | None = Field(default=None, max_length=16)
+    imported: bool = False
+    received_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime))
+    received_day: int | None = None
+    due_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime))
+    due_day: int | None = None
+    initial_due_at: datetime | None = Field(
+        default=None, sa_column=sa.Column(UTCDateTime)
+    )
+    paused: bool = False
+    state_changed_at: datetime | None = Field(
+        default=None, sa_column=sa.Column(UTCDateTime)
+    )
+    state_changed_day: int | None = None
+    changes: int = 0
+    closed_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime))
+    open_until_day: int = Field(default=0)
+    closure: str | None = Field(default=None, max_length=16)
+    timeliness: str | None = Field(default=None, max_length=16)
+    processing_hours: float | None = None
+    id_hash: str | None = Field(default=None, max_length=64)
+    rating: int | None = None
+    rated_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime))
+    rated_day: int | None = None
+
+
+class OccurrenceRow(SQLModel, table=True):
+    """A counted happening (apology, supplement, withdrawal, refusal, postal
+    return), one per event, on the day it happened."""
+
+    __tablename__ = "reporting_occurrence"
+    __table_args__ = (sa.Index("ix_reporting_occurrence_day", "occurred_day", "kind"),)
+
+    event_id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid, primary_key=True))
+    dossier_code: str = Field(max_length=40)
+    kind: str = Field(max_length=24)
+    occurred_day: int
+
+
+class ScheduleChangeRow(SQLModel, table=True):
+    """The appointment or the pause of a dossier changed: history for past
+    periods' "within time / overdue at the period end"."""
+
+    __tablename__ = "reporting_schedule_change"
+    __table_args__ = (
+        sa.Index("ix_reporting_schedule_change_dossier", "dossier_code", "seq"),
+    )
+
+    event_id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid, primary_key=True))
+    dossier_code: str = Field(max_length=40)
+    seq: int
+    changed_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
+    due_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime))
+    paused: bool = False
+
+
+class LabelRow(SQLModel, table=True):
+    """Names of procedures and fields as the events spelled them."""
+
+    __tablename__ = "reporting_label"
+
+    kind: str = Field(primary_key=True, max_length=16)
+    code: str = Field(primary_key=True, max_length=32)
+    name: str = Field(max_length=300)
+
+
+class RepublishRow(SQLModel, table=True):
+    """An operator re-published a dead-lettered record (not a projection)."""
+
+    __tablename__ = "reporting_republish"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "dlt_topic", "dlt_partition", "dlt_offset", name="uq_reporting_republish"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    dlt_topic: str = Field(max_length=255)
+    dlt_partition: int
+    dlt_offset: int
+    original_topic: str = Field(max_length=255)
+    message_id: str = Field(max_length=255)
+    operator: str = Field(max_length=128)
+    republished_at: datetime = Field(
+        default_factory=utcnow, sa_column=sa.Column(UTCDateTime, nullable=False)
+    )
+
+
+PROJECTION_TABLES = (
+    "reporting_timeline",
+    "reporting_dossier",
+    "reporting_occurrence",
+    "reporting_schedule_change",
+    "reporting_label",
+)
+REPORTING_TABLES = frozenset({*PROJECTION_TABLES, "reporting_republish"})

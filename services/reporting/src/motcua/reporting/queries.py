@@ -1,0 +1,371 @@
+"""Read-model queries: Biểu 06, KPIs, deadlines, flow rates.
+
+Biểu 06 runs as two index-covered aggregate scans (dossiers received in the
+period; dossiers received before it and still open at its start), each
+computing every column with the predicates of :mod:`motcua.reporting.bieu06`
+compiled to ``SUM(CASE …)``. Dossiers whose appointment or pause changed after
+the period ended are classified from their schedule history instead, so a
+closed period's report does not move.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from motcua.reporting.bieu06 import (
+    COLUMNS,
+    IN_PROGRESS_KEYS,
+    AllOf,
+    AnyOf,
+    AtOrAfter,
+    Before,
+    Bound,
+    Closure,
+    Equals,
+    Missing,
+    OneOf,
+    Predicate,
+    matches,
+)
+from motcua.reporting.facts import ScheduleChange, schedule_at
+from motcua.reporting.periods import OPEN_DAY, ReportPeriod
+from motcua.reporting.reports import Aggregate, Dimension, GroupFigures, GroupKey
+from motcua.reporting.tables import (
+    DossierRow,
+    LabelRow,
+    OccurrenceRow,
+    ScheduleChangeRow,
+    TimelineEntry,
+)
+
+DOSSIER = DossierRow.__table__  # type: ignore[attr-defined]
+OCCURRENCE = OccurrenceRow.__table__  # type: ignore[attr-defined]
+CHANGE = ScheduleChangeRow.__table__  # type: ignore[attr-defined]
+LABEL = LabelRow.__table__  # type: ignore[attr-defined]
+TIMELINE = TimelineEntry.__table__  # type: ignore[attr-defined]
+
+
+DIMENSION_COLUMNS = {
+    Dimension.LEVEL: "procedure_level",
+    Dimension.FIELD: "field_code",
+    Dimension.PROCEDURE: "procedure_code",
+    Dimension.AGENCY: "agency_code",
+}
+
+
+def compile_rule(predicate: Predicate, *, start: int, end: int) -> ColumnElement[bool]:
+    """A Biểu 06 predicate as a SQL boolean over ``reporting_dossier``."""
+    bounds = {Bound.START: start, Bound.END: end}
+    match predicate:
+        case Before(name, bound):
+            return DOSSIER.c[name] < bounds[bound]  # type: ignore[no-any-return]
+        case AtOrAfter(name, bound):
+            return DOSSIER.c[name] >= bounds[bound]  # type: ignore[no-any-return]
+        case Equals(name, value):
+            return DOSSIER.c[name] == value  # type: ignore[no-any-return]
+        case OneOf(name, values):
+            return DOSSIER.c[name].in_(values)  # type: ignore[no-any-return]
+        case Missing(name):
+            return DOSSIER.c[name].is_(None)  # type: ignore[no-any-return]
+        case AllOf(parts):
+            return sa.and_(*(compile_rule(p, start=start, end=end) for p in parts))
+        case AnyOf(parts):
+            return sa.or_(*(compile_rule(p, start=start, end=end) for p in parts))
+    msg = f"unknown predicate {predicate!r}"
+    raise TypeError(msg)
+
+
+def _counted(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+    return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+
+def _column_sums(start: int, end: int) -> list[ColumnElement[Any]]:
+    # In-progress columns use the current schedule only when it did not change
+    # after the period: the others are classified from their history.
+    unchanged = sa.or_(
+        DOSSIER.c.state_changed_day.is_(None), DOSSIER.c.state_changed_day < end
+    )
+    sums: list[ColumnElement[Any]] = []
+    for column in COLUMNS:
+        rule = compile_rule(column.rule, start=start, end=end)
+        if column.key in IN_PROGRESS_KEYS:
+            rule = sa.and_(rule, unchanged)
+        sums.append(_counted(rule).label(column.key))
+    resolved_in_period = sa.and_(
+        DOSSIER.c.open_until_day >= start,
+        DOSSIER.c.open_until_day < end,
+        DOSSIER.c.closure == Closure.RESOLVED.value,
+    )
+    sums.append(_counted(resolved_in_period).label("hours_count"))
+    sums.append(
+        sa.func.coalesce(
+            sa.func.sum(
+                sa.case((resolved_in_period, DOSSIER.c.processing_hours), else_=0.0)
+            ),
+            0.0,
+        ).label("hours_total")
+    )
+    return sums
+
+
+def _scope(query: sa.Select[Any], agencies: Sequence[str] | None) -> sa.Select[Any]:
+    return (
+        query if agencies is None else query.where(DOSSIER.c.agency_code.in_(agencies))
+    )
+
+
+async def aggregate(
+    session: AsyncSession,
+    period: ReportPeriod,
+    dimensions: Sequence[Dimension],
+    *,
+    agencies: Sequence[str] | None = None,
+) -> Aggregate:
+    """Every Biểu 06 column and KPI input per group, for one period."""
+    dims = tuple(dimensions)
+    keys = [DOSSIER.c[DIMENSION_COLUMNS[d]] for d in dims]
+    start, end = period.start_day, period.end_day
+    groups: dict[GroupKey, GroupFigures] = {}
+    received_in = (DOSSIER.c.received_day >= start, DOSSIER.c.received_day < end)
+    carried = (DOSSIER.c.open_until_day >= start, DOSSIER.c.received_day < start)
+    for where in (received_in, carried):
+        query = sa.select(*keys, *_column_sums(start, end)).where(*where)
+        if keys:
+            query = query.group_by(*keys)
+        for row in (await session.execute(_scope(query, agencies))).mappings():
+            figures = groups.setdefault(_key(row, dims), GroupFigures())
+            figures.counts.add_columns({c.key: int(row[c.key]) for c in COLUMNS})
+            figures.hours_total += float(row["hours_total"])
+            figures.hours_count += int(row["hours_count"])
+    await _classify_rescheduled(session, period, dims, agencies, groups)
+    await _add_occurrences(session, period, dims, agencies, groups)
+    await _add_ratings(session, period, dims, agencies, groups)
+    groups = {k: v for k, v in groups.items() if _has_content(v)}
+    return Aggregate(period, dims, groups, await _labels(session))
+
+
+def _key(row: Mapping[str, Any], dims: Sequence[Dimension]) -> GroupKey:
+    return tuple(row[DIMENSION_COLUMNS[d]] for d in dims)
+
+
+def _has_content(figures: GroupFigures) -> bool:
+    counts = figures.counts
+    return bool(
+        counts.received or counts.resolved or any(counts.occurrences.values())
+    ) or bool(figures.rating_count)
+
+
+async def _classify_rescheduled(
+    session: AsyncSession,
+    period: ReportPeriod,
+    dims: Sequence[Dimension],
+    agencies: Sequence[str] | None,
+    groups: dict[GroupKey, GroupFigures],
+) -> None:
+    """Open at the period end, but the schedule changed since: use history."""
+    end = period.end_day
+    keys = [DOSSIER.c[DIMENSION_COLUMNS[d]] for d in dims]
+    query = sa.select(
+        *keys,
+        DOSSIER.c.dossier_code,
+        DOSSIER.c.initial_due_at,
+        DOSSIER.c.received_day,
+        DOSSIER.c.open_until_day,
+    ).where(
+        DOSSIER.c.state_changed_day >= end,
+        DOSSIER.c.received_day < end,
+        DOSSIER.c.open_until_day >= end,
+    )
+    rows = (await session.execute(_scope(query, agencies))).mappings().all()
+    if not rows:
+        return
+    history: dict[str, list[ScheduleChange]] = {}
+    codes = [r["dossier_code"] for r in rows]
+    for chunk in range(0, len(codes), 500):
+        found = await session.execute(
+            sa.select(CHANGE).where(
+                CHANGE.c.dossier_code.in_(codes[chunk : chunk + 500])
+            )
+        )
+        for change in found.mappings():
+            history.setdefault(change["dossier_code"], []).append(
+                ScheduleChange(
+                    change["changed_at"],
+                    change["seq"],
+                    change["due_at"],
+                    change["paused"],
+                )
+            )
+    in_progress = [c for c in COLUMNS if c.key in IN_PROGRESS_KEYS]
+    for row in rows:
+        due_day, paused = schedule_at(
+            row["initial_due_at"], history.get(row["dossier_code"], []), end
+        )
+        facts = {
+            "received_day": row["received_day"],
+            "open_until_day": row["open_until_day"],
+            "due_day": due_day,
+            "paused": paused,
+        }
+        figures = groups.setdefault(_key(row, dims), GroupFigures())
+        figures.counts.add_columns(
+            {
+                c.key: 1
+                for c in in_progress
+                if matches(c.rule, facts, start=period.start_day, end=end)
+            }
+        )
+
+
+async def _add_occurrences(
+    session: AsyncSession,
+    period: ReportPeriod,
+    dims: Sequence[Dimension],
+    agencies: Sequence[str] | None,
+    groups: dict[GroupKey, GroupFigures],
+) -> None:
+    keys = [DOSSIER.c[DIMENSION_COLUMNS[d]] for d in dims]
+    query = (
+        sa.select(*keys, OCCURRENCE.c.kind, sa.func.count().label("n"))
+        .select_from(
+            OCCURRENCE.join(
+                DOSSIER, DOSSIER.c.dossier_code == OCCURRENCE.c.dossier_code
+            )
+        )
+        .where(
+            OCCURRENCE.c.occurred_day >= period.start_day,
+            OCCURRENCE.c.occurred_day < period.end_day,
+        )
+        .group_by(*keys, OCCURRENCE.c.kind)
+    )
+    for row in (await session.execute(_scope(query, agencies))).mappings():
+        figures = groups.setdefault(_key(row, dims), GroupFigures())
+        occurrences = figures.counts.occurrences
+        occurrences[row["kind"]] = occurrences.get(row["kind"], 0) + int(row["n"])
+
+
+async def _add_ratings(
+    session: AsyncSession,
+    period: ReportPeriod,
+    dims: Sequence[Dimension],
+    agencies: Sequence[str] | None,
+    groups: dict[GroupKey, GroupFigures],
+) -> None:
+    keys = [DOSSIER.c[DIMENSION_COLUMNS[d]] for d in dims]
+    query = sa.select(
+        *keys,
+        sa.func.count().label("n"),
+        sa.func.sum(DOSSIER.c.rating).label("total"),
+        _counted(DOSSIER.c.rating >= 4).label("satisfied"),
+    ).where(
+        DOSSIER.c.rated_day >= period.start_day, DOSSIER.c.rated_day < period.end_day
+    )
+    if keys:
+        query = query.group_by(*keys)
+    for row in (await session.execute(_scope(query, agencies))).mappings():
+        if not row["n"]:
+            continue
+        figures = groups.setdefault(_key(row, dims), GroupFigures())
+        figures.rating_count += int(row["n"])
+        figures.rating_total += int(row["total"] or 0)
+        figures.satisfied += int(row["satisfied"])
+
+
+async def _labels(session: AsyncSession) -> dict[str, dict[str, str]]:
+    labels: dict[str, dict[str, str]] = {"procedure": {}, "field": {}}
+    for row in (await session.execute(sa.select(LABEL))).mappings():
+        labels.setdefault(row["kind"], {})[row["code"]] = row["name"]
+    return labels
+
+
+# -- console ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeadlineEntry:
+    dossier_code: str
+    agency_code: str | None
+    due_at: datetime
+    overdue: bool
+
+
+@dataclass
+class DeadlineSummary:
+    per_agency: dict[str | None, tuple[int, int]]
+    """Agency → (overdue, nearly due)."""
+    entries: list[DeadlineEntry]
+
+
+def _due_soon(now: datetime, window: timedelta) -> tuple[ColumnElement[bool], ...]:
+    return (
+        DOSSIER.c.open_until_day == OPEN_DAY,
+        DOSSIER.c.paused.is_(False),
+        DOSSIER.c.received_day.is_not(None),
+        DOSSIER.c.due_at.is_not(None),
+        DOSSIER.c.due_at < now + window,
+    )
+
+
+async def deadlines(
+    session: AsyncSession, *, now: datetime, window: timedelta, limit: int = 200
+) -> DeadlineSummary:
+    """Open, running dossiers overdue or due within ``window`` of ``now``:
+    counts per agency, and the most urgent ones."""
+    counts = await session.execute(
+        sa.select(
+            DOSSIER.c.agency_code,
+            _counted(DOSSIER.c.due_at < now).label("overdue"),
+            _counted(DOSSIER.c.due_at >= now).label("nearly_due"),
+        )
+        .where(*_due_soon(now, window))
+        .group_by(DOSSIER.c.agency_code)
+    )
+    per_agency = {r.agency_code: (int(r.overdue), int(r.nearly_due)) for r in counts}
+    rows = await session.execute(
+        sa.select(DOSSIER.c.dossier_code, DOSSIER.c.agency_code, DOSSIER.c.due_at)
+        .where(*_due_soon(now, window))
+        .order_by(DOSSIER.c.due_at)
+        .limit(limit)
+    )
+    entries = [
+        DeadlineEntry(r.dossier_code, r.agency_code, r.due_at, r.due_at < now)
+        for r in rows
+    ]
+    return DeadlineSummary(per_agency, entries)
+
+
+async def flow(session: AsyncSession, *, since: datetime) -> list[tuple[str, str, int]]:
+    """(topic, event type, records) published since ``since``."""
+    rows = await session.execute(
+        sa.select(TIMELINE.c.topic, TIMELINE.c.event_type, sa.func.count())
+        .where(TIMELINE.c.published_at >= since)
+        .group_by(TIMELINE.c.topic, TIMELINE.c.event_type)
+        .order_by(TIMELINE.c.topic, TIMELINE.c.event_type)
+    )
+    return [(r[0], r[1], int(r[2])) for r in rows]
+
+
+async def flow_per_minute(
+    session: AsyncSession, *, now: datetime, minutes: int
+) -> list[tuple[datetime, dict[str, int]]]:
+    """Records per topic in each of the last ``minutes`` minutes (oldest first)."""
+    series: list[tuple[datetime, dict[str, int]]] = []
+    for back in range(minutes, 0, -1):
+        lo = now - timedelta(minutes=back)
+        rows = await session.execute(
+            sa.select(TIMELINE.c.topic, sa.func.count())
+            .where(
+                TIMELINE.c.published_at >= lo,
+                TIMELINE.c.published_at < lo + timedelta(minutes=1),
+            )
+            .group_by(TIMELINE.c.topic)
+        )
+        series.append((lo, {r[0]: int(r[1]) for r in rows}))
+    return series
