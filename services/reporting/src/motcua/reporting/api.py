@@ -202,11 +202,12 @@ def _required(value: _T | None, name: str) -> _T:
 Period = Annotated[periods.ReportPeriod, Depends(report_period)]
 
 
-def _scope(staff: Principal, agency: str | None) -> list[str] | None:
+def _scope(staff: Principal, agencies: list[str] | None) -> list[str] | None:
     """Operators and admins see every agency; others only their own."""
-    if agency is not None:
-        staff.ensure_agency(agency)
-        return [agency]
+    if agencies:
+        for agency in agencies:
+            staff.ensure_agency(agency)
+        return agencies
     return None if staff.acts_for("*") else [staff.agency_code]
 
 
@@ -234,7 +235,10 @@ async def bieu06(
         list[Dimension] | None,
         Query(description="Row grouping, in order (default: level, field)."),
     ] = None,
-    agency: Annotated[str | None, Query(description="Only this agency.")] = None,
+    agency: Annotated[
+        list[str] | None,
+        Query(description="Only these handling agencies (repeat for several)."),
+    ] = None,
     fmt: Annotated[Literal["json", "xlsx", "csv"], Query(alias="format")] = "json",
 ) -> Response | Bieu06Report:
     dims = group_by or [Dimension.LEVEL, Dimension.FIELD]

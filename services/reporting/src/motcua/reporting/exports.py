@@ -12,7 +12,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from motcua.reporting.agencies import UNKNOWN
-from motcua.reporting.bieu06 import Occurrence
+from motcua.reporting.bieu06 import COLUMN_KEYS, Bieu06Counts, Occurrence
 from motcua.reporting.reports import Bieu06Figures, Bieu06Report, Bieu06Row, Dimension
 
 TITLE = (
@@ -124,17 +124,14 @@ def _write_figures(
 
 
 def _sum(rows: list[Bieu06Row]) -> Bieu06Figures:
-    data = {
-        c: sum(getattr(r.figures, c) for r in rows) for c in Bieu06Figures.model_fields
+    counted = [n for n, f in Bieu06Figures.model_fields.items() if f.annotation is int]
+    data: dict[str, object] = {
+        c: sum(getattr(r.figures, c) for r in rows) for c in counted
     }
-    resolved = data["resolved"]
-    data["on_time_rate"] = (
-        round(100 * (data["resolved_early"] + data["resolved_on_time"]) / resolved, 2)
-        if resolved
-        else None
-    )
-    data["invariant_ok"] = data["received"] == data["resolved"] + data["in_progress"]
-    return Bieu06Figures(**data)
+    counts = Bieu06Counts(**{k: data[k] for k in COLUMN_KEYS})  # type: ignore[arg-type]
+    data["on_time_rate"] = counts.on_time_rate
+    data["invariant_ok"] = counts.invariant_ok
+    return Bieu06Figures.model_validate(data)
 
 
 _ROMAN = ("I", "II", "III", "IV", "V", "VI")
