@@ -209,3 +209,18 @@ async def publish(
             await future
     finally:
         await broker.stop()
+
+
+class FlakyHandler:
+    """A consumer handler that fails (so the record is dead-lettered) until
+    ``fixed`` is set, and records what it applied."""
+
+    def __init__(self) -> None:
+        self.fixed = False
+        self.applied: list[str] = []
+
+    async def __call__(self, _ctx: Any, event: EventEnvelope[Any]) -> None:
+        if not self.fixed:
+            msg = "cannot apply this record yet"
+            raise RuntimeError(msg)
+        self.applied.append(str(event.event_id))
