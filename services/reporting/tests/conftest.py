@@ -36,7 +36,7 @@ async def wait_projected(
     app: FastAPI, event_ids: Iterable[Any], timeout_s: float = 60
 ) -> None:
     """Until every given event is in the timeline (the projection applied it)."""
-    wanted = {e for e in event_ids}
+    wanted = set(event_ids)
     runtime = app.state.runtime
     t = TimelineEntry.__table__  # type: ignore[attr-defined]
 

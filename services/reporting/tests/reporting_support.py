@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from motcua.shared.contracts import EventEnvelope, new_event
-from motcua.shared.contracts.common import AgencyLevel, Channel
+from motcua.shared.contracts.common import AgencyLevel, Channel, NotificationChannel
 from motcua.shared.contracts.dossier import (
     DossierReceivedV1,
     DossierRefusedV1,
@@ -32,7 +32,6 @@ from motcua.shared.contracts.notification import (
     NotificationCreatedV1,
     PostalOrderCreatedV1,
 )
-from motcua.shared.contracts.common import NotificationChannel
 from motcua.shared.kafka import create_broker, kafka_publisher
 from motcua.shared.messaging.outbox import envelope_headers
 from motcua.shared.settings import KafkaSettings

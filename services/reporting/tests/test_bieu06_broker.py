@@ -11,7 +11,7 @@ from datetime import datetime
 import openpyxl
 import pytest
 from conftest import OPERATOR, wait_projected
-from reporting_support import Dossier, days, publish
+from reporting_support import Dossier, publish
 
 from motcua.reporting.app import create_app
 from motcua.reporting.rebuild import rebuild
@@ -172,7 +172,8 @@ async def test_bieu06_columns_exports_and_rebuild(
         )
         lines = list(csv.DictReader(io.StringIO(flat.text)))
         assert [line["level"] for line in lines] == ["province", "commune", "", "TOTAL"]
-        assert lines[-1]["received"] == "9" and lines[-1]["invariant_ok"] == "true"
+        assert lines[-1]["received"] == "9"
+        assert lines[-1]["invariant_ok"] == "true"
 
         timeline = await client.get(
             f"/api/v1/dossiers/{dossiers['carried'].code}/timeline", headers=OPERATOR
@@ -228,7 +229,8 @@ def check_xlsx(content: bytes) -> None:
         "Tổng cộng",
     ]
     province = body[0]
-    assert province[0] == "I" and province[2:] == [1, 0, 1, 0, 1, 0, 0, 1, 0, 0, 0]
+    assert province[0] == "I"
+    assert province[2:] == [1, 0, 1, 0, 1, 0, 0, 1, 0, 0, 0]
     assert body[-1][2:] == [9, 1, 7, 1, 5, 1, 2, 2, 4, 2, 2]
     checks = openpyxl.load_workbook(io.BytesIO(content))["Kiểm tra"]
     total = [c.value for c in list(checks.iter_rows())[-1]]

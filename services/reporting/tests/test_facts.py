@@ -61,12 +61,11 @@ def test_supplement_pauses_and_resume_moves_the_appointment() -> None:
         d.supplement_requested(T0 + days(1)),
         d.resumed(T0 + days(4), T0 + days(8)),
     )
-    assert (
-        outs[1].facts.paused
-        and outs[1].facts.status == DossierStatus.AWAITING_SUPPLEMENT
-    )
+    assert outs[1].facts.paused
+    assert outs[1].facts.status == DossierStatus.AWAITING_SUPPLEMENT
     assert [o.value for o, _ in outs[1].occurrences] == ["supplement"]
-    assert not facts.paused and facts.due_at == T0 + days(8)
+    assert not facts.paused
+    assert facts.due_at == T0 + days(8)
     assert facts.initial_due_at == T0 + days(5)
     changes = [o.change for o in outs if o.change]
     # As of the evening of day 2 the dossier was paused; after day 4 it runs again.
@@ -87,7 +86,8 @@ def test_supplement_pauses_and_resume_moves_the_appointment() -> None:
 def test_withdrawal_closes_an_open_dossier() -> None:
     d = Dossier("X-4", AGENCY)
     facts, outs = fold(d.received(T0, T0 + days(5)), d.withdrawn(T0 + days(1)))
-    assert facts.closure == "withdrawn" and facts.status == DossierStatus.WITHDRAWN
+    assert facts.closure == "withdrawn"
+    assert facts.status == DossierStatus.WITHDRAWN
     assert [o.value for o, _ in outs[1].occurrences] == ["withdrawal"]
 
 
@@ -107,8 +107,10 @@ def test_events_after_closure_do_not_reopen() -> None:
         d.resolved(T0 + days(6), T0 + days(5)),
         d.supplement_requested(T0 + days(7)),
     )
-    assert facts.closure == "resolved" and facts.timeliness == "late"
-    assert not facts.paused and facts.status == DossierStatus.RESOLVED
+    assert facts.closure == "resolved"
+    assert facts.timeliness == "late"
+    assert not facts.paused
+    assert facts.status == DossierStatus.RESOLVED
 
 
 def test_imported_history_keeps_business_time() -> None:
