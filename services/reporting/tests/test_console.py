@@ -29,6 +29,7 @@ from motcua.shared.messaging import EventConsumer, OutboxRelay
 from motcua.shared.messaging.tables import InboxRecord, OutboxRecord
 from motcua.shared.settings import KafkaSettings
 from motcua.shared.testing.brokers import BrokerUnderTest
+from motcua.shared.testing.databases import sqlite_url
 from motcua.shared.testing.helpers import running_app, wait_for, wait_http_ok
 from motcua.shared.testing.system import running_system
 
@@ -84,14 +85,12 @@ async def test_lag_is_exact_on_a_batched_backlog(
 
 
 async def test_dead_letters_are_shown_masked_and_republished_once_fixed(
-    reporting_settings: ReportingSettings, unique: str
+    reporting_settings: ReportingSettings, unique: str, tmp_path: Path
 ) -> None:
     topic, group = f"dl-{unique}", f"dl-group-{unique}"
     kafka = reporting_settings.kafka
     handler = FlakyHandler()
-    engine = create_engine(
-        reporting_settings.resolved_database_url.replace("test.db", "flaky.db")
-    )
+    engine = create_engine(sqlite_url(tmp_path, "flaky"))  # the failing service's own DB
     async with engine.begin() as conn:
         await conn.run_sync(
             lambda c: OutboxRecord.metadata.create_all(

@@ -248,9 +248,7 @@ async def bieu06(
     name = f"bieu-06_{period.first:%Y%m%d}_{period.last:%Y%m%d}"
     if fmt == "xlsx":
         return Response(
-            bieu06_xlsx(
-                report, unit=agency_name(agency) if agency else ctx.settings.report_unit
-            ),
+            bieu06_xlsx(report, unit=_unit(agency, ctx.settings.report_unit)),
             media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
         )
@@ -261,6 +259,10 @@ async def bieu06(
             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
         )
     return report
+
+
+def _unit(agencies: list[str] | None, default: str) -> str:
+    return ", ".join(agency_name(a) for a in agencies) if agencies else default
 
 
 @router.get(

@@ -1,13 +1,18 @@
 """The projection consumer: every event into the read model, in the inbox's
 transaction (so a redelivered event changes nothing) and from business time.
 
-A thin adapter: the fold itself is :func:`motcua.reporting.facts.apply_event`.
+A thin adapter: the fold itself is :func:`motcua.reporting.facts.apply_event`;
+the row builders here are shared with the bulk replay of a rebuild, so both
+write exactly the same rows.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from motcua.reporting.facts import DossierFacts, IdHasher, Projected, apply_event
 from motcua.reporting.periods import OPEN_DAY, day_number
@@ -22,21 +27,27 @@ from motcua.shared.contracts import EventData, EventEnvelope
 from motcua.shared.contracts import headers as h
 from motcua.shared.contracts.dossier import DossierReceivedV1
 from motcua.shared.db import utcnow
-from motcua.shared.messaging import HandlerContext
+from motcua.shared.messaging import ConsumedRecord, HandlerContext
 from motcua.shared.telemetry import trace_id_from_traceparent
 
-_FACT_FIELDS = tuple(f.name for f in dataclasses.fields(DossierFacts))
+FACT_FIELDS = tuple(f.name for f in dataclasses.fields(DossierFacts))
 
 
-def facts_of(row: DossierRow) -> DossierFacts:
-    return DossierFacts(**{name: getattr(row, name) for name in _FACT_FIELDS})
+def facts_of(row: Any) -> DossierFacts:
+    """Facts from a ``reporting_dossier`` row (ORM object or mapping row)."""
+    return DossierFacts(**{name: getattr(row, name) for name in FACT_FIELDS})
+
+
+def dossier_values(facts: DossierFacts) -> dict[str, Any]:
+    """Every column of the dossier's row, derived columns included."""
+    values = {name: getattr(facts, name) for name in FACT_FIELDS}
+    values["agency_code"] = facts.agency_code
+    values.update(facts.day_columns())
+    return values
 
 
 def store_facts(row: DossierRow, facts: DossierFacts) -> None:
-    for name in _FACT_FIELDS:
-        setattr(row, name, getattr(facts, name))
-    row.agency_code = facts.agency_code
-    for name, value in facts.day_columns().items():
+    for name, value in dossier_values(facts).items():
         setattr(row, name, value)
 
 
@@ -44,90 +55,105 @@ def new_row(dossier_code: str) -> DossierRow:
     return DossierRow(dossier_code=dossier_code, open_until_day=OPEN_DAY)
 
 
+def timeline_values(
+    record: ConsumedRecord, event: EventEnvelope[EventData]
+) -> dict[str, Any]:
+    published = (
+        datetime.fromtimestamp(record.timestamp_ms / 1000, UTC)
+        if record.timestamp_ms > 0
+        else utcnow()
+    )
+    return {
+        "event_id": event.event_id,
+        "dossier_code": event.dossier_code,
+        "event_type": event.event_type,
+        "occurred_at": event.occurred_at,
+        "producer": event.producer,
+        "agency_code": event.agency_code,
+        "topic": record.topic,
+        "partition": record.partition,
+        "offset": record.offset,
+        "trace_id": trace_id_from_traceparent(record.headers.get(h.TRACEPARENT)),
+        "imported": event.imported,
+        "published_at": published,
+        "projected_at": utcnow(),
+    }
+
+
+def side_values(
+    event: EventEnvelope[EventData], projected: Projected
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Rows of ``reporting_occurrence`` and ``reporting_schedule_change``."""
+    occurrences = [
+        {
+            "event_id": event.event_id,
+            "dossier_code": event.dossier_code,
+            "kind": kind.value,
+            "occurred_day": day_number(at),
+        }
+        for kind, at in projected.occurrences
+    ]
+    change = projected.change
+    changes = (
+        []
+        if change is None
+        else [
+            {
+                "event_id": event.event_id,
+                "dossier_code": event.dossier_code,
+                "seq": change.seq,
+                "changed_at": change.changed_at,
+                "due_at": change.due_at,
+                "paused": change.paused,
+            }
+        ]
+    )
+    return occurrences, changes
+
+
+def labels_of(event: EventEnvelope[EventData]) -> list[tuple[str, str, str]]:
+    """(kind, code, name) of the procedure and field a reception names."""
+    data = event.data
+    if not isinstance(data, DossierReceivedV1):
+        return []
+    labels = [("procedure", data.procedure_code, data.procedure_name)]
+    if data.field_code and data.field_name:
+        labels.append(("field", data.field_code, data.field_name))
+    return labels
+
+
+async def remember_labels(
+    session: AsyncSession, labels: list[tuple[str, str, str]]
+) -> None:
+    for kind, code, name in labels:
+        label = await session.get(LabelRow, (kind, code))
+        if label is None:
+            session.add(LabelRow(kind=kind, code=code, name=name))
+        elif label.name != name:
+            label.name = name
+
+
 class Projector:
     """The reporting consumer's handler."""
 
     def __init__(self, hash_id: IdHasher) -> None:
-        self._hash_id = hash_id
+        self.hash_id = hash_id
 
     async def __call__(
         self, ctx: HandlerContext, event: EventEnvelope[EventData]
     ) -> None:
-        self._add_timeline(ctx, event)
         session = ctx.session
-        row = await session.get(DossierRow, event.dossier_code)
+        session.add(TimelineEntry(**timeline_values(ctx.record, event)))
+        with session.no_autoflush:
+            row = await session.get(DossierRow, event.dossier_code)
         before = facts_of(row) if row is not None else DossierFacts(event.dossier_code)
-        projected = apply_event(before, event, self._hash_id)
+        projected = apply_event(before, event, self.hash_id)
         if projected.facts != before or projected.occurrences:
             if row is None:
                 row = new_row(event.dossier_code)
                 session.add(row)
             store_facts(row, projected.facts)
-        self._add_side_rows(ctx, event, projected)
-        if isinstance(event.data, DossierReceivedV1):
-            await self._remember_labels(ctx, event.data)
-
-    @staticmethod
-    def _add_timeline(ctx: HandlerContext, event: EventEnvelope[EventData]) -> None:
-        record = ctx.record
-        published = (
-            datetime.fromtimestamp(record.timestamp_ms / 1000, UTC)
-            if record.timestamp_ms > 0
-            else utcnow()
-        )
-        ctx.session.add(
-            TimelineEntry(
-                event_id=event.event_id,
-                dossier_code=event.dossier_code,
-                event_type=event.event_type,
-                occurred_at=event.occurred_at,
-                producer=event.producer,
-                agency_code=event.agency_code,
-                topic=record.topic,
-                partition=record.partition,
-                offset=record.offset,
-                trace_id=trace_id_from_traceparent(record.headers.get(h.TRACEPARENT)),
-                imported=event.imported,
-                published_at=published,
-            )
-        )
-
-    @staticmethod
-    def _add_side_rows(
-        ctx: HandlerContext, event: EventEnvelope[EventData], projected: Projected
-    ) -> None:
-        for kind, at in projected.occurrences:
-            ctx.session.add(
-                OccurrenceRow(
-                    event_id=event.event_id,
-                    dossier_code=event.dossier_code,
-                    kind=kind.value,
-                    occurred_day=day_number(at),
-                )
-            )
-        change = projected.change
-        if change is not None:
-            ctx.session.add(
-                ScheduleChangeRow(
-                    event_id=event.event_id,
-                    dossier_code=event.dossier_code,
-                    seq=change.seq,
-                    changed_at=change.changed_at,
-                    due_at=change.due_at,
-                    paused=change.paused,
-                )
-            )
-
-    @staticmethod
-    async def _remember_labels(
-        ctx: HandlerContext, received: DossierReceivedV1
-    ) -> None:
-        pairs = [("procedure", received.procedure_code, received.procedure_name)]
-        if received.field_code and received.field_name:
-            pairs.append(("field", received.field_code, received.field_name))
-        for kind, code, name in pairs:
-            label = await ctx.session.get(LabelRow, (kind, code))
-            if label is None:
-                ctx.session.add(LabelRow(kind=kind, code=code, name=name))
-            elif label.name != name:
-                label.name = name
+        occurrences, changes = side_values(event, projected)
+        session.add_all([OccurrenceRow(**o) for o in occurrences])
+        session.add_all([ScheduleChangeRow(**c) for c in changes])
+        await remember_labels(session, labels_of(event))
