@@ -90,7 +90,9 @@ async def test_dead_letters_are_shown_masked_and_republished_once_fixed(
     topic, group = f"dl-{unique}", f"dl-group-{unique}"
     kafka = reporting_settings.kafka
     handler = FlakyHandler()
-    engine = create_engine(sqlite_url(tmp_path, "flaky"))  # the failing service's own DB
+    engine = create_engine(
+        sqlite_url(tmp_path, "flaky")
+    )  # the failing service's own DB
     async with engine.begin() as conn:
         await conn.run_sync(
             lambda c: OutboxRecord.metadata.create_all(
