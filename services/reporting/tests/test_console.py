@@ -4,6 +4,7 @@ backlog, dead letters viewed and re-published, and the page in Chromium."""
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -233,7 +234,7 @@ async def test_console_in_chromium(
         token = OPERATOR["Authorization"].removeprefix("Bearer ")
         async with async_playwright() as p:
             browser = await p.chromium.launch(
-                executable_path="/usr/bin/chromium",
+                executable_path=os.environ.get("MOTCUA_CHROMIUM", "/usr/bin/chromium"),
                 args=[
                     "--no-sandbox",
                     "--disable-gpu",
