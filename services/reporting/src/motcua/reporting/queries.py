@@ -11,7 +11,7 @@ closed period's report does not move.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -115,10 +115,121 @@ def _column_sums(start: int, end: int) -> list[ColumnElement[Any]]:
     return sums
 
 
-def _scope(query: sa.Select[Any], agencies: Sequence[str] | None) -> sa.Select[Any]:
-    return (
-        query if agencies is None else query.where(DOSSIER.c.agency_code.in_(agencies))
-    )
+@dataclass
+class _Aggregation:
+    """One report's scope (period, grouping, agencies) and its groups so far."""
+
+    session: AsyncSession
+    period: ReportPeriod
+    dims: tuple[Dimension, ...]
+    agencies: Sequence[str] | None
+    groups: dict[GroupKey, GroupFigures] = field(default_factory=dict)
+
+    @property
+    def keys(self) -> list[ColumnElement[Any]]:
+        return [DOSSIER.c[DIMENSION_COLUMNS[d]] for d in self.dims]
+
+    async def rows(self, query: sa.Select[Any]) -> list[Mapping[str, Any]]:
+        if self.agencies is not None:
+            query = query.where(DOSSIER.c.agency_code.in_(self.agencies))
+        return list((await self.session.execute(query)).mappings().all())
+
+    def figures(self, row: Mapping[str, Any]) -> GroupFigures:
+        key = tuple(row[DIMENSION_COLUMNS[d]] for d in self.dims)
+        return self.groups.setdefault(key, GroupFigures())
+
+    async def scan(self) -> None:
+        """Dossiers received in the period, then those carried into it."""
+        start, end = self.period.start_day, self.period.end_day
+        received_in = (DOSSIER.c.received_day >= start, DOSSIER.c.received_day < end)
+        carried = (DOSSIER.c.open_until_day >= start, DOSSIER.c.received_day < start)
+        for where in (received_in, carried):
+            query = sa.select(*self.keys, *_column_sums(start, end)).where(*where)
+            if self.keys:
+                query = query.group_by(*self.keys)
+            for row in await self.rows(query):
+                figures = self.figures(row)
+                figures.counts.add_columns({c.key: int(row[c.key]) for c in COLUMNS})
+                figures.hours_total += float(row["hours_total"])
+                figures.hours_count += int(row["hours_count"])
+
+    async def classify_rescheduled(self) -> None:
+        """Open at the period end, but the schedule changed since: use history."""
+        end = self.period.end_day
+        rows = await self.rows(
+            sa.select(
+                *self.keys,
+                DOSSIER.c.dossier_code,
+                DOSSIER.c.initial_due_at,
+                DOSSIER.c.received_day,
+                DOSSIER.c.open_until_day,
+            ).where(
+                DOSSIER.c.state_changed_day >= end,
+                DOSSIER.c.received_day < end,
+                DOSSIER.c.open_until_day >= end,
+            )
+        )
+        if not rows:
+            return
+        history = await _schedule_history(
+            self.session, [r["dossier_code"] for r in rows]
+        )
+        in_progress = [c for c in COLUMNS if c.key in IN_PROGRESS_KEYS]
+        for row in rows:
+            due_day, paused = schedule_at(
+                row["initial_due_at"], history.get(row["dossier_code"], []), end
+            )
+            facts = {
+                "received_day": row["received_day"],
+                "open_until_day": row["open_until_day"],
+                "due_day": due_day,
+                "paused": paused,
+            }
+            self.figures(row).counts.add_columns(
+                {
+                    c.key: 1
+                    for c in in_progress
+                    if matches(c.rule, facts, start=self.period.start_day, end=end)
+                }
+            )
+
+    async def add_occurrences(self) -> None:
+        query = (
+            sa.select(*self.keys, OCCURRENCE.c.kind, sa.func.count().label("n"))
+            .select_from(
+                OCCURRENCE.join(
+                    DOSSIER, DOSSIER.c.dossier_code == OCCURRENCE.c.dossier_code
+                )
+            )
+            .where(
+                OCCURRENCE.c.occurred_day >= self.period.start_day,
+                OCCURRENCE.c.occurred_day < self.period.end_day,
+            )
+            .group_by(*self.keys, OCCURRENCE.c.kind)
+        )
+        for row in await self.rows(query):
+            occurrences = self.figures(row).counts.occurrences
+            occurrences[row["kind"]] = occurrences.get(row["kind"], 0) + int(row["n"])
+
+    async def add_ratings(self) -> None:
+        query = sa.select(
+            *self.keys,
+            sa.func.count().label("n"),
+            sa.func.sum(DOSSIER.c.rating).label("total"),
+            _counted(DOSSIER.c.rating >= 4).label("satisfied"),
+        ).where(
+            DOSSIER.c.rated_day >= self.period.start_day,
+            DOSSIER.c.rated_day < self.period.end_day,
+        )
+        if self.keys:
+            query = query.group_by(*self.keys)
+        for row in await self.rows(query):
+            if not row["n"]:
+                continue
+            figures = self.figures(row)
+            figures.rating_count += int(row["n"])
+            figures.rating_total += int(row["total"] or 0)
+            figures.satisfied += int(row["satisfied"])
 
 
 async def aggregate(
@@ -129,30 +240,13 @@ async def aggregate(
     agencies: Sequence[str] | None = None,
 ) -> Aggregate:
     """Every Biểu 06 column and KPI input per group, for one period."""
-    dims = tuple(dimensions)
-    keys = [DOSSIER.c[DIMENSION_COLUMNS[d]] for d in dims]
-    start, end = period.start_day, period.end_day
-    groups: dict[GroupKey, GroupFigures] = {}
-    received_in = (DOSSIER.c.received_day >= start, DOSSIER.c.received_day < end)
-    carried = (DOSSIER.c.open_until_day >= start, DOSSIER.c.received_day < start)
-    for where in (received_in, carried):
-        query = sa.select(*keys, *_column_sums(start, end)).where(*where)
-        if keys:
-            query = query.group_by(*keys)
-        for row in (await session.execute(_scope(query, agencies))).mappings():
-            figures = groups.setdefault(_key(row, dims), GroupFigures())
-            figures.counts.add_columns({c.key: int(row[c.key]) for c in COLUMNS})
-            figures.hours_total += float(row["hours_total"])
-            figures.hours_count += int(row["hours_count"])
-    await _classify_rescheduled(session, period, dims, agencies, groups)
-    await _add_occurrences(session, period, dims, agencies, groups)
-    await _add_ratings(session, period, dims, agencies, groups)
-    groups = {k: v for k, v in groups.items() if _has_content(v)}
-    return Aggregate(period, dims, groups, await _labels(session))
-
-
-def _key(row: Mapping[str, Any], dims: Sequence[Dimension]) -> GroupKey:
-    return tuple(row[DIMENSION_COLUMNS[d]] for d in dims)
+    work = _Aggregation(session, period, tuple(dimensions), agencies)
+    await work.scan()
+    await work.classify_rescheduled()
+    await work.add_occurrences()
+    await work.add_ratings()
+    groups = {k: v for k, v in work.groups.items() if _has_content(v)}
+    return Aggregate(period, work.dims, groups, await _labels(session))
 
 
 def _has_content(figures: GroupFigures) -> bool:
@@ -162,32 +256,10 @@ def _has_content(figures: GroupFigures) -> bool:
     ) or bool(figures.rating_count)
 
 
-async def _classify_rescheduled(
-    session: AsyncSession,
-    period: ReportPeriod,
-    dims: Sequence[Dimension],
-    agencies: Sequence[str] | None,
-    groups: dict[GroupKey, GroupFigures],
-) -> None:
-    """Open at the period end, but the schedule changed since: use history."""
-    end = period.end_day
-    keys = [DOSSIER.c[DIMENSION_COLUMNS[d]] for d in dims]
-    query = sa.select(
-        *keys,
-        DOSSIER.c.dossier_code,
-        DOSSIER.c.initial_due_at,
-        DOSSIER.c.received_day,
-        DOSSIER.c.open_until_day,
-    ).where(
-        DOSSIER.c.state_changed_day >= end,
-        DOSSIER.c.received_day < end,
-        DOSSIER.c.open_until_day >= end,
-    )
-    rows = (await session.execute(_scope(query, agencies))).mappings().all()
-    if not rows:
-        return
+async def _schedule_history(
+    session: AsyncSession, codes: list[str]
+) -> dict[str, list[ScheduleChange]]:
     history: dict[str, list[ScheduleChange]] = {}
-    codes = [r["dossier_code"] for r in rows]
     for chunk in range(0, len(codes), 500):
         found = await session.execute(
             sa.select(CHANGE).where(
@@ -203,79 +275,7 @@ async def _classify_rescheduled(
                     change["paused"],
                 )
             )
-    in_progress = [c for c in COLUMNS if c.key in IN_PROGRESS_KEYS]
-    for row in rows:
-        due_day, paused = schedule_at(
-            row["initial_due_at"], history.get(row["dossier_code"], []), end
-        )
-        facts = {
-            "received_day": row["received_day"],
-            "open_until_day": row["open_until_day"],
-            "due_day": due_day,
-            "paused": paused,
-        }
-        figures = groups.setdefault(_key(row, dims), GroupFigures())
-        figures.counts.add_columns(
-            {
-                c.key: 1
-                for c in in_progress
-                if matches(c.rule, facts, start=period.start_day, end=end)
-            }
-        )
-
-
-async def _add_occurrences(
-    session: AsyncSession,
-    period: ReportPeriod,
-    dims: Sequence[Dimension],
-    agencies: Sequence[str] | None,
-    groups: dict[GroupKey, GroupFigures],
-) -> None:
-    keys = [DOSSIER.c[DIMENSION_COLUMNS[d]] for d in dims]
-    query = (
-        sa.select(*keys, OCCURRENCE.c.kind, sa.func.count().label("n"))
-        .select_from(
-            OCCURRENCE.join(
-                DOSSIER, DOSSIER.c.dossier_code == OCCURRENCE.c.dossier_code
-            )
-        )
-        .where(
-            OCCURRENCE.c.occurred_day >= period.start_day,
-            OCCURRENCE.c.occurred_day < period.end_day,
-        )
-        .group_by(*keys, OCCURRENCE.c.kind)
-    )
-    for row in (await session.execute(_scope(query, agencies))).mappings():
-        figures = groups.setdefault(_key(row, dims), GroupFigures())
-        occurrences = figures.counts.occurrences
-        occurrences[row["kind"]] = occurrences.get(row["kind"], 0) + int(row["n"])
-
-
-async def _add_ratings(
-    session: AsyncSession,
-    period: ReportPeriod,
-    dims: Sequence[Dimension],
-    agencies: Sequence[str] | None,
-    groups: dict[GroupKey, GroupFigures],
-) -> None:
-    keys = [DOSSIER.c[DIMENSION_COLUMNS[d]] for d in dims]
-    query = sa.select(
-        *keys,
-        sa.func.count().label("n"),
-        sa.func.sum(DOSSIER.c.rating).label("total"),
-        _counted(DOSSIER.c.rating >= 4).label("satisfied"),
-    ).where(
-        DOSSIER.c.rated_day >= period.start_day, DOSSIER.c.rated_day < period.end_day
-    )
-    if keys:
-        query = query.group_by(*keys)
-    for row in (await session.execute(_scope(query, agencies))).mappings():
-        if not row["n"]:
-            continue
-        figures = groups.setdefault(_key(row, dims), GroupFigures())
-        figures.rating_count += int(row["n"])
-        figures.rating_total += int(row["total"] or 0)
-        figures.satisfied += int(row["satisfied"])
+    return history
 
 
 async def _labels(session: AsyncSession) -> dict[str, dict[str, str]]:
