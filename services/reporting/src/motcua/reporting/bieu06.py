@@ -165,6 +165,10 @@ class Column:
     """The column's number on the official form."""
     label: str
     rule: Predicate
+    anchor: str | None = None
+    """For a flow (counted on the day something happened in the period): the
+    day column it happens on, so it adds up month by month. None for a stock
+    taken at the period's start or end."""
 
 
 COLUMNS: tuple[Column, ...] = (
@@ -173,12 +177,14 @@ COLUMNS: tuple[Column, ...] = (
         4,
         "Số mới tiếp nhận trực tuyến",
         all_of(RECEIVED_IN_PERIOD, Equals("channel", ONLINE)),
+        anchor="received_day",
     ),
     Column(
         "received_direct",
         5,
         "Số mới tiếp nhận trực tiếp hoặc qua dịch vụ bưu chính",
         all_of(RECEIVED_IN_PERIOD, OneOf("channel", DIRECT_OR_POSTAL)),
+        anchor="received_day",
     ),
     Column(
         "carried_over",
@@ -194,6 +200,7 @@ COLUMNS: tuple[Column, ...] = (
         8,
         "Trả trước hạn",
         all_of(CLOSED_IN_PERIOD, _RESOLVED, Equals("timeliness", Timeliness.EARLY)),
+        anchor="open_until_day",
     ),
     Column(
         "resolved_on_time",
@@ -206,12 +213,14 @@ COLUMNS: tuple[Column, ...] = (
                 Equals("closure", Closure.WITHDRAWN.value),
             ),
         ),
+        anchor="open_until_day",
     ),
     Column(
         "resolved_late",
         10,
         "Trả quá hạn",
         all_of(CLOSED_IN_PERIOD, _RESOLVED, Equals("timeliness", Timeliness.LATE)),
+        anchor="open_until_day",
     ),
     Column(
         "in_progress_within",
@@ -234,6 +243,8 @@ COLUMNS: tuple[Column, ...] = (
     ),
 )
 COLUMN_KEYS = tuple(c.key for c in COLUMNS)
+ANCHORS = ("received_day", "open_until_day")
+STOCK_COLUMNS = tuple(c for c in COLUMNS if c.anchor is None)
 IN_PROGRESS_KEYS = ("in_progress_within", "in_progress_overdue")
 """Columns that depend on the appointment and pause *at the period end*."""
 

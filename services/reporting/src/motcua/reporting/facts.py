@@ -11,9 +11,11 @@ the period it happened in.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from motcua.reporting.bieu06 import Closure, Occurrence, finish_timeliness
 from motcua.reporting.periods import OPEN_DAY, day_number
@@ -86,6 +88,13 @@ class DossierFacts:
     @property
     def is_closed(self) -> bool:
         return self.closure is not None
+
+    def row_values(self) -> dict[str, Any]:
+        """Every column of the dossier's read-model row, derived ones included."""
+        values: dict[str, Any] = dataclasses.asdict(self)
+        values["agency_code"] = self.agency_code
+        values.update(self.day_columns())
+        return values
 
     def day_columns(self) -> dict[str, int | None]:
         """Day numbers the report compares (Vietnam calendar days)."""

@@ -106,3 +106,42 @@ def _official_month_of(day: date) -> tuple[int, int]:
 def current_quarter(today: date) -> ReportPeriod:
     year, month = _official_month_of(today)
     return official_quarter(year, (month + 2) // 3)
+
+
+# -- official months as an index (the monthly figures are keyed by it) ----------
+
+
+def month_index(day: int) -> int:
+    """Index (``year * 12 + month - 1``) of the official month a day falls in."""
+    year, month = _official_month_of(date.fromordinal(day))
+    return year * 12 + month - 1
+
+
+def month_bounds(index: int) -> tuple[int, int]:
+    """First day and first day after of an official month, as day numbers."""
+    period = official_month(index // 12, index % 12 + 1)
+    return period.start_day, period.end_day
+
+
+@dataclass(frozen=True)
+class PeriodSplit:
+    """A period as whole official months plus the loose days around them."""
+
+    months: tuple[int, int] | None
+    """First and last month index, inclusive; None if no whole month fits."""
+    edges: tuple[tuple[int, int], ...]
+    """Day ranges ``[first, after)`` outside the whole months."""
+
+
+def split_period(start_day: int, end_day: int) -> PeriodSplit:
+    first = month_index(start_day)
+    if month_bounds(first)[0] != start_day:
+        first += 1
+    last = month_index(end_day - 1)
+    if month_bounds(last)[1] != end_day:
+        last -= 1
+    if first > last:
+        return PeriodSplit(None, ((start_day, end_day),))
+    head, tail = month_bounds(first)[0], month_bounds(last)[1]
+    edges = tuple(r for r in ((start_day, head), (tail, end_day)) if r[0] < r[1])
+    return PeriodSplit((first, last), edges)

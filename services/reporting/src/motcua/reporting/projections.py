@@ -12,13 +12,16 @@ import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from motcua.reporting.facts import DossierFacts, IdHasher, Projected, apply_event
+from motcua.reporting.monthly import GROUP_COLUMNS, MEASURES, Figures, difference
 from motcua.reporting.periods import OPEN_DAY, day_number
 from motcua.reporting.tables import (
     DossierRow,
     LabelRow,
+    MonthFigureRow,
     OccurrenceRow,
     ScheduleChangeRow,
     TimelineEntry,
@@ -38,16 +41,8 @@ def facts_of(row: Any) -> DossierFacts:
     return DossierFacts(**{name: getattr(row, name) for name in FACT_FIELDS})
 
 
-def dossier_values(facts: DossierFacts) -> dict[str, Any]:
-    """Every column of the dossier's row, derived columns included."""
-    values = {name: getattr(facts, name) for name in FACT_FIELDS}
-    values["agency_code"] = facts.agency_code
-    values.update(facts.day_columns())
-    return values
-
-
 def store_facts(row: DossierRow, facts: DossierFacts) -> None:
-    for name, value in dossier_values(facts).items():
+    for name, value in facts.row_values().items():
         setattr(row, name, value)
 
 
@@ -122,6 +117,27 @@ def labels_of(event: EventEnvelope[EventData]) -> list[tuple[str, str, str]]:
     return labels
 
 
+async def add_figures(session: AsyncSession, figures: Figures) -> None:
+    """Add a difference to the monthly figures (upsert, increments)."""
+    changed = figures.changed()
+    if not changed:
+        return
+    table = MonthFigureRow.__table__  # type: ignore[attr-defined]
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["month", *GROUP_COLUMNS],
+        set_={m: table.c[m] + stmt.excluded[m] for m in MEASURES},
+    )
+    await session.execute(
+        stmt,
+        [
+            {**dict(zip(("month", *GROUP_COLUMNS), key, strict=True)), **measures}
+            for key, measures in sorted(changed.items())
+        ],
+    )
+
+
 async def remember_labels(
     session: AsyncSession, labels: list[tuple[str, str, str]]
 ) -> None:
@@ -153,6 +169,9 @@ class Projector:
                 row = new_row(event.dossier_code)
                 session.add(row)
             store_facts(row, projected.facts)
+            await add_figures(
+                session, difference(before.row_values(), projected.facts.row_values())
+            )
         occurrences, changes = side_values(event, projected)
         session.add_all([OccurrenceRow(**o) for o in occurrences])
         session.add_all([ScheduleChangeRow(**c) for c in changes])

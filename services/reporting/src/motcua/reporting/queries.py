@@ -20,14 +20,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from motcua.reporting.bieu06 import (
+    ANCHORS,
     COLUMNS,
     IN_PROGRESS_KEYS,
+    STOCK_COLUMNS,
     AllOf,
     AnyOf,
     AtOrAfter,
     Before,
     Bound,
     Closure,
+    Column,
     Equals,
     Missing,
     OneOf,
@@ -35,11 +38,13 @@ from motcua.reporting.bieu06 import (
     matches,
 )
 from motcua.reporting.facts import ScheduleChange, schedule_at
-from motcua.reporting.periods import OPEN_DAY, ReportPeriod
+from motcua.reporting.monthly import FLOW_KEYS, MEASURES
+from motcua.reporting.periods import OPEN_DAY, ReportPeriod, split_period
 from motcua.reporting.reports import Aggregate, Dimension, GroupFigures, GroupKey
 from motcua.reporting.tables import (
     DossierRow,
     LabelRow,
+    MonthFigureRow,
     OccurrenceRow,
     ScheduleChangeRow,
     TimelineEntry,
@@ -47,6 +52,7 @@ from motcua.reporting.tables import (
 
 DOSSIER = DossierRow.__table__  # type: ignore[attr-defined]
 OCCURRENCE = OccurrenceRow.__table__  # type: ignore[attr-defined]
+MONTH = MonthFigureRow.__table__  # type: ignore[attr-defined]
 CHANGE = ScheduleChangeRow.__table__  # type: ignore[attr-defined]
 LABEL = LabelRow.__table__  # type: ignore[attr-defined]
 TIMELINE = TimelineEntry.__table__  # type: ignore[attr-defined]
@@ -86,33 +92,35 @@ def _counted(condition: ColumnElement[bool]) -> ColumnElement[Any]:
     return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
 
-def _column_sums(start: int, end: int) -> list[ColumnElement[Any]]:
+def _sums(columns: Sequence[Column], start: int, end: int) -> list[ColumnElement[Any]]:
+    """``SUM(CASE WHEN <rule> …)`` for each column, over ``[start, end)``."""
     # In-progress columns use the current schedule only when it did not change
     # after the period: the others are classified from their history.
     unchanged = sa.or_(
         DOSSIER.c.state_changed_day.is_(None), DOSSIER.c.state_changed_day < end
     )
     sums: list[ColumnElement[Any]] = []
-    for column in COLUMNS:
+    for column in columns:
         rule = compile_rule(column.rule, start=start, end=end)
         if column.key in IN_PROGRESS_KEYS:
             rule = sa.and_(rule, unchanged)
         sums.append(_counted(rule).label(column.key))
-    resolved_in_period = sa.and_(
+    return sums
+
+
+def _hours_sums(start: int, end: int) -> list[ColumnElement[Any]]:
+    resolved = sa.and_(
         DOSSIER.c.open_until_day >= start,
         DOSSIER.c.open_until_day < end,
         DOSSIER.c.closure == Closure.RESOLVED.value,
     )
-    sums.append(_counted(resolved_in_period).label("hours_count"))
-    sums.append(
+    return [
+        _counted(resolved).label("hours_count"),
         sa.func.coalesce(
-            sa.func.sum(
-                sa.case((resolved_in_period, DOSSIER.c.processing_hours), else_=0.0)
-            ),
+            sa.func.sum(sa.case((resolved, DOSSIER.c.processing_hours), else_=0.0)),
             0.0,
-        ).label("hours_total")
-    )
-    return sums
+        ).label("hours_total"),
+    ]
 
 
 @dataclass
@@ -139,19 +147,67 @@ class _Aggregation:
         return self.groups.setdefault(key, GroupFigures())
 
     async def scan(self) -> None:
-        """Dossiers received in the period, then those carried into it."""
+        """Flows from the monthly figures (whole months) and from the dossiers
+        (loose days); stocks from the dossiers open at the start and the end."""
+        split = split_period(self.period.start_day, self.period.end_day)
+        if split.months is not None:
+            await self.add_month_figures(*split.months)
+        for first, after in split.edges:
+            await self.add_loose_days(first, after)
+        await self.add_stocks()
+
+    async def add_month_figures(self, first: int, last: int) -> None:
+        keys = [MONTH.c[DIMENSION_COLUMNS[d]] for d in self.dims]
+        query = sa.select(
+            *keys, *(sa.func.sum(MONTH.c[m]).label(m) for m in MEASURES)
+        ).where(MONTH.c.month >= first, MONTH.c.month <= last)
+        if keys:
+            query = query.group_by(*keys)
+        if self.agencies is not None:
+            query = query.where(MONTH.c.agency_code.in_(self.agencies))
+        for row in (await self.session.execute(query)).mappings():
+            figures = self.figures({k: row[k] or None for k in row})
+            figures.counts.add_columns({k: int(row[k] or 0) for k in FLOW_KEYS})
+            figures.hours_count += int(row["hours_count"] or 0)
+            figures.hours_total += float(row["hours_total"] or 0.0)
+
+    async def add_loose_days(self, first: int, after: int) -> None:
+        """Flows of days outside whole months, from the dossiers themselves."""
+        for anchor in ANCHORS:
+            columns = [c for c in COLUMNS if c.anchor == anchor]
+            sums = _sums(columns, first, after)
+            if anchor == "open_until_day":
+                sums += _hours_sums(first, after)
+            day = DOSSIER.c[anchor]
+            query = sa.select(*self.keys, *sums).where(day >= first, day < after)
+            self._add_rows(await self.rows(self._grouped(query)), columns)
+
+    async def add_stocks(self) -> None:
+        """Carried over at the start; within time / overdue at the end."""
         start, end = self.period.start_day, self.period.end_day
-        received_in = (DOSSIER.c.received_day >= start, DOSSIER.c.received_day < end)
-        carried = (DOSSIER.c.open_until_day >= start, DOSSIER.c.received_day < start)
-        for where in (received_in, carried):
-            query = sa.select(*self.keys, *_column_sums(start, end)).where(*where)
-            if self.keys:
-                query = query.group_by(*self.keys)
-            for row in await self.rows(query):
-                figures = self.figures(row)
-                figures.counts.add_columns({c.key: int(row[c.key]) for c in COLUMNS})
-                figures.hours_total += float(row["hours_total"])
+        for bound in (start, end):
+            columns = [
+                c
+                for c in STOCK_COLUMNS
+                if (c.key == "carried_over") == (bound == start)
+            ]
+            query = sa.select(*self.keys, *_sums(columns, start, end)).where(
+                DOSSIER.c.open_until_day >= bound, DOSSIER.c.received_day < bound
+            )
+            self._add_rows(await self.rows(self._grouped(query)), columns)
+
+    def _grouped(self, query: sa.Select[Any]) -> sa.Select[Any]:
+        return query.group_by(*self.keys) if self.keys else query
+
+    def _add_rows(
+        self, rows: list[Mapping[str, Any]], columns: Sequence[Column]
+    ) -> None:
+        for row in rows:
+            figures = self.figures(row)
+            figures.counts.add_columns({c.key: int(row[c.key]) for c in columns})
+            if "hours_count" in row:
                 figures.hours_count += int(row["hours_count"])
+                figures.hours_total += float(row["hours_total"])
 
     async def classify_rescheduled(self) -> None:
         """Open at the period end, but the schedule changed since: use history."""

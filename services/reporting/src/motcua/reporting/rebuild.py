@@ -24,9 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from motcua.reporting.broker_view import active_members, high_watermarks
 from motcua.reporting.facts import DossierFacts, IdHasher, apply_event
 from motcua.reporting.lookup import id_hasher
+from motcua.reporting.monthly import Figures, difference
 from motcua.reporting.projections import (
     Projector,
-    dossier_values,
+    add_figures,
     facts_of,
     labels_of,
     remember_labels,
@@ -224,6 +225,7 @@ class BulkReplay:
             return
         facts = await _load_facts(session, {e.dossier_code for _, e in fresh})
         known = set(facts)
+        initial = {code: f.row_values() for code, f in facts.items()}
         touched: set[str] = set()
         timeline: list[dict[str, Any]] = []
         occurrences: list[dict[str, Any]] = []
@@ -245,9 +247,9 @@ class BulkReplay:
         await _insert(session, OCCURRENCE, occurrences)
         await _insert(session, CHANGE, changes)
         await _insert(
-            session, DOSSIER, [dossier_values(facts[c]) for c in touched - known]
+            session, DOSSIER, [facts[c].row_values() for c in touched - known]
         )
-        updates = [{"_code": c, **dossier_values(facts[c])} for c in touched & known]
+        updates = [{"_code": c, **facts[c].row_values()} for c in touched & known]
         if updates:
             await session.execute(
                 sa.update(DOSSIER).where(
@@ -255,6 +257,10 @@ class BulkReplay:
                 ),
                 updates,
             )
+        figures = Figures()
+        for code in touched:
+            figures.merge(difference(initial.get(code), facts[code].row_values()))
+        await add_figures(session, figures)
         await remember_labels(session, [(k, c, n) for (k, c), n in labels.items()])
         now = utcnow()
         await _insert(

@@ -1,4 +1,4 @@
-"""read model: dossiers, occurrences, schedule changes, labels, re-publish log
+"""read model: dossiers, monthly figures, occurrences, schedule changes, labels, re-publish log
 
 Revision ID: 0002
 Revises: 0001
@@ -15,10 +15,11 @@ down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-REPORT_COLUMNS = [
-    "received_day", "open_until_day", "channel", "closure", "timeliness", "due_day",
-    "paused", "state_changed_day", "agency_code", "procedure_level", "field_code",
-    "procedure_code",
+GROUP_COLUMNS = ["agency_code", "procedure_level", "field_code", "procedure_code"]
+RECEIVED_INDEX = ["received_day", "channel", *GROUP_COLUMNS]
+OPEN_INDEX = [
+    "open_until_day", "received_day", "closure", "timeliness", "due_day", "paused",
+    "state_changed_day", "processing_hours", *GROUP_COLUMNS,
 ]
 
 
@@ -64,11 +65,25 @@ def upgrade() -> None:
         sa.Column("rated_at", UTCDateTime()),
         sa.Column("rated_day", sa.Integer()),
     )
-    op.create_index("ix_reporting_dossier_received", "reporting_dossier", REPORT_COLUMNS)
-    op.create_index("ix_reporting_dossier_open", "reporting_dossier", ["open_until_day", "received_day"])
+    op.create_index("ix_reporting_dossier_received", "reporting_dossier", RECEIVED_INDEX)
+    op.create_index("ix_reporting_dossier_open", "reporting_dossier", OPEN_INDEX)
     op.create_index("ix_reporting_dossier_due", "reporting_dossier", ["open_until_day", "paused", "due_at"])
     op.create_index("ix_reporting_dossier_rated", "reporting_dossier", ["rated_day"])
     op.create_index("ix_reporting_dossier_changed", "reporting_dossier", ["state_changed_day"])
+
+    op.create_table(
+        "reporting_month_figure",
+        sa.Column("month", sa.Integer(), primary_key=True),
+        sa.Column("agency_code", sa.String(length=32), primary_key=True),
+        sa.Column("procedure_level", sa.String(length=16), primary_key=True),
+        sa.Column("field_code", sa.String(length=32), primary_key=True),
+        sa.Column("procedure_code", sa.String(length=32), primary_key=True),
+        *(sa.Column(m, sa.Integer(), nullable=False) for m in (
+            "received_online", "received_direct", "resolved_early", "resolved_on_time",
+            "resolved_late", "hours_count",
+        )),
+        sa.Column("hours_total", sa.Float(), nullable=False),
+    )
 
     op.create_table(
         "reporting_occurrence",
@@ -118,6 +133,7 @@ def downgrade() -> None:
     op.drop_table("reporting_label")
     op.drop_table("reporting_schedule_change")
     op.drop_table("reporting_occurrence")
+    op.drop_table("reporting_month_figure")
     op.drop_table("reporting_dossier")
     op.drop_index("ix_reporting_timeline_published", table_name="reporting_timeline")
     with op.batch_alter_table("reporting_timeline") as batch:
