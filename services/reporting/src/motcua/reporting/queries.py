@@ -1,11 +1,13 @@
 """Read-model queries: Biểu 06, KPIs, deadlines, flow rates.
 
-Biểu 06 runs as two index-covered aggregate scans (dossiers received in the
-period; dossiers received before it and still open at its start), each
-computing every column with the predicates of :mod:`motcua.reporting.bieu06`
-compiled to ``SUM(CASE …)``. Dossiers whose appointment or pause changed after
-the period ended are classified from their schedule history instead, so a
-closed period's report does not move.
+Biểu 06 takes its flow columns (received, resolved) from the monthly figures
+for the whole official months in the period and from the dossiers for the
+loose days of a custom range; its stock columns (carried over at the start,
+within time / overdue at the end) from index-covered scans of the dossiers
+open at those two instants. Every column is a predicate of
+:mod:`motcua.reporting.bieu06` compiled to ``SUM(CASE …)``. Dossiers whose
+appointment or pause changed after the period ended are classified from their
+schedule history instead, so a closed period's report does not move.
 """
 
 from __future__ import annotations
