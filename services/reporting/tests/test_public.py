@@ -116,6 +116,11 @@ async def test_lookup_shows_status_and_steps_without_personal_data(
         assert row["resolved"] == 1
         assert row["on_time_rate"] == 100.0
         assert row["in_progress"] == 1
+        own = bearer(agency, Role.AGENCY_OFFICER)
+        other = bearer("000.00.77.H56", Role.AGENCY_OFFICER)
+        path = f"/api/v1/dossiers/{done.code}/timeline"
+        assert (await client.get(path, headers=own)).status_code == 200
+        assert (await client.get(path, headers=other)).status_code == 403
         rated_at = await client.get(
             f"/api/v1/dossiers/{done.code}/timeline", headers=OPERATOR
         )

@@ -79,6 +79,9 @@ class DossierFacts:
     id_hash: str | None = None
     rating: int | None = None
     rated_at: datetime | None = None
+    occurrence_days: tuple[tuple[str, int], ...] = ()
+    """(kind, day number) of every counted occurrence, so the monthly figures
+    can move them with the dossier."""
 
     @property
     def agency_code(self) -> str | None:
@@ -190,6 +193,11 @@ def apply_event(
             out.occurrences.append((Occurrence.POSTAL_RETURN, at))
         case _:
             pass
+    if out.occurrences:
+        new.occurrence_days = (
+            *new.occurrence_days,
+            *((kind.value, day_number(at)) for kind, at in out.occurrences),
+        )
     return out
 
 

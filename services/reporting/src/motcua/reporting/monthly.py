@@ -1,7 +1,8 @@
 """Monthly figures: what one dossier adds to each official month (pure).
 
 The flow columns of Biểu 06 (received online / direct, resolved early / on
-time / late) and the processing hours are counted on one day each, so they add
+time / late), the processing hours and the occurrences (apologies,
+supplements …) are counted on one day each, so they add
 up month by month: the read model keeps them summed per official month and
 group (one row per month, agency and procedure), and a report over whole
 months reads those sums instead of every dossier. A dossier's contribution is
@@ -15,12 +16,13 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from motcua.reporting.bieu06 import ANCHORS, COLUMNS, Closure, matches
+from motcua.reporting.bieu06 import ANCHORS, COLUMNS, Closure, Occurrence, matches
 from motcua.reporting.periods import OPEN_DAY, month_bounds, month_index
 
 GROUP_COLUMNS = ("agency_code", "procedure_level", "field_code", "procedure_code")
 FLOW_KEYS = tuple(c.key for c in COLUMNS if c.anchor is not None)
-MEASURES = (*FLOW_KEYS, "hours_count", "hours_total")
+OCCURRENCE_KEYS = tuple(kind.value for kind in Occurrence)
+MEASURES = (*FLOW_KEYS, "hours_count", "hours_total", *OCCURRENCE_KEYS)
 """The summed columns of ``reporting_month_figure``."""
 
 MonthKey = tuple[int, str, str, str, str]
@@ -56,9 +58,11 @@ class Figures(defaultdict[MonthKey, defaultdict[str, float]]):
 def contribution(row: Mapping[str, Any]) -> Figures:
     """What a dossier row (``DossierFacts.row_values()``) adds to the months."""
     figures = Figures()
+    group = tuple(row.get(c) or "" for c in GROUP_COLUMNS)
+    for kind, day in row.get("occurrence_days") or ():
+        figures[(month_index(day), *group)][kind] += 1  # type: ignore[index]
     if row.get("received_day") is None:
         return figures
-    group = tuple(row.get(c) or "" for c in GROUP_COLUMNS)
     for anchor in ANCHORS:
         day = row.get(anchor)
         if day is None or day == OPEN_DAY:

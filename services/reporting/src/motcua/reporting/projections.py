@@ -38,7 +38,11 @@ FACT_FIELDS = tuple(f.name for f in dataclasses.fields(DossierFacts))
 
 def facts_of(row: Any) -> DossierFacts:
     """Facts from a ``reporting_dossier`` row (ORM object or mapping row)."""
-    return DossierFacts(**{name: getattr(row, name) for name in FACT_FIELDS})
+    values = {name: getattr(row, name) for name in FACT_FIELDS}
+    values["occurrence_days"] = tuple(
+        (str(kind), int(day)) for kind, day in values["occurrence_days"] or ()
+    )
+    return DossierFacts(**values)
 
 
 def store_facts(row: DossierRow, facts: DossierFacts) -> None:

@@ -40,7 +40,7 @@ from motcua.reporting.bieu06 import (
     matches,
 )
 from motcua.reporting.facts import ScheduleChange, schedule_at
-from motcua.reporting.monthly import FLOW_KEYS, MEASURES
+from motcua.reporting.monthly import FLOW_KEYS, MEASURES, OCCURRENCE_KEYS
 from motcua.reporting.periods import OPEN_DAY, ReportPeriod, split_period
 from motcua.reporting.reports import Aggregate, Dimension, GroupFigures, GroupKey
 from motcua.reporting.tables import (
@@ -156,6 +156,7 @@ class _Aggregation:
             await self.add_month_figures(*split.months)
         for first, after in split.edges:
             await self.add_loose_days(first, after)
+            await self.add_occurrences(first, after)
         await self.add_stocks()
 
     async def add_month_figures(self, first: int, last: int) -> None:
@@ -172,6 +173,9 @@ class _Aggregation:
             figures.counts.add_columns({k: int(row[k] or 0) for k in FLOW_KEYS})
             figures.hours_count += int(row["hours_count"] or 0)
             figures.hours_total += float(row["hours_total"] or 0.0)
+            occurrences = figures.counts.occurrences
+            for kind in OCCURRENCE_KEYS:
+                occurrences[kind] = occurrences.get(kind, 0) + int(row[kind] or 0)
 
     async def add_loose_days(self, first: int, after: int) -> None:
         """Flows of days outside whole months, from the dossiers themselves."""
@@ -193,10 +197,34 @@ class _Aggregation:
                 for c in STOCK_COLUMNS
                 if (c.key == "carried_over") == (bound == start)
             ]
+            received, open_until = await self._stock_terms(bound)
             query = sa.select(*self.keys, *_sums(columns, start, end)).where(
-                DOSSIER.c.open_until_day >= bound, DOSSIER.c.received_day < bound
+                open_until >= bound, received < bound
             )
             self._add_rows(await self.rows(self._grouped(query)), columns)
+
+    async def _stock_terms(
+        self, bound: int
+    ) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+        """The two range terms of "open at ``bound``", one of them kept off its
+        index on SQLite.
+
+        Either index answers the question, by scanning what was received
+        before ``bound`` or what closed after it; SQLite cannot tell which is
+        smaller (PostgreSQL's statistics can), so the side with fewer days of
+        data is picked, and ``+ 0`` keeps the other term off its index.
+        """
+        received, open_until = DOSSIER.c.received_day, DOSSIER.c.open_until_day
+        if self.session.get_bind().dialect.name != "sqlite":
+            return received, open_until
+        oldest, newest = (
+            await self.session.execute(
+                sa.select(sa.func.min(received), sa.func.max(received))
+            )
+        ).one()
+        if oldest is None or bound - oldest < newest - bound:
+            return received, open_until + 0
+        return received + 0, open_until
 
     def _grouped(self, query: sa.Select[Any]) -> sa.Select[Any]:
         return query.group_by(*self.keys) if self.keys else query
@@ -251,7 +279,8 @@ class _Aggregation:
                 }
             )
 
-    async def add_occurrences(self) -> None:
+    async def add_occurrences(self, first: int, after: int) -> None:
+        """Occurrences of loose days (whole months come with their figures)."""
         query = (
             sa.select(*self.keys, OCCURRENCE.c.kind, sa.func.count().label("n"))
             .select_from(
@@ -260,8 +289,8 @@ class _Aggregation:
                 )
             )
             .where(
-                OCCURRENCE.c.occurred_day >= self.period.start_day,
-                OCCURRENCE.c.occurred_day < self.period.end_day,
+                OCCURRENCE.c.occurred_day >= first,
+                OCCURRENCE.c.occurred_day < after,
             )
             .group_by(*self.keys, OCCURRENCE.c.kind)
         )
@@ -301,7 +330,6 @@ async def aggregate(
     work = _Aggregation(session, period, tuple(dimensions), agencies)
     await work.scan()
     await work.classify_rescheduled()
-    await work.add_occurrences()
     await work.add_ratings()
     groups = {k: v for k, v in work.groups.items() if _has_content(v)}
     return Aggregate(period, work.dims, groups, await _labels(session))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -46,8 +47,9 @@ class TimelineEntry(SQLModel, table=True):
 
 
 GROUP_COLUMNS = ("agency_code", "procedure_level", "field_code", "procedure_code")
-RECEIVED_INDEX = ("received_day", "channel", *GROUP_COLUMNS)
-"""Covers the scan of dossiers received on loose days of a custom range."""
+RECEIVED_INDEX = ("received_day", "open_until_day", "channel", *GROUP_COLUMNS)
+"""Covers the scan of dossiers received on loose days of a custom range, and of
+those carried over from before a period start near the oldest data."""
 OPEN_INDEX = (
     "open_until_day",
     "received_day",
@@ -113,6 +115,9 @@ class DossierRow(SQLModel, table=True):
     rating: int | None = None
     rated_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime))
     rated_day: int | None = None
+    occurrence_days: list[list[Any]] = Field(
+        default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False)
+    )
 
 
 class MonthFigureRow(SQLModel, table=True):
@@ -133,6 +138,11 @@ class MonthFigureRow(SQLModel, table=True):
     resolved_late: int = 0
     hours_count: int = 0
     hours_total: float = 0.0
+    apology: int = 0
+    supplement: int = 0
+    withdrawal: int = 0
+    refusal: int = 0
+    postal_return: int = 0
 
 
 class OccurrenceRow(SQLModel, table=True):

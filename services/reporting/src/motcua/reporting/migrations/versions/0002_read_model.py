@@ -16,7 +16,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 GROUP_COLUMNS = ["agency_code", "procedure_level", "field_code", "procedure_code"]
-RECEIVED_INDEX = ["received_day", "channel", *GROUP_COLUMNS]
+RECEIVED_INDEX = ["received_day", "open_until_day", "channel", *GROUP_COLUMNS]
 OPEN_INDEX = [
     "open_until_day", "received_day", "closure", "timeliness", "due_day", "paused",
     "state_changed_day", "processing_hours", *GROUP_COLUMNS,
@@ -64,6 +64,7 @@ def upgrade() -> None:
         sa.Column("rating", sa.Integer()),
         sa.Column("rated_at", UTCDateTime()),
         sa.Column("rated_day", sa.Integer()),
+        sa.Column("occurrence_days", sa.JSON(), nullable=False),
     )
     op.create_index("ix_reporting_dossier_received", "reporting_dossier", RECEIVED_INDEX)
     op.create_index("ix_reporting_dossier_open", "reporting_dossier", OPEN_INDEX)
@@ -80,7 +81,8 @@ def upgrade() -> None:
         sa.Column("procedure_code", sa.String(length=32), primary_key=True),
         *(sa.Column(m, sa.Integer(), nullable=False) for m in (
             "received_online", "received_direct", "resolved_early", "resolved_on_time",
-            "resolved_late", "hours_count",
+            "resolved_late", "hours_count", "apology", "supplement", "withdrawal",
+            "refusal", "postal_return",
         )),
         sa.Column("hours_total", sa.Float(), nullable=False),
     )
