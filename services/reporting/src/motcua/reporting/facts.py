@@ -193,10 +193,14 @@ def apply_event(
             out.occurrences.append((Occurrence.POSTAL_RETURN, at))
         case _:
             pass
-    if out.occurrences:
-        new.occurrence_days = (
-            *new.occurrence_days,
-            *((kind.value, day_number(at)) for kind, at in out.occurrences),
+    if out.occurrences:  # sorted: the two topics interleave differently on replay
+        new.occurrence_days = tuple(
+            sorted(
+                (
+                    *new.occurrence_days,
+                    *((kind.value, day_number(at)) for kind, at in out.occurrences),
+                )
+            )
         )
     return out
 
