@@ -77,11 +77,19 @@ async def write_events(
             add_event(session, event, topic=topic)
 
 
+REFUSED_REASONS = {"poison"}
+"""Withdrawal reasons the test handler refuses; a test "fixes the bug" by
+removing one."""
+
+
 async def recording_handler(
     ctx: HandlerContext, event: EventEnvelope[EventData]
 ) -> None:
-    """Records each application; refuses withdrawals whose reason is "poison"."""
-    if isinstance(event.data, DossierWithdrawnV1) and event.data.reason == "poison":
+    """Records each application; refuses withdrawals with a refused reason."""
+    if (
+        isinstance(event.data, DossierWithdrawnV1)
+        and event.data.reason in REFUSED_REASONS
+    ):
         msg = "this record can never be applied"
         raise ValueError(msg)
     await ctx.session.execute(
@@ -98,7 +106,7 @@ async def applied_counts(sessions: async_sessionmaker[AsyncSession]) -> dict[str
         rows = await session.execute(
             sa.select(applied.c.event_id, sa.func.count()).group_by(applied.c.event_id)
         )
-        return dict(rows.tuples().all())
+        return {str(event_id): int(count) for event_id, count in rows.all()}
 
 
 async def topic_size(settings: KafkaSettings, topic: str, idle_s: float = 1.0) -> int:
@@ -171,6 +179,7 @@ async def harness(
     group_id: str | None = None,
     max_attempts: int = 3,
     create: bool = True,
+    event_types: set[str] | None = None,
 ) -> AsyncIterator[Harness]:
     """Relay (and optionally a consumer group on ``topic``) on a real broker."""
     engine = create_engine(database_url)
@@ -197,6 +206,7 @@ async def harness(
             max_attempts=max_attempts,
             retry_backoff_s=0.01,
             on_committed=relay.wake,
+            event_types=event_types,
         )
         subscribe(broker, consumer, kafka_settings, batch_size=100)
         topics.append(consumer.dead_letter_topic)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import messaging_support
 import pytest
 import sqlalchemy as sa
 from messaging_support import (
@@ -162,3 +163,71 @@ async def test_a_poison_message_is_dead_lettered_and_the_next_one_still_processe
         assert headers[h.DLT_ERROR_TYPE] == expected_error
         assert headers[h.DLT_ATTEMPTS] == ("1" if poison == "unparseable" else "3")
         assert dead[0].key == b"POISON-1"
+
+
+async def test_an_operator_replay_of_a_dead_letter_is_applied_after_the_fix(
+    sqlite_database_url: str, kafka_settings: KafkaSettings, unique: str
+) -> None:
+    topic = f"t.replay.{unique}"
+    async with harness(
+        sqlite_database_url, kafka_settings, topic=topic, group_id=f"g-{unique}"
+    ) as hx:
+        assert hx.consumer is not None
+        reason = f"bug-{unique}"
+        messaging_support.REFUSED_REASONS.add(reason)
+        poison = withdrawal("REPLAY-1", reason=reason)
+        await write_events(hx.sessions, topic, [poison])
+        hx.relay.wake()
+        (dead,) = await read_topic(kafka_settings, hx.consumer.dead_letter_topic, 1)
+        assert await applied_counts(hx.sessions) == {}
+
+        messaging_support.REFUSED_REASONS.discard(reason)  # the bug is fixed
+        headers = {k: v.decode() for k, v in dead.headers if not k.startswith("dlt-")}
+        # A plain redelivery is still a duplicate; a replay is applied.
+        await hx.broker.publish(dead.value, topic, key=dead.key, headers=headers)
+        await hx.broker.publish(
+            dead.value,
+            topic,
+            key=dead.key,
+            headers={**headers, h.REPLAY_OF: headers[h.EVENT_ID]},
+        )
+
+        async def applied() -> dict[str, int] | None:
+            counts = await applied_counts(hx.sessions)
+            return counts or None
+
+        assert await wait_for(applied, message="the replay applied") == {
+            str(poison.event_id): 1
+        }
+
+
+async def test_event_types_the_handler_ignores_are_not_recorded(
+    sqlite_database_url: str, kafka_settings: KafkaSettings, unique: str
+) -> None:
+    topic = f"t.filter.{unique}"
+    async with harness(
+        sqlite_database_url,
+        kafka_settings,
+        topic=topic,
+        group_id=f"g-{unique}",
+        event_types={"dossier.withdrawn"},
+    ) as hx:
+        from motcua.shared.contracts import new_event
+        from motcua.shared.contracts.dossier import DossierRatedV1
+
+        rated = new_event(DossierRatedV1(score=5), dossier_code="F-1", producer="test")
+        kept = withdrawal("F-1")
+        await write_events(hx.sessions, topic, [rated, kept])
+
+        async def applied() -> dict[str, int] | None:
+            counts = await applied_counts(hx.sessions)
+            return counts or None
+
+        assert await wait_for(applied, message="the withdrawal applied") == {
+            str(kept.event_id): 1
+        }
+        async with hx.sessions() as session:
+            inbox = set(
+                (await session.execute(sa.select(InboxRecord.message_id))).scalars()
+            )
+        assert inbox == {str(kept.event_id)}

@@ -5,6 +5,7 @@ PostgreSQL by URL, and Alembic migrations per service.
 from __future__ import annotations
 
 import asyncio
+import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
+from sqlalchemy.pool import NullPool
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
@@ -124,9 +126,26 @@ def alembic_config(script_location: Path, url: str, version_table: str) -> Any:
 
 
 async def migrate(script_location: Path, url: str, *, version_table: str) -> None:
-    """Bring a service's database to the newest Alembic revision."""
+    """Bring a service's database to the newest Alembic revision.
+
+    On PostgreSQL an advisory lock makes instances that start together take
+    turns: the first upgrades, the others find nothing left to do.
+    """
     from alembic import command
 
     cfg = alembic_config(script_location, url, version_table)
-    # Alembic's env.py runs its own event loop for the async engine.
-    await asyncio.to_thread(command.upgrade, cfg, "head")
+    if is_sqlite(url):
+        # Alembic's env.py runs its own event loop for the async engine.
+        await asyncio.to_thread(command.upgrade, cfg, "head")
+        return
+    engine = _create_async_engine(url, poolclass=NullPool)
+    key = zlib.crc32(f"motcua-migrate:{version_table}".encode())
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": key})
+            try:
+                await asyncio.to_thread(command.upgrade, cfg, "head")
+            finally:
+                await conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+    finally:
+        await engine.dispose()

@@ -57,9 +57,13 @@ def consumer_profile(settings: KafkaSettings) -> ConsumerProfile:
     )
 
 
+def _ssl_context(settings: KafkaSettings) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=settings.ssl_cafile)
+
+
 def _security(settings: KafkaSettings) -> BaseSecurity | None:
     use_ssl = settings.security_protocol in ("SSL", "SASL_SSL")
-    ctx = ssl.create_default_context() if use_ssl else None
+    ctx = _ssl_context(settings) if use_ssl else None
     if settings.security_protocol.startswith("SASL"):
         user = settings.sasl_username or ""
         password = (
@@ -79,7 +83,7 @@ def _admin_kwargs(settings: KafkaSettings) -> dict[str, Any]:
     kwargs: dict[str, Any] = {"bootstrap_servers": settings.bootstrap_servers}
     if settings.security_protocol != "PLAINTEXT":
         kwargs["security_protocol"] = settings.security_protocol
-        kwargs["ssl_context"] = ssl.create_default_context()
+        kwargs["ssl_context"] = _ssl_context(settings)
         if settings.sasl_mechanism:
             kwargs["sasl_mechanism"] = settings.sasl_mechanism
             kwargs["sasl_plain_username"] = settings.sasl_username

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,8 +126,13 @@ class ServiceRuntime:
         topics: Sequence[str],
         group_id: str | None = None,
         description: str = "",
+        event_types: Iterable[str] | None = None,
     ) -> EventConsumer:
-        """Consume ``topics`` in a group named after the service (by default)."""
+        """Consume ``topics`` in a group named after the service (by default).
+
+        ``event_types``: the types the handler acts on; records of other types
+        are acknowledged without being parsed or recorded (much cheaper).
+        """
         consumer = EventConsumer(
             group_id=group_id or self.name,
             topics=topics,
@@ -138,6 +143,7 @@ class ServiceRuntime:
             metrics=self.metrics,
             max_attempts=self.settings.consumer_max_attempts,
             on_committed=self.relay.wake,
+            event_types=event_types,
         )
         subscribe(
             self.broker,

@@ -93,6 +93,11 @@ class KafkaSettings(BaseSettings):
     )
     sasl_username: str | None = Field(default=None, description="SASL user.")
     sasl_password: SecretStr | None = Field(default=None, description="SASL password.")
+    ssl_cafile: str | None = Field(
+        default=None,
+        description="CA bundle to verify the brokers' TLS certificates (default: the "
+        "system store).",
+    )
 
     @model_validator(mode="after")
     def _default_profile(self) -> KafkaSettings:
@@ -154,6 +159,14 @@ class ServiceSettings(BaseSettings):
     def _default_port(self) -> ServiceSettings:
         if self.http_port == 0:
             self.http_port = self.default_port
+        return self
+
+    @model_validator(mode="after")
+    def _real_database_in_production(self) -> ServiceSettings:
+        if self.common.environment == "production" and not self.database_url:
+            prefix = str(self.model_config.get("env_prefix", ""))
+            msg = f"{prefix}DATABASE_URL must be set in production (SQLite is for development)"
+            raise ValueError(msg)
         return self
 
     @property

@@ -1,43 +1,395 @@
-"""Notification's event handlers: decide what to tell whom, record it, emit."""
+"""Notification's consumer of dossier events: thin adapter.
+
+It only writes rows: the dossier's contact data, notices in state ``created``
+(one per event, channel and recipient) and their ``notification.created``
+events. The delivery worker sends them. Imported history is recorded but
+never notified.
+"""
 
 from __future__ import annotations
 
-from motcua.notification.tables import NoticeRecord
-from motcua.shared.contracts import EventData, EventEnvelope
-from motcua.shared.contracts.common import NotificationChannel
-from motcua.shared.contracts.dossier import DossierReceivedV1
-from motcua.shared.contracts.notification import NotificationCreatedV1
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from motcua.notification.domain.rules import (
+    NOTIFYING_EVENTS,
+    RESULT_RETURN_TEMPLATE,
+    Contact,
+    notice_recipient_role,
+    plan_notices,
+)
+from motcua.notification.events import emit
+from motcua.notification.notices import (
+    DeliveryPolicy,
+    Trigger,
+    contact_of,
+    create_notice,
+    format_postal_address,
+)
+from motcua.notification.postal import request_cancellation
+from motcua.notification.tables import DossierContact, Notice, ParkedEvent, Recipient
+from motcua.shared.contracts import EventData, EventEnvelope, parse_event
+from motcua.shared.contracts import headers as h
+from motcua.shared.contracts.common import (
+    NotificationChannel,
+    ResultDelivery,
+)
+from motcua.shared.contracts.dossier import (
+    DossierCompletionRequestedV1,
+    DossierReceivedV1,
+    DossierRefusedV1,
+    DossierWithdrawnV1,
+    Person,
+)
+from motcua.shared.contracts.handoff import (
+    ApologyIssuedV1,
+    FeeRequestedV1,
+    ProcessingResumedV1,
+    ProcessingStoppedV1,
+    ResultDeliveredV1,
+    ResultRecordedV1,
+    SupplementRequestedV1,
+)
+from motcua.shared.contracts.notification import NotificationSkippedV1
+from motcua.shared.db import utcnow
 from motcua.shared.messaging import HandlerContext
 
+_RECIPIENT_NS = uuid.UUID("5b0d8d4e-0c4e-4d3e-9a53-6f1f0e3c2a11")
 
-async def on_dossier_event(
-    ctx: HandlerContext, event: EventEnvelope[EventData]
+
+def make_dossier_handler(
+    policy: DeliveryPolicy, on_notices: Callable[[], None]
+) -> Callable[[HandlerContext, EventEnvelope[EventData]], Awaitable[None]]:
+    """The handler of ``motcua.dossier.events``; ``on_notices`` wakes the worker."""
+
+    async def on_dossier_event(
+        ctx: HandlerContext, event: EventEnvelope[EventData]
+    ) -> None:
+        traceparent = ctx.record.headers.get(h.TRACEPARENT)
+        if await apply_event(ctx.session, policy, event, traceparent):
+            _after_commit(ctx.session, on_notices)
+
+    return on_dossier_event
+
+
+async def apply_event(
+    session: AsyncSession,
+    policy: DeliveryPolicy,
+    event: EventEnvelope[EventData],
+    traceparent: str | None,
+) -> bool:
+    """Record what the event says; True if notices were written."""
+    data = event.data
+    dossier = await _remember(session, event)
+    if dossier is None:
+        if event.event_type in NOTIFYING_EVENTS and not event.imported:
+            await _park(session, event, traceparent)
+        return False
+    _update_facts(dossier, data)
+    cancelled = await _cancel_postal_return_if_needed(session, event, dossier)
+    wrote = False
+    if event.event_type in NOTIFYING_EVENTS and not event.imported:
+        wrote = await _record_notices(session, policy, event, dossier, traceparent)
+    if isinstance(data, DossierReceivedV1):
+        wrote |= await _replay_parked(session, policy, event.dossier_code)
+    return wrote or cancelled
+
+
+def _after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
+    """Wake the worker once the batch's transaction has committed (before
+    that, its claim could not see the new notices)."""
+    if session.info.get("wake_registered"):
+        return
+    session.info["wake_registered"] = True
+
+    def fire(_session: Any) -> None:
+        session.info.pop("wake_registered", None)
+        callback()
+
+    sa.event.listen(session.sync_session, "after_commit", fire, once=True)
+
+
+# -- what the dossier events say -------------------------------------------
+
+
+def recipient_id(dossier_code: str, role: str) -> uuid.UUID:
+    return uuid.uuid5(_RECIPIENT_NS, f"{dossier_code}:{role}")
+
+
+async def _upsert_person(
+    session: AsyncSession, dossier_code: str, role: str, person: Person
 ) -> None:
-    match event.data:
-        case DossierReceivedV1() if not event.imported:
-            _record_notice(ctx, event, NotificationChannel.SMS)
+    rid = recipient_id(dossier_code, role)
+    row = await session.get(Recipient, rid)
+    if row is None:
+        row = Recipient(id=rid, dossier_code=dossier_code, role=role)
+        session.add(row)
+    row.full_name = person.full_name
+    row.phone, row.email, row.address = person.phone, person.email, person.address
+
+
+def _contact(person: Person | None) -> Contact | None:
+    if person is None:
+        return None
+    return Contact(person.full_name, person.phone, person.email, person.address)
+
+
+async def _remember(
+    session: AsyncSession, event: EventEnvelope[EventData]
+) -> DossierContact | None:
+    """The dossier's contact row, created or refreshed from events that carry
+    the applicant (received; refused and completion requests at intake)."""
+    data = event.data
+    code = event.dossier_code
+    dossier = await session.get(DossierContact, code)
+    applicant = getattr(data, "applicant", None)
+    if not isinstance(applicant, Person):
+        return dossier
+    representative = (
+        data.representative if isinstance(data, DossierReceivedV1) else None
+    )
+    if dossier is None:
+        dossier = DossierContact(dossier_code=code)
+        session.add(dossier)
+    await _upsert_person(session, code, "applicant", applicant)
+    if representative is not None:
+        await _upsert_person(session, code, "representative", representative)
+    dossier.recipient_role = notice_recipient_role(
+        _contact(applicant), _contact(representative)
+    )
+    if isinstance(
+        data, DossierReceivedV1 | DossierRefusedV1 | DossierCompletionRequestedV1
+    ):
+        dossier.agency_code = data.receiving_agency_code
+        dossier.procedure_code = data.procedure_code
+    if isinstance(data, DossierReceivedV1):
+        _remember_received(dossier, data)
+    elif not dossier.notify_channels:
+        dossier.notify_channels = [NotificationChannel.SMS, NotificationChannel.EMAIL]
+    dossier.updated_at = utcnow()
+    await session.flush()
+    return dossier
+
+
+def _remember_received(dossier: DossierContact, data: DossierReceivedV1) -> None:
+    dossier.procedure_name = data.procedure_name
+    dossier.received_at = data.received_at
+    dossier.due_at = data.due_at
+    dossier.result_delivery = data.result_delivery.value
+    dossier.notify_channels = [c.value for c in data.notify_channels]
+    dossier.postal_address = (
+        data.postal_address.model_dump(mode="json") if data.postal_address else None
+    )
+    dossier.components = [c.name for c in data.components]
+
+
+def _update_facts(dossier: DossierContact, data: EventData) -> None:
+    match data:
+        case ApologyIssuedV1():
+            dossier.due_at = data.new_due_at
+        case ProcessingResumedV1() if data.due_at is not None:
+            dossier.due_at = data.due_at
+        case DossierWithdrawnV1():
+            dossier.withdrawn = True
         case _:
             return
+    dossier.updated_at = utcnow()
 
 
-def _record_notice(
-    ctx: HandlerContext, event: EventEnvelope[EventData], channel: NotificationChannel
+async def _cancel_postal_return_if_needed(
+    session: AsyncSession, event: EventEnvelope[EventData], dossier: DossierContact
+) -> bool:
+    """A withdrawn dossier, or a result handed over at the desk, no longer
+    needs the result-return order."""
+    data = event.data
+    if isinstance(data, DossierWithdrawnV1):
+        reason = "Công dân rút hồ sơ"
+    elif isinstance(data, ResultDeliveredV1) and data.method != "post":
+        reason = "Kết quả đã trả trực tiếp"
+    else:
+        return False
+    return await request_cancellation(session, dossier.dossier_code, reason)
+
+
+# -- notices ---------------------------------------------------------------
+
+
+def _event_context(data: EventData) -> dict[str, Any]:
+    match data:
+        case DossierRefusedV1():
+            return {"reasons": data.reasons}
+        case DossierCompletionRequestedV1():
+            return {
+                "components": data.missing_components,
+                "instructions": data.instructions,
+            }
+        case SupplementRequestedV1():
+            return {"components": data.requested_components, "reason": data.reason}
+        case FeeRequestedV1():
+            return {"amount_vnd": data.amount_vnd, "description": data.description}
+        case ApologyIssuedV1():
+            return {
+                "reason": data.reason,
+                "previous_due_at": _iso(data.previous_due_at),
+                "new_due_at": _iso(data.new_due_at),
+            }
+        case ProcessingStoppedV1():
+            return {"reason": data.reason}
+        case ResultRecordedV1():
+            return {
+                "resolved_at": _iso(data.resolved_at),
+                "result_summary": data.result_summary,
+            }
+        case DossierWithdrawnV1():
+            return {"reason": data.reason}
+        case _:
+            return {}
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def template_context(
+    dossier: DossierContact, recipient: Recipient | None, data: EventData
+) -> dict[str, Any]:
+    """Variables of the Vietnamese templates."""
+    base: dict[str, Any] = {
+        "dossier_code": dossier.dossier_code,
+        "procedure_name": dossier.procedure_name or dossier.procedure_code,
+        "agency_code": dossier.agency_code,
+        "full_name": recipient.full_name if recipient else "",
+        "received_at": _iso(dossier.received_at),
+        "due_at": _iso(dossier.due_at),
+        "components": dossier.components,
+        "postal_return": dossier.result_delivery == ResultDelivery.POST.value,
+        "postal_address": format_postal_address(dossier.postal_address or {}),
+    }
+    return base | _event_context(data)
+
+
+async def _record_notices(
+    session: AsyncSession,
+    policy: DeliveryPolicy,
+    event: EventEnvelope[EventData],
+    dossier: DossierContact,
+    traceparent: str | None,
+) -> bool:
+    role = dossier.recipient_role
+    recipient = (
+        await session.get(Recipient, recipient_id(dossier.dossier_code, role))
+        if role
+        else None
+    )
+    contact = contact_of(recipient, dossier)
+    chosen = [NotificationChannel(c) for c in dossier.notify_channels]
+    plans = plan_notices(
+        event.event_type,
+        chosen=chosen,
+        reachable=contact.reachable(),
+        result_delivery=ResultDelivery(dossier.result_delivery),
+        has_postal_address=bool(dossier.postal_address),
+    )
+    trigger = Trigger(
+        event.event_id, event.event_type, event.correlation_id, traceparent
+    )
+    if not plans:
+        _emit_skipped(session, event, dossier, chosen, trigger)
+        return False
+    context = template_context(dossier, recipient, event.data)
+    for plan in plans:
+        if plan.template == RESULT_RETURN_TEMPLATE and await _has_result_return(
+            session, dossier.dossier_code
+        ):
+            continue  # order number = dossier code: one live order per dossier
+        await create_notice(
+            session,
+            policy,
+            dossier_code=dossier.dossier_code,
+            recipient_id=recipient.id if recipient else None,
+            trigger=trigger,
+            template=plan.template,
+            channel=plan.channel,
+            context=context,
+        )
+    return True
+
+
+async def _has_result_return(session: AsyncSession, dossier_code: str) -> bool:
+    found = await session.scalar(
+        sa.select(col(Notice.id)).where(
+            col(Notice.dossier_code) == dossier_code,
+            col(Notice.template) == RESULT_RETURN_TEMPLATE,
+            col(Notice.state) != "cancelled",
+        )
+    )
+    return found is not None
+
+
+def _emit_skipped(
+    session: AsyncSession,
+    event: EventEnvelope[EventData],
+    dossier: DossierContact,
+    chosen: list[NotificationChannel],
+    trigger: Trigger,
 ) -> None:
-    notice = NoticeRecord(
-        dossier_code=event.dossier_code,
-        trigger_event_id=event.event_id,
-        channel=channel.value,
+    """Tell the timeline nothing could be sent (no contact for any channel)."""
+    probe = Notice(
+        id=uuid.uuid5(_RECIPIENT_NS, f"skipped:{event.event_id}"),
+        idempotency_key="",
+        dossier_code=dossier.dossier_code,
+        trigger_event_id=trigger.event_id,
+        trigger_event_type=trigger.event_type,
+        correlation_id=trigger.correlation_id,
+        traceparent=trigger.traceparent,
         template=event.event_type,
-        state="created",
+        channel=(chosen[0] if chosen else NotificationChannel.SMS).value,
+        state="skipped",
     )
-    ctx.session.add(notice)
-    ctx.emit(
-        NotificationCreatedV1(
-            notification_id=notice.id,
-            channel=channel,
-            template=notice.template,
-            trigger_event_id=event.event_id,
-            trigger_event_type=event.event_type,
-        ),
-        cause=event,
+    emit(
+        session,
+        probe,
+        NotificationSkippedV1,
+        detail="Người nộp không có số điện thoại hoặc thư điện tử nhận thông báo.",
     )
+
+
+# -- events that came before the dossier's contact data -------------------
+
+
+async def _park(
+    session: AsyncSession, event: EventEnvelope[EventData], traceparent: str | None
+) -> None:
+    if await session.get(ParkedEvent, event.event_id) is None:
+        session.add(
+            ParkedEvent(
+                event_id=event.event_id,
+                dossier_code=event.dossier_code,
+                payload=event.to_json(),
+                traceparent=traceparent,
+            )
+        )
+
+
+async def _replay_parked(
+    session: AsyncSession, policy: DeliveryPolicy, dossier_code: str
+) -> bool:
+    parked = (
+        await session.execute(
+            sa.select(ParkedEvent)
+            .where(col(ParkedEvent.dossier_code) == dossier_code)
+            .order_by(col(ParkedEvent.parked_at))
+        )
+    ).scalars()
+    wrote = False
+    for row in list(parked):
+        wrote |= await apply_event(
+            session, policy, parse_event(row.payload), row.traceparent
+        )
+        await session.delete(row)
+    return wrote

@@ -8,5 +8,6 @@ SERVICE = ServiceDefinition(
     default_port=8003,
     app_factory="motcua.notification.app:create_app",
     settings="motcua.notification.settings:NotificationSettings",
+    extra_processes="motcua.notification.simulators:processes",
     links=(("API docs", "/docs"), ("AsyncAPI", "/asyncapi")),
 )

@@ -1,42 +1,192 @@
-"""Routing's event handlers: parse, decide, persist, emit."""
+"""Routing's event handlers: parse, decide, persist, emit.
+
+Consumed (group ``routing``):
+
+- ``dossier.received`` → resolve the workflow by competence and offer the first
+  step (or queue the dossier for dispatch); imported history is recorded only;
+- ``dossier.supplement_received`` → resume the paused clock, moving due times;
+- ``dossier.withdrawn`` → stop the workflow;
+- ``notification.postal_status_changed`` (``delivered``) → the post delivered
+  the result: ``dossier.result_delivered`` with ``method="post"``;
+- imported ``dossier.result_recorded`` / ``result_delivered`` /
+  ``processing_stopped`` → the status they describe.
+
+Routing's own events come back on the topic and are skipped. An event about a
+dossier routing has not seen yet (the rare reordering between producers) is
+parked and applied right after that dossier's ``dossier.received``.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+import structlog
+
+from motcua.routing.commands import new_dossier_row, routing_request, start_routing
+from motcua.routing.context import Routing
+from motcua.routing.domain import Outcome
+from motcua.routing.pauses import resume_after_supplement
+from motcua.routing.repository import (
+    ConsumerEmitter,
+    apply_outcome,
+    load_dossier,
+    park,
+    record_event,
+    take_parked,
+)
 from motcua.routing.tables import RoutedDossier
+from motcua.routing.workflow import deliver_by_post, withdraw
 from motcua.shared.contracts import EventData, EventEnvelope
-from motcua.shared.contracts import headers as h
-from motcua.shared.contracts.common import DossierStatus
-from motcua.shared.contracts.dossier import DossierReceivedV1
-from motcua.shared.contracts.handoff import HandoffOfferedV1
+from motcua.shared.contracts.dossier import (
+    DossierReceivedV1,
+    DossierSupplementReceivedV1,
+    DossierWithdrawnV1,
+)
+from motcua.shared.contracts.handoff import (
+    ProcessingStoppedV1,
+    ResultDeliveredV1,
+    ResultRecordedV1,
+)
+from motcua.shared.contracts.notification import PostalStatusChangedV1
 from motcua.shared.messaging import HandlerContext
 
+log = structlog.get_logger(__name__)
 
-async def on_dossier_event(
-    ctx: HandlerContext, event: EventEnvelope[EventData]
-) -> None:
-    match event.data:
-        case DossierReceivedV1() as received:
-            await _offer_first_step(ctx, event, received)
-        case _:
+POSTAL_DELIVERED = "delivered"
+HANDLED_EVENT_TYPES = frozenset(
+    model.EVENT_TYPE
+    for model in (
+        DossierReceivedV1,
+        DossierSupplementReceivedV1,
+        DossierWithdrawnV1,
+        PostalStatusChangedV1,
+        ResultRecordedV1,
+        ResultDeliveredV1,
+        ProcessingStoppedV1,
+    )
+)
+"""Everything else (most of all routing's own hand-off events coming back) is
+acknowledged by the consumer without being parsed."""
+
+
+class DossierEventHandler:
+    """The consumer of ``motcua.dossier.events`` and ``motcua.notification.events``."""
+
+    def __init__(self, routing: Routing) -> None:
+        self._routing = routing
+
+    async def __call__(
+        self, ctx: HandlerContext, event: EventEnvelope[EventData]
+    ) -> None:
+        if event.producer == ctx.producer:
+            return  # our own events, back from the topic
+        match event.data:
+            case DossierReceivedV1() as received:
+                await self._received(ctx, event, received)
+            case DossierSupplementReceivedV1() | DossierWithdrawnV1():
+                await self._about_dossier(ctx, event)
+            case PostalStatusChangedV1(postal_status=status) if (
+                status == POSTAL_DELIVERED
+            ):
+                await self._about_dossier(ctx, event)
+            case ResultRecordedV1() | ResultDeliveredV1() | ProcessingStoppedV1() if (
+                event.imported
+            ):
+                await self._about_dossier(ctx, event)
+            case _:
+                return
+
+    async def _received(
+        self,
+        ctx: HandlerContext,
+        event: EventEnvelope[Any],
+        received: DossierReceivedV1,
+    ) -> None:
+        session = ctx.session
+        code = event.dossier_code
+        if await session.get(RoutedDossier, code) is not None:
+            # The same dossier announced again under another event id: keep
+            # the first (the inbox already dropped exact duplicates).
+            log.info("dossier_already_routed", dossier_code=code)
             return
-
-
-async def _offer_first_step(
-    ctx: HandlerContext, event: EventEnvelope[EventData], received: DossierReceivedV1
-) -> None:
-    agency = received.receiving_agency_code
-    ctx.session.add(
-        RoutedDossier(
-            code=event.dossier_code,
-            procedure_code=received.procedure_code,
-            status=int(DossierStatus.IN_PROGRESS),
-            holder_agency_code=agency,
-            current_step=1,
+        row = new_dossier_row(
+            code, received, imported=event.imported, correlation_id=event.correlation_id
         )
-    )
-    ctx.emit(
-        HandoffOfferedV1(step_no=1, to_agency_code=agency, role="receiving_desk"),
-        cause=event,
-        agency_code=agency,
-        extra_headers={h.AGENCY_CODE: agency},
-    )
+        session.add(row)
+        if event.imported:
+            log.info("dossier_history_recorded", dossier_code=code)
+        else:
+            await start_routing(
+                session,
+                self._routing,
+                row,
+                routing_request(self._routing, row, received),
+                offered_at=event.occurred_at,
+                emit=ConsumerEmitter(ctx, event),
+            )
+        # (a no-op when routing wrote already; otherwise it makes the row
+        # visible to a second announcement of this dossier in the same batch)
+        await session.flush()
+        for parked in await take_parked(session, code):
+            log.info(
+                "parked_event_applied", dossier_code=code, parked_type=parked.event_type
+            )
+            await self._apply(ctx, parked, row)
+
+    async def _about_dossier(
+        self, ctx: HandlerContext, event: EventEnvelope[Any]
+    ) -> None:
+        loaded = await load_dossier(ctx.session, event.dossier_code, lock=True)
+        if loaded is None:
+            if await park(ctx.session, event):
+                log.info("event_parked", dossier_code=event.dossier_code)
+            return
+        await self._apply(ctx, event, loaded[0])
+
+    async def _apply(
+        self, ctx: HandlerContext, event: EventEnvelope[Any], row: RoutedDossier
+    ) -> None:
+        loaded = await load_dossier(ctx.session, row.code)
+        assert loaded is not None
+        _, dossier = loaded
+        outcome: Outcome | None = None
+        match event.data:
+            case DossierSupplementReceivedV1() as supplement:
+                outcome = resume_after_supplement(
+                    dossier, supplement.received_at, self._routing.policy
+                )
+            case DossierWithdrawnV1():
+                outcome = withdraw(dossier, event.occurred_at)
+                if outcome is not None:
+                    record_event(ctx.session, event)
+            case PostalStatusChangedV1():
+                outcome = deliver_by_post(dossier, event.occurred_at)
+            case (
+                ResultRecordedV1()
+                | ResultDeliveredV1()
+                | ProcessingStoppedV1() as history
+            ):
+                self._record_history(ctx, event, row, history)
+                return
+        if outcome is None:
+            log.info(
+                "event_not_applicable",
+                dossier_code=row.code,
+                status=row.status,
+            )
+            return
+        await apply_outcome(ctx.session, row, outcome, ConsumerEmitter(ctx, event))
+
+    @staticmethod
+    def _record_history(
+        ctx: HandlerContext,
+        event: EventEnvelope[Any],
+        row: RoutedDossier,
+        history: ResultRecordedV1 | ResultDeliveredV1 | ProcessingStoppedV1,
+    ) -> None:
+        """Imported history describes a past state: record it, start nothing."""
+        if not row.imported:
+            log.info("history_for_live_dossier_ignored", dossier_code=row.code)
+            return
+        row.status = int(history.status)
+        record_event(ctx.session, event)

@@ -92,6 +92,26 @@ def config() -> None:
     console.print(table)
 
 
+@app.command()
+def docs(
+    folder: Annotated[Path, typer.Option(help="Where the documents live.")] = Path(
+        "docs"
+    ),
+    check: Annotated[
+        bool, typer.Option(help="Only report documents that are out of date.")
+    ] = False,
+) -> None:
+    """Generate the OpenAPI/AsyncAPI documents and the configuration reference."""
+    from motcua.shared.cli.docs import generate
+
+    stale = generate(folder, check=check)
+    for path in stale:
+        typer.echo(f"{'out of date' if check else 'written'}: {folder / path}")
+    if check and stale:
+        typer.echo("Run `./motcua docs` and commit the result.")
+        raise typer.Exit(1)
+
+
 @token_app.command("issue")
 def token_issue(
     agency: Annotated[
@@ -129,6 +149,15 @@ def _service_command(name: str, app_factory: str) -> typer.Typer:
     return group
 
 
+def _register_plugins() -> None:
+    """Commands of other installed packages (entry point group ``motcua.commands``:
+    a function taking the root Typer app), e.g. ``motcua bench``."""
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group="motcua.commands"):
+        entry.load()(app)
+
+
 def _register_services() -> None:
     for service in installed_services():
         group = _service_command(service.name, service.app_factory)
@@ -141,6 +170,7 @@ def _register_services() -> None:
 
 def main() -> None:
     _register_services()
+    _register_plugins()
     try:
         app()
     except KeyboardInterrupt:

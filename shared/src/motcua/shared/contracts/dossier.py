@@ -66,8 +66,9 @@ class WorkflowStep(_Part):
 
     step_no: int = Field(ge=1)
     role: str = Field(
-        description="Agency role holding the step: `receiving_desk`, "
-        "`competent_agency`, or `specialist:<agency type>`."
+        description="Who holds the step: `receiving_desk` (the agency that received "
+        "the dossier), `competent_agency`, or `specialist:<agency type>` (e.g. "
+        "`specialist:police`), resolved by routing with the agency registry."
     )
     name: str = ""
     hours: float = Field(ge=0, description="Allotted working hours.")
@@ -95,6 +96,14 @@ class DossierReceivedV1(DossierEventData):
     field_name: str | None = None
     procedure_level: AgencyLevel = AgencyLevel.COMMUNE
     inter_agency: bool = False
+    competent_agency_type: str | None = Field(
+        default=None,
+        description="Agency type competent to decide (see motcua.shared.domain."
+        "agencies), resolved by routing near the receiving agency.",
+    )
+    competent_agency_code: str | None = Field(
+        default=None, description="Set when intake already knows the competent agency."
+    )
     channel: Channel
     receiving_agency_code: str
     received_at: AwareDatetime

@@ -113,6 +113,9 @@ class SupplementRequestedV1(DossierEventData):
     requested_components: list[str]
     reason: str = ""
     status: DossierStatus = DossierStatus.AWAITING_SUPPLEMENT
+    officer: str | None = Field(
+        default=None, description="Officer who asked (the contact on form 02)."
+    )
 
 
 class FeeRequestedV1(DossierEventData):
@@ -123,12 +126,14 @@ class FeeRequestedV1(DossierEventData):
     amount_vnd: int = Field(ge=0)
     description: str = ""
     status: DossierStatus = DossierStatus.AWAITING_FEE
+    officer: str | None = None
 
 
 class FeePaidV1(DossierEventData):
     EVENT_TYPE = "dossier.fee_paid"
 
     amount_vnd: int = Field(ge=0)
+    officer: str | None = Field(default=None, description="Officer who recorded it.")
 
 
 class ProcessingResumedV1(DossierEventData):
@@ -149,6 +154,7 @@ class ProcessingStoppedV1(DossierEventData):
 
     reason: str
     status: DossierStatus = DossierStatus.STOPPED
+    officer: str | None = None
 
 
 class ResultRecordedV1(DossierEventData):
@@ -161,6 +167,7 @@ class ResultRecordedV1(DossierEventData):
     timeliness: Timeliness
     result_summary: str = ""
     status: DossierStatus = DossierStatus.RESOLVED
+    officer: str | None = None
 
 
 class ResultDeliveredV1(DossierEventData):
@@ -171,6 +178,9 @@ class ResultDeliveredV1(DossierEventData):
     delivered_at: AwareDatetime
     method: str = "desk"
     status: DossierStatus = DossierStatus.RESULT_DELIVERED
+    officer: str | None = Field(
+        default=None, description="Officer who handed it over (none by post)."
+    )
 
 
 class _DeadlineEvent(DossierEventData):
@@ -200,3 +210,6 @@ class ApologyIssuedV1(DossierEventData):
     reason: str
     previous_due_at: AwareDatetime | None = None
     new_due_at: AwareDatetime
+    officer: str | None = Field(
+        default=None, description="Who signed the apology for the agency."
+    )

@@ -56,6 +56,13 @@ class NotificationPermanentFailureV1(_NotificationState):
     fallback_channel: NotificationChannel | None = None
 
 
+class NotificationSkippedV1(_NotificationState):
+    """The event calls for a notice but the recipient gave no phone, email or
+    address for any allowed channel: nothing is sent (the officer can see why)."""
+
+    EVENT_TYPE = "notification.skipped"
+
+
 class NotificationDeadLetteredV1(_NotificationState):
     """Every channel failed; an operator can retry it."""
 
@@ -63,7 +70,8 @@ class NotificationDeadLetteredV1(_NotificationState):
 
 
 class PostalOrderCreatedV1(_NotificationState):
-    """A result-return order was placed with the postal operator."""
+    """A result-return order was placed with the postal operator (order number =
+    dossier code). Letters carrying a notice emit only the notice events."""
 
     EVENT_TYPE = "notification.postal_order_created"
 
@@ -71,7 +79,9 @@ class PostalOrderCreatedV1(_NotificationState):
 
 
 class PostalStatusChangedV1(_NotificationState):
-    """Postal callback: accepted, delivered, failed, returned or cancelled."""
+    """Status of a result-return order: accepted, delivered, failed (an attempt
+    failed; the post tries again or returns it), returned (back at the agency)
+    or cancelled. ``delivered`` means the result reached the citizen."""
 
     EVENT_TYPE = "notification.postal_status_changed"
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -132,6 +133,10 @@ class _Skip(Exception):  # noqa: N818
     """Raised inside a savepoint to undo the inbox row of a skipped record."""
 
 
+class _NeedsCareful(Exception):  # noqa: N818
+    """The optimistic pass met a bad record: redo the batch record by record."""
+
+
 class EventConsumer:
     """One consumer group applying one handler to records of some topics."""
 
@@ -148,8 +153,10 @@ class EventConsumer:
         max_attempts: int = 3,
         retry_backoff_s: float = 0.05,
         on_committed: Callable[[], None] | None = None,
+        event_types: Iterable[str] | None = None,
     ) -> None:
         self.group_id = group_id
+        self.event_types = frozenset(event_types) if event_types is not None else None
         self.topics = tuple(topics)
         self.dead_letter_topic = dead_letter_topic(group_id)
         self._handler = handler
@@ -187,11 +194,24 @@ class EventConsumer:
     # -- the core, transport-free (tests call it directly) ------------------
 
     async def apply_batch(self, records: Sequence[ConsumedRecord]) -> None:
+        """Apply a batch in one transaction.
+
+        First optimistically: one inbox insert for the whole batch, handlers
+        run straight through. If any record is malformed or its handler fails,
+        that transaction is rolled back and the batch is applied again record
+        by record, each in a savepoint with retries and dead-lettering.
+        """
         started = time.perf_counter()
-        async with self._sessions() as session, session.begin():
-            dirty = False
-            for record in records:
-                dirty |= await self._apply_record(session, record)
+        wanted = [r for r in records if self._wants(r)]
+        for record in records:
+            if record not in wanted:
+                self._count(record.headers.get(h.EVENT_TYPE, "?"), "ignored")
+        if not wanted:
+            return
+        try:
+            dirty = await self._apply_optimistically(wanted)
+        except _NeedsCareful:
+            dirty = await self._apply_carefully(wanted)
         if self._metrics is not None:
             self._metrics.batch_seconds.labels(self.group_id).observe(
                 time.perf_counter() - started
@@ -199,16 +219,93 @@ class EventConsumer:
         if dirty and self._on_committed is not None:
             self._on_committed()
 
-    async def _apply_record(
-        self, session: AsyncSession, record: ConsumedRecord
-    ) -> bool:
-        """Apply one record; returns True if it queued outbox rows."""
-        context = propagate.extract(record.headers)
-        event_type = record.headers.get(h.EVENT_TYPE, "?")
+    def _wants(self, record: ConsumedRecord) -> bool:
+        """Records of types the handler ignores are acknowledged without work
+        (a record without a type header is parsed: it may be poison)."""
+        if self.event_types is None:
+            return True
+        event_type = record.headers.get(h.EVENT_TYPE)
+        return event_type is None or event_type in self.event_types
+
+    async def _apply_optimistically(self, records: Sequence[ConsumedRecord]) -> bool:
+        dirty = False
+        async with self._sessions() as session, session.begin():
+            fresh = await self._claim_inbox_batch(session, records)
+            for record in records:
+                event_type = record.headers.get(h.EVENT_TYPE, "?")
+                if record.message_id not in fresh:
+                    self._count(event_type, "duplicate")
+                    continue
+                fresh.discard(
+                    record.message_id
+                )  # a repeat later in the batch is a duplicate
+                with self._record_scope(record, event_type):
+                    try:
+                        envelope = parse_event(record.value)
+                        ctx = HandlerContext(
+                            session=session, record=record, producer=self._producer
+                        )
+                        await self._handler(ctx, envelope)
+                    except INFRASTRUCTURE_ERRORS:
+                        raise
+                    except Exception as exc:
+                        raise _NeedsCareful from exc
+                dirty |= bool(ctx.emitted)
+                self._count(event_type, "applied")
+            await session.flush()
+        return dirty
+
+    async def _claim_inbox_batch(
+        self, session: AsyncSession, records: Sequence[ConsumedRecord]
+    ) -> set[str]:
+        """Insert the inbox rows of a batch at once; returns the ids that were new
+        (or are operator replays of records dead-lettered here)."""
+        ids = list(dict.fromkeys(r.message_id for r in records))
+        now = utcnow()
+        t = InboxRecord.__table__  # type: ignore[attr-defined]
+        dialect = (
+            postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        )
+        stmt = (
+            dialect.insert(t)
+            .values(
+                [
+                    {
+                        "consumer": self.group_id,
+                        "message_id": i,
+                        "status": "processed",
+                        "processed_at": now,
+                    }
+                    for i in ids
+                ]
+            )
+            .on_conflict_do_nothing(index_elements=["consumer", "message_id"])
+            .returning(t.c.message_id)
+        )
+        fresh = set((await session.execute(stmt)).scalars())
+        for record in records:
+            if (
+                record.message_id not in fresh
+                and h.REPLAY_OF in record.headers
+                and await self._revive_dead_letter(session, record)
+            ):
+                fresh.add(record.message_id)
+        return fresh
+
+    async def _apply_carefully(self, records: Sequence[ConsumedRecord]) -> bool:
+        async with self._sessions() as session, session.begin():
+            dirty = False
+            for record in records:
+                dirty |= await self._apply_record(session, record)
+        return dirty
+
+    @contextmanager
+    def _record_scope(self, record: ConsumedRecord, event_type: str) -> Iterator[None]:
+        """A consumer span joined to the producer's trace, and log context."""
         with (
             self._tracer.start_as_current_span(
                 f"{record.topic} process",
-                context=context,
+                context=propagate.extract(record.headers),
                 kind=SpanKind.CONSUMER,
                 attributes={
                     "messaging.system": "kafka",
@@ -227,6 +324,14 @@ class EventConsumer:
                 dossier_code=record.key,
             ),
         ):
+            yield
+
+    async def _apply_record(
+        self, session: AsyncSession, record: ConsumedRecord
+    ) -> bool:
+        """Apply one record in savepoints; returns True if it queued outbox rows."""
+        event_type = record.headers.get(h.EVENT_TYPE, "?")
+        with self._record_scope(record, event_type):
             try:
                 envelope = parse_event(record.value)
             except EventParseError as exc:
@@ -301,8 +406,14 @@ class EventConsumer:
             return True
         if h.REPLAY_OF not in record.headers:
             return False
+        return await self._revive_dead_letter(session, record)
+
+    async def _revive_dead_letter(
+        self, session: AsyncSession, record: ConsumedRecord
+    ) -> bool:
+        """An operator re-published a record this consumer dead-lettered: apply it."""
         t = InboxRecord.__table__  # type: ignore[attr-defined]
-        replay = await session.execute(
+        revived = await session.execute(
             sa.update(t)
             .where(
                 t.c.consumer == self.group_id,
@@ -311,7 +422,7 @@ class EventConsumer:
             )
             .values(status="processed", processed_at=utcnow())
         )
-        return bool(replay.rowcount)  # type: ignore[attr-defined]
+        return bool(revived.rowcount)  # type: ignore[attr-defined]
 
     async def _dead_letter(
         self,

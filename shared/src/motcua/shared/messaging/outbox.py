@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from typing import Any
 
@@ -24,6 +25,10 @@ def envelope_headers(envelope: EventEnvelope[Any]) -> dict[str, str]:
         h.CONTENT_TYPE: "application/json",
     }
     propagate.inject(headers)  # traceparent (and tracestate) of the current span
+    if h.TRACEPARENT not in headers:
+        # Written outside any span (an import, a script): start a trace here so
+        # every record still carries one and its consumers join it.
+        headers[h.TRACEPARENT] = f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
     return headers
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 import zlib
 from collections.abc import Awaitable, Callable
@@ -142,6 +143,7 @@ class OutboxRelay:
         self._task: asyncio.Task[None] | None = None
         self._rounds = 0
         self._leading = False
+        self._reported_at = 0.0
 
     def wake(self) -> None:
         """Rows were just committed here: publish now instead of at the next poll."""
@@ -302,8 +304,11 @@ class OutboxRelay:
                 )
 
     async def _report_pending(self) -> None:
-        if self._metrics is None:
+        """Refresh the pending-rows gauge, at most once a second (it is a count)."""
+        now = time.monotonic()
+        if self._metrics is None or now - self._reported_at < 1.0:
             return
+        self._reported_at = now
         t = OutboxRecord.__table__  # type: ignore[attr-defined]
         async with self._sessions() as session:
             count = await session.scalar(

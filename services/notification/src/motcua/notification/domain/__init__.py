@@ -1,0 +1,1 @@
+"""Pure notification rules: no I/O, no frameworks, testable in milliseconds."""

@@ -1,0 +1,65 @@
+"""Emitting ``notification.*`` events for a notice, through the outbox.
+
+Each event is keyed by the dossier code, caused by the dossier event that asked
+for the notice, and carries that event's trace context, so the dossier's
+timeline shows the whole story in one trace. Events carry the channel and the
+provider's references, never a phone, email or address.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from opentelemetry import context, propagate
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from motcua.notification.tables import Notice
+from motcua.shared.contracts import headers as h
+from motcua.shared.contracts import new_event
+from motcua.shared.contracts.common import NotificationChannel
+from motcua.shared.contracts.notification import _NotificationState
+from motcua.shared.messaging import add_event
+
+PRODUCER = "notification"
+
+E = TypeVar("E", bound=_NotificationState)
+
+
+@contextmanager
+def trace_of(traceparent: str | None) -> Iterator[None]:
+    """Continue the trace of the dossier event that caused a notice."""
+    if not traceparent:
+        yield
+        return
+    token = context.attach(propagate.extract({h.TRACEPARENT: traceparent}))
+    try:
+        yield
+    finally:
+        context.detach(token)
+
+
+def emit(
+    session: AsyncSession, notice: Notice, event_type: type[E], **fields: Any
+) -> None:
+    """Queue one state event of ``notice`` in the caller's transaction."""
+    data = event_type(
+        notification_id=notice.id,
+        channel=NotificationChannel(notice.channel),
+        template=notice.template,
+        trigger_event_id=notice.trigger_event_id,
+        trigger_event_type=notice.trigger_event_type,
+        attempt=notice.attempt,
+        provider=notice.provider,
+        provider_reference=notice.provider_reference,
+        **fields,
+    )
+    envelope = new_event(
+        data,
+        dossier_code=notice.dossier_code,
+        producer=PRODUCER,
+        correlation_id=notice.correlation_id or None,
+    ).model_copy(update={"causation_id": notice.trigger_event_id})
+    with trace_of(notice.traceparent):
+        add_event(session, envelope, topic=data.TOPIC)

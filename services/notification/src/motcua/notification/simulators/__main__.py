@@ -1,0 +1,45 @@
+"""``python -m motcua.notification.simulators sms|postal|smtp [--port N]``."""
+
+from __future__ import annotations
+
+import argparse
+
+import uvicorn
+
+from motcua.notification.simulators import (
+    MAILBOX_PORT,
+    POSTAL_PORT,
+    SMS_PORT,
+    SMTP_PORT,
+)
+from motcua.notification.simulators.common import SimulatorSettings
+from motcua.notification.simulators.mail import create_mail_simulator
+from motcua.notification.simulators.postal import create_postal_simulator
+from motcua.notification.simulators.sms import create_sms_simulator
+from motcua.shared.logging import configure_logging
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description="Provider simulators for motcua notification"
+    )
+    parser.add_argument("which", choices=["sms", "postal", "smtp"])
+    parser.add_argument("--port", type=int, default=None, help="HTTP port")
+    parser.add_argument(
+        "--smtp-port", type=int, default=SMTP_PORT, help="SMTP port (smtp only)"
+    )
+    args = parser.parse_args()
+    settings = SimulatorSettings()
+    configure_logging(f"{args.which}-simulator")
+    if args.which == "sms":
+        app, port = create_sms_simulator(settings), args.port or SMS_PORT
+    elif args.which == "postal":
+        app, port = create_postal_simulator(settings), args.port or POSTAL_PORT
+    else:
+        app = create_mail_simulator(settings, smtp_port=args.smtp_port)
+        port = args.port or MAILBOX_PORT
+    uvicorn.run(app, host=settings.host, port=port, log_config=None, access_log=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,465 @@
+"""The delivery worker: claims due notices, calls providers, records outcomes.
+
+For each notice: one transaction marks it ``sending`` (with a claim token, a
+lease and the provider's idempotency key) and emits ``notification.sending``;
+then the provider is called outside any transaction; then a second transaction
+records the answer, only if the claim is still ours. A process killed between
+the two leaves the notice ``sending`` with an expired lease: it is claimed
+again and sent with the *same* provider idempotency key, so an SMS gateway or
+postal operator that already took it does not send it twice (SMTP cannot tell;
+see :mod:`motcua.notification.providers.smtp`).
+
+Each provider has a rate limit (aiolimiter) and a circuit breaker: while a
+provider is down its notices are not claimed at all, so they wait without
+burning attempts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+import sqlalchemy as sa
+import structlog
+from aiolimiter import AsyncLimiter
+from prometheus_client import Counter, Gauge, Histogram
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from motcua.notification.domain.circuit import CircuitBreaker, CircuitState
+from motcua.notification.domain.delivery import NoticeState, Outcome
+from motcua.notification.events import emit
+from motcua.notification.notices import (
+    DeliveryPolicy,
+    fail_permanently,
+    fail_temporarily,
+    format_postal_address,
+    mark_accepted,
+    mark_delivered,
+)
+from motcua.notification.postal import (
+    development_waybill_codes,
+    free_waybills,
+    load_waybills,
+    order_cancelled,
+    order_kind,
+    order_placed,
+    register_order,
+    take_waybill,
+)
+from motcua.notification.providers.base import (
+    OutgoingMessage,
+    PostalParty,
+    Providers,
+    SendResult,
+)
+from motcua.notification.providers.postal import PostalProvider
+from motcua.notification.settings import NotificationSettings
+from motcua.notification.tables import DossierContact, Notice, PostalOrder, Recipient
+from motcua.shared.contracts.common import NotificationChannel
+from motcua.shared.contracts.notification import NotificationSendingV1
+from motcua.shared.db import utcnow
+from motcua.shared.service import ServiceRuntime
+
+log = structlog.get_logger(__name__)
+
+CLAIMABLE = (NoticeState.CREATED.value, NoticeState.TEMPORARY_FAILURE.value)
+
+
+@dataclass(frozen=True)
+class Claim:
+    notice_id: uuid.UUID
+    token: uuid.UUID
+    channel: NotificationChannel
+    message: OutgoingMessage
+
+
+class WorkerMetrics:
+    def __init__(self, runtime: ServiceRuntime) -> None:
+        registry = runtime.metrics.registry
+        self.sends = Counter(
+            "motcua_notification_sends_total",
+            "Provider calls by channel and outcome",
+            ["channel", "outcome"],
+            registry=registry,
+        )
+        self.send_seconds = Histogram(
+            "motcua_notification_send_seconds",
+            "Duration of one provider call",
+            ["channel"],
+            registry=registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
+        self.circuit_open = Gauge(
+            "motcua_notification_circuit_open",
+            "1 while a provider's circuit is open or half-open",
+            ["channel"],
+            registry=registry,
+        )
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        runtime: ServiceRuntime,
+        settings: NotificationSettings,
+        policy: DeliveryPolicy,
+        providers: Providers,
+    ) -> None:
+        self.runtime = runtime
+        self.settings = settings
+        self.policy = policy
+        self.providers = providers
+        self.breakers = {
+            channel: CircuitBreaker(
+                failure_threshold=settings.circuit_failure_threshold,
+                reset_after_s=settings.circuit_reset_s,
+            )
+            for channel in NotificationChannel
+        }
+        rates = {
+            NotificationChannel.SMS: settings.sms_rate_per_s,
+            NotificationChannel.EMAIL: settings.email_rate_per_s,
+            NotificationChannel.POST: settings.postal_rate_per_s,
+        }
+        self.limiters = {c: AsyncLimiter(rate, 1) for c, rate in rates.items()}
+        self.metrics = WorkerMetrics(runtime)
+        self._wake = asyncio.Event()
+        self._slots = asyncio.Semaphore(settings.worker_concurrency)
+        self._cancellations_checked = 0.0
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def circuit_states(self) -> dict[str, str]:
+        return {c.value: b.state.value for c, b in self.breakers.items()}
+
+    # -- loop -----------------------------------------------------------------
+
+    async def run(self) -> None:
+        await self._autofill_waybills()
+        while True:
+            try:
+                busy = await self.round()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("delivery_round_failed")
+                busy = False
+            if not busy:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        self._wake.wait(), self.settings.worker_poll_interval_s
+                    )
+                self._wake.clear()
+
+    async def round(self) -> bool:
+        """Claim what is due on every channel whose circuit allows it, send it;
+        True if anything was done."""
+        cancelled = await self._maybe_process_cancellations()
+        capacities: dict[NotificationChannel, int] = {}
+        for channel, breaker in self.breakers.items():
+            self.metrics.circuit_open.labels(channel.value).set(
+                0 if breaker.state == CircuitState.CLOSED else 1
+            )
+            capacity = breaker.capacity(self.settings.worker_batch_size)
+            if capacity:
+                capacities[channel] = capacity
+        claims = await self._claim(capacities) if capacities else []
+        for channel in capacities:
+            breaker = self.breakers[channel]
+            if breaker.state == CircuitState.HALF_OPEN and not any(
+                c.channel == channel for c in claims
+            ):
+                breaker.release_trial()
+        if claims:
+            results = await asyncio.gather(*(self._deliver(c) for c in claims))
+            await self._record(list(zip(claims, results, strict=True)))
+        return bool(claims) or cancelled
+
+    # -- claim ----------------------------------------------------------------
+
+    async def _claim(self, capacities: dict[NotificationChannel, int]) -> list[Claim]:
+        """One transaction for every channel: on SQLite each transaction is a
+        turn of the single writer lock, so a round takes one, not three."""
+        now = utcnow()
+        due = sa.or_(
+            sa.and_(
+                col(Notice.state).in_(CLAIMABLE),
+                col(Notice.next_attempt_at) <= now,
+            ),
+            # a send cut short by a crash: its outcome is unknown
+            sa.and_(
+                col(Notice.state) == NoticeState.SENDING.value,
+                col(Notice.provider_reference).is_(None),
+                col(Notice.accepted_at).is_(None),
+                col(Notice.lease_until) < now,
+            ),
+        )
+        claims: list[Claim] = []
+        async with self.runtime.transaction() as session:
+            for channel, limit in capacities.items():
+                rows = await session.execute(
+                    sa.select(Notice)
+                    .where(col(Notice.channel) == channel.value, due)
+                    .order_by(col(Notice.next_attempt_at))
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
+                for notice in list(rows.scalars()):
+                    claim = await self._claim_one(session, notice, channel)
+                    if claim is not None:
+                        claims.append(claim)
+        return claims
+
+    async def _claim_one(
+        self,
+        session: AsyncSession,
+        notice: Notice,
+        channel: NotificationChannel,
+    ) -> Claim | None:
+        uncertain = notice.state == NoticeState.SENDING
+        if uncertain:
+            log.warning(
+                "notice_outcome_unknown",
+                notice_id=str(notice.id),
+                channel=channel.value,
+            )
+            if (
+                channel == NotificationChannel.EMAIL
+                and not self.settings.email_resend_uncertain
+            ):
+                await fail_permanently(
+                    session,
+                    self.policy,
+                    notice,
+                    "Không rõ thư đã gửi hay chưa (tiến trình dừng giữa chừng)",
+                )
+                return None
+        if channel == NotificationChannel.POST and not notice.waybill_code:
+            waybill = await take_waybill(session, notice)
+            if waybill is None:
+                await fail_temporarily(
+                    session, self.policy, notice, "Hết mã vận đơn trong kho"
+                )
+                return None
+            await register_order(session, notice, waybill)
+        notice.state = NoticeState.SENDING
+        notice.attempt += 1
+        notice.claim_token = uuid.uuid4()
+        notice.lease_until = utcnow() + timedelta(seconds=self.settings.sending_lease_s)
+        notice.provider = self.providers[channel].name
+        notice.provider_idempotency_key = (
+            notice.provider_idempotency_key or uuid.uuid4()
+        )
+        notice.updated_at = utcnow()
+        emit_detail = "gửi lại, không rõ kết quả lần trước" if uncertain else ""
+        emit(session, notice, NotificationSendingV1, detail=emit_detail)
+        message = await self._message(session, notice, channel)
+        if message is None:
+            await fail_permanently(
+                session, self.policy, notice, "Không có địa chỉ nhận"
+            )
+            return None
+        return Claim(notice.id, notice.claim_token, channel, message)
+
+    async def _message(
+        self, session: AsyncSession, notice: Notice, channel: NotificationChannel
+    ) -> OutgoingMessage | None:
+        dossier = await session.get(DossierContact, notice.dossier_code)
+        recipient = (
+            await session.get(Recipient, notice.recipient_id)
+            if notice.recipient_id
+            else None
+        )
+        assert notice.provider_idempotency_key is not None
+        base = OutgoingMessage(
+            notice_id=notice.id,
+            dossier_code=notice.dossier_code,
+            channel=channel,
+            idempotency_key=notice.provider_idempotency_key,
+            destination="",
+            text=notice.body,
+            subject=notice.subject,
+            agency_code=dossier.agency_code if dossier else "",
+        )
+        if channel == NotificationChannel.SMS:
+            phone = recipient.phone if recipient else None
+            return replace(base, destination=phone) if phone else None
+        if channel == NotificationChannel.EMAIL:
+            email = recipient.email if recipient else None
+            if not email:
+                return None
+            rendered = self.policy.renderer.render(
+                notice.template, channel, notice.context
+            )
+            return replace(base, destination=email, attachment=rendered.attachment)
+        receiver = _receiver(dossier, recipient)
+        if receiver is None:
+            return None
+        return replace(
+            base,
+            destination=receiver.address,
+            receiver=receiver,
+            waybill_code=notice.waybill_code,
+            order_kind=order_kind(notice),
+        )
+
+    # -- send and record --------------------------------------------------------
+
+    async def _deliver(self, claim: Claim) -> SendResult:
+        provider = self.providers[claim.channel]
+        started = time.perf_counter()
+        async with self._slots, self.limiters[claim.channel]:
+            try:
+                result = await asyncio.wait_for(
+                    provider.send(claim.message), self.settings.send_timeout_s
+                )
+            except Exception as exc:  # a provider bug must not lose the notice
+                result = SendResult(
+                    Outcome.TEMPORARY, detail=type(exc).__name__, provider_fault=True
+                )
+        self.metrics.send_seconds.labels(claim.channel.value).observe(
+            time.perf_counter() - started
+        )
+        self.metrics.sends.labels(claim.channel.value, result.outcome.value).inc()
+        breaker = self.breakers[claim.channel]
+        if result.provider_fault:
+            breaker.record_failure()
+        else:
+            breaker.record_success()
+        return result
+
+    async def _record(self, outcomes: list[tuple[Claim, SendResult]]) -> None:
+        """Record a round's answers in one transaction (one writer turn on
+        SQLite instead of one per notice); a claim that is no longer ours
+        (a receipt settled it first, or the lease expired) is left alone."""
+        async with self.runtime.transaction() as session:
+            for claim, result in outcomes:
+                notice = await session.get(
+                    Notice, claim.notice_id, with_for_update=True
+                )
+                if notice is None or notice.claim_token != claim.token:
+                    continue
+                await self._apply(session, notice, claim.channel, result)
+        for claim, result in outcomes:
+            log.info(
+                "notice_sent",
+                notice_id=str(claim.notice_id),
+                channel=claim.channel.value,
+                outcome=result.outcome.value,
+                detail=result.detail,
+            )
+
+    async def _apply(
+        self,
+        session: AsyncSession,
+        notice: Notice,
+        channel: NotificationChannel,
+        result: SendResult,
+    ) -> None:
+        match result.outcome:
+            case Outcome.ACCEPTED:
+                mark_accepted(notice, result.reference)
+                if channel == NotificationChannel.POST:
+                    await order_placed(session, notice)
+            case Outcome.DELIVERED:
+                mark_delivered(session, notice, result.reference)
+            case Outcome.TEMPORARY:
+                await fail_temporarily(session, self.policy, notice, result.detail)
+            case Outcome.PERMANENT:
+                await fail_permanently(session, self.policy, notice, result.detail)
+
+    # -- postal housekeeping ------------------------------------------------------
+
+    async def _maybe_process_cancellations(self) -> bool:
+        """Look for cancellation requests at most once per poll interval (the
+        look-up is a database turn of its own)."""
+        now = time.monotonic()
+        if now - self._cancellations_checked < self.settings.worker_poll_interval_s:
+            return False
+        self._cancellations_checked = now
+        return await self._process_cancellations()
+
+    async def _process_cancellations(self) -> bool:
+        breaker = self.breakers[NotificationChannel.POST]
+        provider = self.providers[NotificationChannel.POST]
+        if breaker.state != CircuitState.CLOSED or not isinstance(
+            provider, PostalProvider
+        ):
+            return False
+        async with self.runtime.sessions() as session:
+            orders = list(
+                (
+                    await session.execute(
+                        sa.select(PostalOrder)
+                        .where(col(PostalOrder.status) == "cancel_requested")
+                        .limit(20)
+                    )
+                ).scalars()
+            )
+        for order in orders:
+            result = await provider.cancel(order.waybill_code, order.cancel_reason)
+            if result.provider_fault:
+                breaker.record_failure()
+                continue
+            breaker.record_success()
+            async with self.runtime.transaction() as session:
+                current = await session.get(PostalOrder, order.id, with_for_update=True)
+                notice = await session.get(Notice, order.notice_id)
+                if (
+                    current is None
+                    or notice is None
+                    or current.status != "cancel_requested"
+                ):
+                    continue
+                if result.cancelled:
+                    order_cancelled(session, notice, current)
+                else:
+                    current.status = "placed"
+                    log.warning(
+                        "postal_cancel_refused",
+                        waybill_code=current.waybill_code,
+                        detail=result.detail,
+                    )
+        return bool(orders)
+
+    async def _autofill_waybills(self) -> None:
+        count = self.settings.waybill_pool_autofill
+        if not count:
+            return
+        async with self.runtime.transaction() as session:
+            if await free_waybills(session):
+                return
+            used = await session.scalar(
+                sa.text("SELECT count(*) FROM notification_waybill")
+            )
+            added = await load_waybills(
+                session, development_waybill_codes(int(used or 0) + 1, count)
+            )
+        log.info("waybill_pool_filled", added=added)
+
+
+def _receiver(
+    dossier: DossierContact | None, recipient: Recipient | None
+) -> PostalParty | None:
+    if dossier is not None and dossier.postal_address:
+        postal = dossier.postal_address
+        return PostalParty(
+            name=postal.get("receiver_name", ""),
+            address=format_postal_address(postal),
+            phone=postal.get("phone", ""),
+            province=postal.get("province_code") or postal.get("province_name") or "",
+            commune=postal.get("commune_code") or postal.get("commune_name") or "",
+        )
+    if recipient is not None and recipient.address:
+        return PostalParty(
+            name=recipient.full_name,
+            address=recipient.address,
+            phone=recipient.phone or "",
+        )
+    return None

@@ -1,0 +1,66 @@
+"""Receiving a dossier sends an SMS and an email, once, over the real broker."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from notification_factories import dossier_code, email, phone, received
+from notification_support import (
+    NotificationTopic,
+    Simulators,
+    publish,
+    running_notification,
+)
+
+from motcua.shared.testing.helpers import wait_for
+
+pytestmark = [pytest.mark.broker]
+
+
+async def test_received_dossier_gets_one_sms_and_one_email_with_receipt(
+    database_url: str, make_settings: Callable[..., Any], simulators: Simulators
+) -> None:
+    code, number, address = dossier_code(), phone(), email()
+    event = received(code, phone_number=number, email_address=address)
+    async with running_notification(make_settings(database_url)) as service:
+        await publish(service.kafka, event, event)  # a redelivered duplicate
+
+        async def sms() -> list[dict[str, Any]]:
+            return [m for m in await simulators.sms_messages() if m["to"] == number]
+
+        async def mail() -> list[dict[str, Any]]:
+            return [m for m in await simulators.mails() if address in m["to"]]
+
+        [message] = await wait_for(sms, message="SMS at the gateway")
+        [letter] = await wait_for(mail, message="email in the mailbox")
+        topic = NotificationTopic(service.kafka)
+
+        async def delivered() -> list[Any]:
+            events = await topic.events(code)
+            done = [e for e in events if e.event_type == "notification.delivered"]
+            return events if len(done) == 2 else []
+
+        events = await wait_for(delivered, message="two delivered events")
+    assert message["text"] == (
+        f"Ho so {code} (Dang ky khai sinh) da duoc tiep nhan. Ngay hen tra: "
+        f"{event.data.due_at:%d/%m/%Y}."
+    )
+    assert message["encoding"] == "gsm7"
+    assert message["segments"] == 1
+    assert letter["subject"] == f"Hồ sơ {code} đã được tiếp nhận"
+    assert "Kính gửi Nguyễn Thị Ánh" in letter["text"]
+    assert "Đăng ký khai sinh" in letter["text"]
+    [attachment] = letter["attachments"]
+    assert attachment["filename"] == f"giay-tiep-nhan-{code}.html"
+    assert "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ" in attachment["content"]
+    assert len(await sms()) == 1
+    assert len(await mail()) == 1
+    types = [e.event_type for e in events]
+    assert types.count("notification.created") == 2
+    assert {e.causation_id for e in events} == {event.event_id}
+    for e in events:  # no personal data in events meant for reporting
+        body = e.model_dump_json()
+        assert number not in body
+        assert address not in body

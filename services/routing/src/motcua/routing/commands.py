@@ -1,0 +1,266 @@
+"""Use cases: start a dossier's workflow, officers' actions, the dispatch queue.
+
+Each runs in one transaction: load (and lock) the dossier, check who may act,
+ask the domain, persist the outcome with its events. A refusal raises
+:class:`ApiError` inside the transaction, so nothing is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from motcua.routing.context import Routing
+from motcua.routing.domain import ActionRefusedError, Dossier, Emit, Officer, Outcome
+from motcua.routing.planning import (
+    RoutePlan,
+    RoutingRequest,
+    Unroutable,
+    default_workflow,
+    plan_route,
+)
+from motcua.routing.repository import (
+    Emitter,
+    SessionEmitter,
+    apply_outcome,
+    load_dossier,
+    record_event,
+)
+from motcua.routing.tables import RoutedDossier
+from motcua.routing.workflow import start_workflow
+from motcua.shared.auth import Principal
+from motcua.shared.contracts.common import DossierStatus
+from motcua.shared.contracts.dossier import DossierReceivedV1, WorkflowStep
+from motcua.shared.contracts.envelope import VN_TZ
+from motcua.shared.contracts.handoff import DossierDispatchQueuedV1
+from motcua.shared.errors import ApiError
+
+log = structlog.get_logger(__name__)
+
+Decision = Callable[[Dossier, Officer, datetime], Outcome]
+
+
+def new_dossier_row(
+    code: str,
+    received: DossierReceivedV1,
+    *,
+    imported: bool,
+    correlation_id: str,
+) -> RoutedDossier:
+    return RoutedDossier(
+        code=code,
+        procedure_code=received.procedure_code,
+        procedure_name=received.procedure_name,
+        status=int(received.status),
+        receiving_agency_code=received.receiving_agency_code,
+        received_at=received.received_at,
+        due_at=received.due_at,
+        original_due_at=received.due_at,
+        imported=imported,
+        correlation_id=correlation_id,
+        workflow=[s.model_dump(mode="json") for s in received.workflow],
+        competent_agency_type=received.competent_agency_type,
+        competent_agency_code=received.competent_agency_code,
+    )
+
+
+def routing_request(
+    routing: Routing, row: RoutedDossier, received: DossierReceivedV1
+) -> RoutingRequest:
+    workflow = tuple(received.workflow)
+    if not workflow:
+        workflow = default_workflow(_hours_until_due(routing, received))
+    return RoutingRequest(
+        receiving_agency_code=row.receiving_agency_code,
+        workflow=workflow,
+        on=received.received_at.astimezone(VN_TZ).date(),
+        competent_agency_type=received.competent_agency_type,
+        competent_agency_code=received.competent_agency_code,
+    )
+
+
+def _hours_until_due(routing: Routing, received: DossierReceivedV1) -> float:
+    if received.due_at is None:
+        return 0.0
+    span = routing.policy.calendar.working_time_between(
+        received.received_at, received.due_at
+    )
+    return round(span / timedelta(hours=1), 4)
+
+
+async def start_routing(
+    session: AsyncSession,
+    routing: Routing,
+    row: RoutedDossier,
+    request: RoutingRequest,
+    *,
+    offered_at: datetime,
+    emit: Emitter,
+    overrides: Mapping[int, str] | None = None,
+) -> RoutePlan | Unroutable:
+    """Resolve the workflow and offer the first step, or queue for dispatch."""
+    plan = plan_route(request, routing.registry, overrides=overrides or {})
+    if isinstance(plan, Unroutable):
+        row.dispatch_reason = plan.reason
+        envelope = emit(
+            Emit(
+                DossierDispatchQueuedV1(reason=plan.reason),
+                header_agency=row.receiving_agency_code or None,
+                acting_agency=row.receiving_agency_code or None,
+                occurred_at=offered_at,
+            ),
+            row.code,
+        )
+        record_event(session, envelope)
+        log.warning(
+            "dossier_dispatch_queued",
+            dossier_code=row.code,
+            steps=plan.unresolved_steps,
+        )
+        return plan
+    row.dispatch_reason = None
+    row.competent_agency_code = plan.competent_agency_code
+    dossier = Dossier(
+        code=row.code,
+        status=DossierStatus(row.status),
+        receiving_agency_code=row.receiving_agency_code,
+        due_at=row.due_at,
+    )
+    outcome = start_workflow(
+        dossier,
+        steps=plan.steps,
+        competent_agency_code=plan.competent_agency_code,
+        offered_at=offered_at,
+        policy=routing.policy,
+    )
+    await apply_outcome(session, row, outcome, emit)
+    log.info(
+        "dossier_routed",
+        dossier_code=row.code,
+        competent_agency_code=plan.competent_agency_code,
+        steps=len(plan.steps),
+    )
+    return plan
+
+
+def participants(row: RoutedDossier) -> set[str]:
+    """Agencies that took part in (or will take part in) the dossier's workflow."""
+    codes = {row.receiving_agency_code}
+    codes.update(str(s["agency_code"]) for s in row.steps)
+    return codes
+
+
+def ensure_may_see(principal: Principal, row: RoutedDossier) -> None:
+    if principal.acts_for(row.receiving_agency_code):
+        return
+    if any(principal.acts_for(code) for code in participants(row)):
+        return
+    principal.ensure_agency(row.receiving_agency_code)  # raises the 403
+
+
+async def act(
+    routing: Routing,
+    code: str,
+    principal: Principal,
+    decide: Decision,
+    *,
+    expected_step: int | None = None,
+) -> Dossier:
+    """Run one officer action on a dossier; returns the dossier after it.
+
+    Who may act is the agency the dossier is at (its open hand-off): an
+    officer of any other agency gets 403 and nothing changes.
+    """
+    now = routing.clock()
+    officer = Officer(principal.agency_code, principal.name or principal.subject)
+    runtime = routing.runtime
+    try:
+        async with runtime.transaction() as session:
+            loaded = await load_dossier(session, code, lock=True)
+            if loaded is None:
+                raise ApiError(
+                    404, "dossier_not_found", f"Không tìm thấy hồ sơ {code}."
+                )
+            row, dossier = loaded
+            if dossier.holder is not None:
+                principal.ensure_agency(dossier.holder)
+            else:
+                ensure_may_see(principal, row)
+            if (
+                expected_step is not None
+                and dossier.handoff is not None
+                and dossier.handoff.step_no != expected_step
+            ):
+                raise ApiError(
+                    409,
+                    "step_changed",
+                    f"Hồ sơ đã chuyển sang bước {dossier.handoff.step_no}; "
+                    "vui lòng tải lại danh sách.",
+                )
+            try:
+                outcome = decide(dossier, officer, now)
+            except ActionRefusedError as exc:
+                raise ApiError(exc.http_status, exc.code, exc.message) from exc
+            emitter = SessionEmitter(session, runtime.name, row.correlation_id)
+            await apply_outcome(session, row, outcome, emitter)
+    except sa.exc.IntegrityError as exc:
+        # Two requests raced past the checks; the database kept one.
+        raise ApiError(
+            409,
+            "concurrent_change",
+            "Hồ sơ vừa được thay đổi bởi thao tác khác; vui lòng thử lại.",
+        ) from exc
+    log.info(
+        "dossier_action_applied",
+        dossier_code=code,
+        agency_code=officer.agency_code,
+        status=int(outcome.dossier.status),
+        events=[e.data.EVENT_TYPE for e in outcome.events],
+    )
+    return outcome.dossier
+
+
+async def route_from_dispatch(
+    routing: Routing, code: str, agencies: Mapping[int, str]
+) -> Dossier:
+    """An operator names agencies for the steps routing could not resolve."""
+    runtime = routing.runtime
+    now = routing.clock()
+    async with runtime.transaction() as session:
+        loaded = await load_dossier(session, code, lock=True)
+        if loaded is None:
+            raise ApiError(404, "dossier_not_found", f"Không tìm thấy hồ sơ {code}.")
+        row, _ = loaded
+        if row.dispatch_reason is None or row.steps:
+            raise ApiError(
+                409,
+                "not_in_dispatch_queue",
+                f"Hồ sơ {code} không nằm trong hàng đợi điều phối.",
+            )
+        workflow = tuple(WorkflowStep.model_validate(s) for s in row.workflow)
+        request = RoutingRequest(
+            receiving_agency_code=row.receiving_agency_code,
+            workflow=workflow or default_workflow(0.0),
+            on=now.astimezone(VN_TZ).date(),
+            competent_agency_type=row.competent_agency_type,
+            competent_agency_code=row.competent_agency_code,
+        )
+        emitter = SessionEmitter(session, runtime.name, row.correlation_id)
+        plan = await start_routing(
+            session,
+            routing,
+            row,
+            request,
+            offered_at=now,
+            emit=emitter,
+            overrides=agencies,
+        )
+        if isinstance(plan, Unroutable):
+            raise ApiError(422, "still_unroutable", plan.reason)
+        loaded = await load_dossier(session, code)
+    assert loaded is not None
+    return loaded[1]

@@ -1,0 +1,364 @@
+"""Rows ↔ domain snapshots, and applying an :class:`Outcome` in one transaction.
+
+Every change of routing state goes through :func:`apply_outcome`: the rows
+change, the events go to the outbox (with the ``agency-code`` header) and into
+the dossier's event log, all in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from motcua.routing.deadlines import next_alarm_at
+from motcua.routing.domain import (
+    Dossier,
+    Emit,
+    Handoff,
+    HandoffState,
+    Outcome,
+    Pause,
+    PauseKind,
+)
+from motcua.routing.tables import (
+    DossierEventRow,
+    HandoffRow,
+    ParkedEvent,
+    PauseRow,
+    RoutedDossier,
+)
+from motcua.shared.contracts import headers as h
+from motcua.shared.contracts.common import DossierStatus
+from motcua.shared.contracts.envelope import EventEnvelope, new_event, parse_event
+from motcua.shared.contracts.handoff import RoutedStep, Timeliness
+from motcua.shared.db import utcnow
+from motcua.shared.messaging import HandlerContext, add_event
+
+
+class Emitter(Protocol):
+    """Turns an :class:`Emit` into an envelope in the outbox."""
+
+    def __call__(self, emit: Emit, dossier_code: str) -> EventEnvelope[Any]: ...
+
+
+def _headers(emit: Emit) -> dict[str, str] | None:
+    return {h.AGENCY_CODE: emit.header_agency} if emit.header_agency else None
+
+
+class ConsumerEmitter:
+    """Follow-up events of a consumed event (same transaction, caused by it)."""
+
+    def __init__(self, ctx: HandlerContext, cause: EventEnvelope[Any]) -> None:
+        self._ctx = ctx
+        self._cause = cause
+
+    def __call__(self, emit: Emit, dossier_code: str) -> EventEnvelope[Any]:
+        return self._ctx.emit(
+            emit.data,
+            cause=self._cause,
+            dossier_code=dossier_code,
+            agency_code=emit.acting_agency,
+            occurred_at=emit.occurred_at,
+            extra_headers=_headers(emit),
+        )
+
+
+class SessionEmitter:
+    """Events of an HTTP action or the scheduler, on the dossier's correlation."""
+
+    def __init__(
+        self, session: AsyncSession, producer: str, correlation_id: str | None
+    ) -> None:
+        self._session = session
+        self._producer = producer
+        self._correlation_id = correlation_id
+
+    def __call__(self, emit: Emit, dossier_code: str) -> EventEnvelope[Any]:
+        envelope = new_event(
+            emit.data,
+            dossier_code=dossier_code,
+            producer=self._producer,
+            agency_code=emit.acting_agency,
+            correlation_id=self._correlation_id,
+            occurred_at=emit.occurred_at,
+        )
+        add_event(
+            self._session,
+            envelope,
+            topic=emit.data.TOPIC,
+            extra_headers=_headers(emit),
+        )
+        return envelope
+
+
+# -- loading ----------------------------------------------------------------------------
+
+
+def _handoff(row: HandoffRow) -> Handoff:
+    return Handoff(
+        seq=row.seq,
+        step_no=row.step_no,
+        role=row.role,
+        step_name=row.step_name,
+        from_agency_code=row.from_agency_code,
+        to_agency_code=row.to_agency_code,
+        state=HandoffState(row.state),
+        offered_at=row.offered_at,
+        step_hours=row.step_hours,
+        step_due_at=row.step_due_at,
+        nearly_due_at=row.nearly_due_at,
+        escalate_at=row.escalate_at,
+        offered_by=row.offered_by,
+        acknowledged_at=row.acknowledged_at,
+        acknowledged_by=row.acknowledged_by,
+        closed_at=row.closed_at,
+        closed_by=row.closed_by,
+        close_reason=row.close_reason,
+        timeliness=Timeliness(row.timeliness) if row.timeliness else None,
+    )
+
+
+def to_domain(
+    row: RoutedDossier, handoff: HandoffRow | None, pauses: Sequence[PauseRow]
+) -> Dossier:
+    open_pause = next((p for p in pauses if p.ended_at is None), None)
+    return Dossier(
+        code=row.code,
+        status=DossierStatus(row.status),
+        receiving_agency_code=row.receiving_agency_code,
+        steps=tuple(RoutedStep.model_validate(s) for s in row.steps),
+        due_at=row.due_at,
+        nearly_due_at=row.nearly_due_at,
+        handoff=_handoff(handoff) if handoff else None,
+        pause=Pause(
+            PauseKind(open_pause.kind),
+            open_pause.agency_code,
+            open_pause.step_no,
+            open_pause.started_at,
+        )
+        if open_pause
+        else None,
+        supplement_agencies=frozenset(
+            p.agency_code for p in pauses if p.kind == PauseKind.SUPPLEMENT
+        ),
+        imported=row.imported,
+    )
+
+
+async def load_dossier(
+    session: AsyncSession, code: str, *, lock: bool = False
+) -> tuple[RoutedDossier, Dossier] | None:
+    """The dossier's row and snapshot; ``lock`` holds the row (PostgreSQL) so
+    concurrent actions on one dossier take turns."""
+    stmt = sa.select(RoutedDossier).where(col(RoutedDossier.code) == code)
+    if lock:
+        stmt = stmt.with_for_update()
+    row = (await session.execute(stmt)).scalar_one_or_none()
+    if row is None:
+        return None
+    handoff = await latest_handoff(session, code)
+    pauses = (
+        (
+            await session.execute(
+                sa.select(PauseRow).where(col(PauseRow.dossier_code) == code)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    return row, to_domain(row, handoff, pauses)
+
+
+async def latest_handoff(session: AsyncSession, code: str) -> HandoffRow | None:
+    stmt = (
+        sa.select(HandoffRow)
+        .where(col(HandoffRow.dossier_code) == code)
+        .order_by(col(HandoffRow.seq).desc())
+        .limit(1)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def handoffs_of(session: AsyncSession, code: str) -> list[HandoffRow]:
+    stmt = (
+        sa.select(HandoffRow)
+        .where(col(HandoffRow.dossier_code) == code)
+        .order_by(col(HandoffRow.seq))
+    )
+    return list((await session.execute(stmt)).scalars().all())
+
+
+async def dossier_events(session: AsyncSession, code: str) -> list[EventEnvelope[Any]]:
+    stmt = (
+        sa.select(col(DossierEventRow.envelope))
+        .where(col(DossierEventRow.dossier_code) == code)
+        .order_by(col(DossierEventRow.id))
+    )
+    return [parse_event(text) for text in (await session.execute(stmt)).scalars()]
+
+
+# -- applying ---------------------------------------------------------------------------
+
+
+def _write_handoff(row: HandoffRow, handoff: Handoff) -> None:
+    row.step_no = handoff.step_no
+    row.role = handoff.role
+    row.step_name = handoff.step_name
+    row.from_agency_code = handoff.from_agency_code
+    row.to_agency_code = handoff.to_agency_code
+    row.state = handoff.state.value
+    row.offered_at = handoff.offered_at
+    row.offered_by = handoff.offered_by
+    row.step_hours = handoff.step_hours
+    row.step_due_at = handoff.step_due_at
+    row.nearly_due_at = handoff.nearly_due_at
+    row.escalate_at = handoff.escalate_at
+    row.acknowledged_at = handoff.acknowledged_at
+    row.acknowledged_by = handoff.acknowledged_by
+    row.closed_at = handoff.closed_at
+    row.closed_by = handoff.closed_by
+    row.close_reason = handoff.close_reason
+    row.timeliness = handoff.timeliness.value if handoff.timeliness else None
+
+
+async def _save_handoffs(
+    session: AsyncSession, code: str, handoffs: Sequence[Handoff]
+) -> None:
+    for handoff in handoffs:
+        row = None
+        # An offered hand-off is always a new one: the protocol only moves
+        # forward, so there is no row to look for.
+        if handoff.state is not HandoffState.OFFERED:
+            stmt = sa.select(HandoffRow).where(
+                col(HandoffRow.dossier_code) == code,
+                col(HandoffRow.seq) == handoff.seq,
+            )
+            row = (await session.execute(stmt)).scalar_one_or_none()
+        if row is None:
+            row = HandoffRow(
+                dossier_code=code,
+                seq=handoff.seq,
+                step_no=handoff.step_no,
+                role=handoff.role,
+                to_agency_code=handoff.to_agency_code,
+                state=handoff.state.value,
+                offered_at=handoff.offered_at,
+            )
+            session.add(row)
+        _write_handoff(row, handoff)
+
+
+async def _save_pauses(session: AsyncSession, code: str, outcome: Outcome) -> None:
+    if outcome.pause_ended is not None:
+        ended = outcome.pause_ended
+        await session.execute(
+            sa.update(PauseRow)
+            .where(
+                col(PauseRow.dossier_code) == code,
+                col(PauseRow.ended_at).is_(None),
+            )
+            .values(ended_at=ended.ended_at, paused_working_hours=ended.working_hours)
+        )
+    if outcome.pause_started is not None:
+        pause = outcome.pause_started
+        session.add(
+            PauseRow(
+                dossier_code=code,
+                kind=pause.kind.value,
+                agency_code=pause.agency_code,
+                step_no=pause.step_no,
+                started_at=pause.started_at,
+            )
+        )
+
+
+def write_dossier(row: RoutedDossier, dossier: Dossier) -> None:
+    row.status = int(dossier.status)
+    row.due_at = dossier.due_at
+    row.nearly_due_at = dossier.nearly_due_at
+    row.holder_agency_code = dossier.holder
+    if dossier.handoff is not None:
+        row.current_step = dossier.handoff.step_no
+    row.steps = [s.model_dump(mode="json") for s in dossier.steps]
+    row.next_alarm_at = next_alarm_at(dossier)
+    row.updated_at = utcnow()
+
+
+def record_event(session: AsyncSession, envelope: EventEnvelope[Any]) -> None:
+    """Append to the dossier's event log (the control sheet's source)."""
+    session.add(
+        DossierEventRow(
+            dossier_code=envelope.dossier_code,
+            event_id=str(envelope.event_id),
+            event_type=envelope.event_type,
+            occurred_at=envelope.occurred_at,
+            envelope=envelope.model_dump_json(),
+        )
+    )
+
+
+async def apply_outcome(
+    session: AsyncSession, row: RoutedDossier, outcome: Outcome, emit: Emitter
+) -> list[EventEnvelope[Any]]:
+    """Persist ``outcome`` and queue its events; returns the envelopes."""
+    write_dossier(row, outcome.dossier)
+    await _save_handoffs(session, row.code, outcome.handoffs)
+    await _save_pauses(session, row.code, outcome)
+    envelopes = []
+    for item in outcome.events:
+        envelope = emit(item, row.code)
+        record_event(session, envelope)
+        envelopes.append(envelope)
+    await session.flush()
+    return envelopes
+
+
+# -- parking events that arrive before their dossier ----------------------------------------
+
+
+def _insert(session: AsyncSession) -> Callable[..., Any]:
+    dialect = session.get_bind().dialect.name
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+async def insert_ignoring_duplicates(
+    session: AsyncSession, table: Any, values: dict[str, Any]
+) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING; True if the row was inserted."""
+    stmt = _insert(session)(table).values(**values).on_conflict_do_nothing()
+    result = await session.execute(stmt)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def park(session: AsyncSession, envelope: EventEnvelope[Any]) -> bool:
+    return await insert_ignoring_duplicates(
+        session,
+        ParkedEvent.__table__,  # type: ignore[attr-defined]
+        {
+            "dossier_code": envelope.dossier_code,
+            "event_id": str(envelope.event_id),
+            "payload": envelope.to_json(),
+            "parked_at": utcnow(),
+        },
+    )
+
+
+async def take_parked(session: AsyncSession, code: str) -> list[EventEnvelope[Any]]:
+    """The events parked for ``code``, oldest first; they are removed."""
+    stmt = (
+        sa.select(ParkedEvent)
+        .where(col(ParkedEvent.dossier_code) == code)
+        .order_by(col(ParkedEvent.id))
+    )
+    with session.no_autoflush:  # nothing pending can be a parked row
+        rows = list((await session.execute(stmt)).scalars().all())
+    for parked in rows:
+        await session.delete(parked)
+    events = [parse_event(r.payload) for r in rows]
+    events.sort(key=lambda e: e.occurred_at)
+    return events
