@@ -5,10 +5,15 @@ over the real broker the way the outbox relay does."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
+from fastapi import FastAPI
+
+from motcua.reporting.tables import TimelineEntry
+from motcua.shared.auth import Role
 from motcua.shared.contracts import EventEnvelope, new_event
 from motcua.shared.contracts.common import AgencyLevel, Channel, NotificationChannel
 from motcua.shared.contracts.dossier import (
@@ -35,6 +40,7 @@ from motcua.shared.contracts.notification import (
 from motcua.shared.kafka import create_broker, kafka_publisher
 from motcua.shared.messaging.outbox import envelope_headers
 from motcua.shared.settings import KafkaSettings
+from motcua.shared.testing.helpers import bearer, wait_for
 
 ID_NUMBER = "001203004567"
 
@@ -223,3 +229,26 @@ class FlakyHandler:
             msg = "cannot apply this record yet"
             raise RuntimeError(msg)
         self.applied.append(str(event.event_id))
+
+
+OPERATOR = bearer("*", Role.OPERATOR)
+
+
+async def wait_projected(
+    app: FastAPI, event_ids: Iterable[Any], timeout_s: float = 60
+) -> None:
+    """Until every given event is in the timeline (the projection applied it)."""
+    wanted = set(event_ids)
+    runtime = app.state.runtime
+    t = TimelineEntry.__table__  # type: ignore[attr-defined]
+
+    async def probe() -> bool:
+        async with runtime.sessions() as session:
+            found = await session.scalar(
+                sa.select(sa.func.count()).where(t.c.event_id.in_(list(wanted)))
+            )
+        return found == len(wanted)
+
+    await wait_for(
+        probe, timeout_s=timeout_s, interval_s=0.1, message="events projected"
+    )

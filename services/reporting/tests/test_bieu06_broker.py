@@ -10,8 +10,7 @@ from datetime import datetime
 
 import openpyxl
 import pytest
-from conftest import OPERATOR, wait_projected
-from reporting_support import Dossier, publish
+from reporting_support import OPERATOR, Dossier, publish, wait_projected
 
 from motcua.reporting.app import create_app
 from motcua.reporting.rebuild import rebuild

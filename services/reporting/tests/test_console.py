@@ -11,8 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from conftest import OPERATOR
-from reporting_support import ID_NUMBER, Dossier, FlakyHandler, publish
+from reporting_support import ID_NUMBER, OPERATOR, Dossier, FlakyHandler, publish
 
 from motcua.reporting import broker_view
 from motcua.reporting.app import create_app

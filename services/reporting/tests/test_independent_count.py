@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 import pytest
-from conftest import OPERATOR, wait_projected
-from reporting_support import Dossier, publish
+from reporting_support import OPERATOR, Dossier, publish, wait_projected
 
 from motcua.reporting.app import create_app
 from motcua.reporting.settings import ReportingSettings

@@ -10,8 +10,14 @@ from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
-from conftest import OPERATOR, wait_projected
-from reporting_support import ID_NUMBER, Dossier, days, publish
+from reporting_support import (
+    ID_NUMBER,
+    OPERATOR,
+    Dossier,
+    days,
+    publish,
+    wait_projected,
+)
 
 from motcua.reporting.app import create_app
 from motcua.reporting.settings import ReportingSettings

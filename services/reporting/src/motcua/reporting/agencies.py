@@ -1,14 +1,16 @@
 """Names of agencies and administrative levels: the one place to look them up.
 
-The agency registry (QCVN 102 e-ID codes, names, levels, parents) is being
-built in ``motcua.shared.domain.agencies``; until it is available reports show
-the e-ID code as the name and take the level from each dossier's
-``procedure_level``. Switching means changing :func:`agency_name` only.
+Names come from the shared agency registry (QCVN 102 e-ID codes,
+``motcua.shared.domain.agencies``); a code the registry does not know is shown
+as it is. Report levels are the procedures' levels as the events carry them
+(``procedure_level``), so a province-level procedure received at a commune
+desk is counted at province level, as Biểu 06 groups them.
 """
 
 from __future__ import annotations
 
 from motcua.shared.contracts.common import AgencyLevel
+from motcua.shared.domain.agencies import load_registry
 
 LEVEL_LABELS: dict[str, str] = {
     AgencyLevel.CENTRAL.value: "Cấp trung ương",
@@ -23,8 +25,11 @@ UNKNOWN = "Chưa xác định"
 
 
 def agency_name(code: str | None) -> str:
-    """Display name of an agency (its e-ID code until the registry lands)."""
-    return code or UNKNOWN
+    """Display name of an agency (its e-ID code if the registry lacks it)."""
+    if not code:
+        return UNKNOWN
+    agency = load_registry().find(code)
+    return agency.name if agency is not None else code
 
 
 def level_name(level: str | None) -> str:

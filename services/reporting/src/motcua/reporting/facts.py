@@ -222,6 +222,8 @@ def _apply_received(
     facts.field_name = d.field_name
     facts.procedure_level = d.procedure_level.value
     facts.receiving_agency_code = d.receiving_agency_code
+    if d.competent_agency_code:  # intake knew it; routing may still refine it
+        facts.competent_agency_code = d.competent_agency_code
     facts.channel = d.channel.value
     facts.imported = imported
     facts.received_at = d.received_at

@@ -153,6 +153,19 @@ async def remember_labels(
             label.name = name
 
 
+_NEW_ROWS = "reporting_new_dossier_rows"
+
+
+async def _dossier_row(session: AsyncSession, code: str) -> DossierRow | None:
+    """The dossier's row: one added earlier in this batch (not flushed yet, so
+    not in the identity map), else the stored one."""
+    new: DossierRow | None = session.info.get(_NEW_ROWS, {}).get(code)
+    if new is not None and new in session:  # gone if its savepoint rolled back
+        return new
+    with session.no_autoflush:
+        return await session.get(DossierRow, code)
+
+
 class Projector:
     """The reporting consumer's handler."""
 
@@ -164,14 +177,14 @@ class Projector:
     ) -> None:
         session = ctx.session
         session.add(TimelineEntry(**timeline_values(ctx.record, event)))
-        with session.no_autoflush:
-            row = await session.get(DossierRow, event.dossier_code)
+        row = await _dossier_row(session, event.dossier_code)
         before = facts_of(row) if row is not None else DossierFacts(event.dossier_code)
         projected = apply_event(before, event, self.hash_id)
         if projected.facts != before or projected.occurrences:
             if row is None:
                 row = new_row(event.dossier_code)
                 session.add(row)
+                session.info.setdefault(_NEW_ROWS, {})[event.dossier_code] = row
             store_facts(row, projected.facts)
             await add_figures(
                 session, difference(before.row_values(), projected.facts.row_values())
