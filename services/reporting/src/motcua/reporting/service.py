@@ -8,5 +8,10 @@ SERVICE = ServiceDefinition(
     default_port=8004,
     app_factory="motcua.reporting.app:create_app",
     settings="motcua.reporting.settings:ReportingSettings",
-    links=(("API docs", "/docs"), ("AsyncAPI", "/asyncapi")),
+    cli="motcua.reporting.cli:register",
+    links=(
+        ("Operator console", "/console"),
+        ("API docs", "/docs"),
+        ("AsyncAPI", "/asyncapi"),
+    ),
 )

@@ -2,9 +2,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from motcua.shared.settings import ServiceSettings
+
+DEV_LOOKUP_SECRET = "motcua-reporting-development-lookup-key"  # noqa: S105  (refused in production)
 
 
 class ReportingSettings(ServiceSettings):
@@ -13,3 +16,47 @@ class ReportingSettings(ServiceSettings):
     service_name: ClassVar[str] = "reporting"
     default_port: ClassVar[int] = 8004
     model_config = SettingsConfigDict(env_prefix="MOTCUA_REPORTING_", extra="ignore")
+
+    lookup_secret: SecretStr = Field(
+        default=SecretStr(DEV_LOOKUP_SECRET),
+        description="Key of the HMAC kept instead of applicants' ID numbers (public "
+        "lookup and rating). Changing it needs `motcua reporting rebuild`.",
+    )
+    public_rate_limit: str = Field(
+        default="30/minute",
+        description="Public lookups and ratings allowed per client address "
+        "(`limits` notation, e.g. `30/minute`).",
+    )
+    public_code_rate_limit: str = Field(
+        default="20/hour",
+        description="Public lookups and ratings allowed per dossier code, whoever "
+        "asks (stops guessing ID numbers).",
+    )
+    console_groups: str = Field(
+        default="intake,routing,notification,reporting",
+        description="Consumer groups the console shows lag and dead letters for "
+        "(comma-separated; dead-letter topics are `motcua.dlt.<group>`).",
+    )
+    nearly_due_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="A running dossier due within this many hours is nearly due.",
+    )
+    report_unit: str = Field(
+        default="Ủy ban nhân dân tỉnh",
+        description="Reporting unit printed on the Biểu 06 spreadsheet.",
+    )
+
+    @property
+    def groups(self) -> list[str]:
+        return [g.strip() for g in self.console_groups.split(",") if g.strip()]
+
+    @model_validator(mode="after")
+    def _no_dev_secret_in_production(self) -> ReportingSettings:
+        if (
+            self.common.environment == "production"
+            and self.lookup_secret.get_secret_value() == DEV_LOOKUP_SECRET
+        ):
+            msg = "MOTCUA_REPORTING_LOOKUP_SECRET must be set in production"
+            raise ValueError(msg)
+        return self

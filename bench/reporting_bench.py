@@ -1,0 +1,537 @@
+"""Reporting at province scale, on SQLite and PostgreSQL.
+
+    .venv/bin/python bench/reporting_bench.py                      # SQLite
+    .venv/bin/python bench/reporting_bench.py --postgres postgresql://postgres@127.0.0.1:5432/test
+
+Three measurements per backend:
+
+1. **Projection throughput**: ``--projection-events`` generated events (a
+   province's mix) applied through ``EventConsumer.apply_batch`` with
+   reporting's ``Projector``: the consumer's production path (inbox row and
+   savepoint per record, one transaction per batch of 500) minus the network.
+2. **A province-year read model**: ``--dossiers`` dossiers (default 500,000,
+   about 7 dossier events each, ~3.5 million events) folded once with the pure
+   projection (``facts.apply_event``) and bulk-loaded into ``reporting_dossier``,
+   ``reporting_month_figure``, ``reporting_occurrence`` and
+   ``reporting_schedule_change`` of each backend. (The timeline rows are not
+   loaded: no report reads them.)
+3. **Report latency**: Biểu 06 for the official year, a quarter, a month and
+   a custom range, by level and field, by agency, by procedure, and the KPI
+   ranking, each run 3 times through the same query code the HTTP API uses;
+   the year's totals are checked against the column rules evaluated over the
+   in-memory facts.
+
+Results are printed and written to ``bench/results/reporting.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from motcua.reporting.bieu06 import COLUMN_KEYS, classify
+from motcua.reporting.facts import DossierFacts, Projected, apply_event
+from motcua.reporting.lookup import id_hasher
+from motcua.reporting.monthly import GROUP_COLUMNS, Figures, contribution
+from motcua.reporting.periods import (
+    ReportPeriod,
+    custom_range,
+    official_month,
+    official_quarter,
+    official_year,
+)
+from motcua.reporting.projections import Projector
+from motcua.reporting.queries import aggregate
+from motcua.reporting.rebuild import bulk_replay
+from motcua.reporting.reports import Dimension, build_bieu06, build_kpis
+from motcua.reporting.settings import ReportingSettings
+from motcua.reporting.tables import (
+    DossierRow,
+    MonthFigureRow,
+    OccurrenceRow,
+    ScheduleChangeRow,
+)
+from motcua.shared.contracts import VN_TZ, EventEnvelope
+from motcua.shared.contracts.common import AgencyLevel, Channel
+from motcua.shared.contracts.dossier import (
+    DossierReceivedV1,
+    DossierWithdrawnV1,
+    Person,
+)
+from motcua.shared.contracts.handoff import (
+    ApologyIssuedV1,
+    DossierRoutedV1,
+    HandoffAcknowledgedV1,
+    HandoffOfferedV1,
+    ProcessingResumedV1,
+    ResultDeliveredV1,
+    ResultRecordedV1,
+    StepCompletedV1,
+    SupplementRequestedV1,
+    Timeliness,
+)
+from motcua.shared.db import create_engine, create_session_factory, migrate
+from motcua.shared.messaging import ConsumedRecord, EventConsumer
+from motcua.shared.messaging.outbox import envelope_headers
+from motcua.shared.testing.databases import fresh_postgres_database
+
+MIGRATIONS = (
+    Path(__file__).resolve().parents[1]
+    / "services/reporting/src/motcua/reporting/migrations"
+)
+YEAR = 2025
+PERIOD_START = datetime(YEAR - 1, 12, 1, tzinfo=VN_TZ)  # some dossiers carried over
+PERIOD_DAYS = 379
+HASH = id_hasher(b"bench")
+
+
+# -- a province's traffic ----------------------------------------------------------
+
+
+class Province:
+    """Deterministic dossiers: 120 agencies (100 communes sharing a catalogue
+    of 60 commune-level procedures, 20 departments with 30 province-level
+    procedures each: 660 procedures in 25 fields). As in real desks, a few
+    procedures take most dossiers (weights 1/rank). 40 % online; most resolved
+    early or on time."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.agencies = [f"000.{i:02d}.{i % 7:02d}.H56" for i in range(120)]
+        commune = [(f"1.{i:06d}", f"F{i % 10:02d}") for i in range(60)]
+        self.catalogue = [
+            commune
+            if a < 100
+            else [(f"2.{a:03d}{i:03d}", f"F{10 + (a + i) % 15:02d}") for i in range(30)]
+            for a in range(120)
+        ]
+        self.weights = {n: [1 / (r + 1) for r in range(n)] for n in (30, 60)}
+
+    def dossier(self, n: int) -> list[EventEnvelope[Any]]:
+        rng = self.rng
+        agency_index = rng.randrange(120)
+        agency = self.agencies[agency_index]
+        level = AgencyLevel.COMMUNE if agency_index < 100 else AgencyLevel.PROVINCE
+        catalogue = self.catalogue[agency_index]
+        procedure, field = rng.choices(catalogue, self.weights[len(catalogue)])[0]
+        received = PERIOD_START + timedelta(
+            minutes=rng.randrange(PERIOD_DAYS * 24 * 60)
+        )
+        limit = timedelta(days=rng.choice((1, 3, 5, 7, 10, 15)))
+        due = received + limit
+        code = f"{agency}-{received:%y%m%d}-{n:07d}"
+        roll = rng.random()
+        channel = (
+            Channel.ONLINE
+            if roll < 0.4
+            else Channel.POSTAL
+            if roll > 0.95
+            else Channel.DIRECT
+        )
+        events: list[tuple[Any, datetime]] = [
+            (
+                _received(procedure, field, level, channel, agency, received, due),
+                received,
+            ),
+            (_like(DossierRoutedV1(competent_agency_code=agency, steps=[])), received),
+            (_like(HandoffOfferedV1(step_no=1, to_agency_code=agency)), received),
+            (_like(HandoffAcknowledgedV1(step_no=1, to_agency_code=agency)), received),
+        ]
+        t = received
+        if rng.random() < 0.05:  # supplement, then resume with a later appointment
+            events.append(
+                (
+                    _like(SupplementRequestedV1(requested_components=["TP"])),
+                    t + limit / 3,
+                )
+            )
+            due = due + timedelta(days=2)
+            events.append(
+                (
+                    _like(ProcessingResumedV1(paused_working_hours=16), due_at=due),
+                    t + limit / 3 + timedelta(days=2),
+                )
+            )
+        if rng.random() < 0.02:
+            due = due + timedelta(days=3)
+            events.append(
+                (
+                    _like(ApologyIssuedV1(reason="x", new_due_at=due)),
+                    received + limit - timedelta(days=1),
+                )
+            )
+        outcome = rng.random()
+        if outcome < 0.02:
+            events.append((_like(DossierWithdrawnV1()), received + limit / 2))
+        elif outcome < 0.95:
+            finished = received + (limit + timedelta(days=2)) * rng.random() ** 1.5
+            events.append(
+                (_like(StepCompletedV1(step_no=1, to_agency_code=agency)), finished)
+            )
+            events.append((_like(_RESULT, resolved_at=finished, due_at=due), finished))
+            events.append(
+                (
+                    _like(_DELIVERED, delivered_at=finished + timedelta(hours=20)),
+                    finished + timedelta(hours=20),
+                )
+            )
+        return [_envelope(data, code, at) for data, at in events]
+
+    def dossiers(self, count: int) -> Iterator[list[EventEnvelope[Any]]]:
+        for n in range(count):
+            yield self.dossier(n)
+
+
+_T0 = datetime(2025, 1, 1, tzinfo=VN_TZ)
+_RECEIVED = DossierReceivedV1(
+    procedure_code="x",
+    procedure_name="x",
+    channel=Channel.DIRECT,
+    receiving_agency_code="x",
+    received_at=_T0,
+    applicant=Person(full_name="x", id_number="001203004567"),
+)
+_RESULT = ResultRecordedV1(resolved_at=_T0, timeliness=Timeliness.ON_TIME)
+_DELIVERED = ResultDeliveredV1(delivered_at=_T0)
+
+
+def _like(template: Any, **update: Any) -> Any:
+    """A validated template with some fields replaced: generating four million
+    events by full validation would take longer than everything measured."""
+    return template.model_copy(update=update) if update else template
+
+
+def _received(
+    procedure: str,
+    field: str,
+    level: AgencyLevel,
+    channel: Channel,
+    agency: str,
+    at: datetime,
+    due: datetime,
+) -> DossierReceivedV1:
+    return _like(
+        _RECEIVED,
+        procedure_code=procedure,
+        procedure_name=f"Thủ tục {procedure}",
+        field_code=field,
+        field_name=f"Lĩnh vực {field}",
+        procedure_level=level,
+        channel=channel,
+        receiving_agency_code=agency,
+        received_at=at,
+        due_at=due,
+    )
+
+
+def _envelope(data: Any, code: str, at: datetime) -> EventEnvelope[Any]:
+    # model_construct: the fold only reads these fields; validation would
+    # dominate the cost of generating four million events.
+    return EventEnvelope.model_construct(
+        event_id=uuid.uuid4(),
+        event_type=data.EVENT_TYPE,
+        schema_version=1,
+        occurred_at=at,
+        dossier_code=code,
+        producer="bench",
+        agency_code=None,
+        correlation_id="bench",
+        causation_id=None,
+        imported=False,
+        data=data,
+    )
+
+
+# -- 1. projection throughput ------------------------------------------------------------
+
+
+def province_records(events: int) -> list[ConsumedRecord]:
+    """Valid, serialised records as they come off the topic."""
+    records: list[ConsumedRecord] = []
+    province = Province(seed=7)
+    n = 0
+    while len(records) < events:
+        for event in province.dossier(10_000_000 + n):
+            valid = type(event.data).model_validate(
+                event.data.model_dump(warnings=False)
+            )
+            real = EventEnvelope[type(valid)].model_validate(
+                {**event.model_dump(warnings=False), "data": valid}
+            )  # type: ignore[misc]
+            records.append(
+                ConsumedRecord(
+                    topic="motcua.dossier.events",
+                    partition=0,
+                    offset=len(records),
+                    key=real.dossier_code,
+                    value=real.to_json(),
+                    headers=envelope_headers(real),
+                    timestamp_ms=int(time.time() * 1000),
+                )
+            )
+        n += 1
+    return records[:events]
+
+
+async def projection_throughput(
+    url: str, records: list[ConsumedRecord]
+) -> dict[str, Any]:
+    """Live path (per-record savepoints) and the rebuild's bulk path, each on a
+    fresh database, 500 records per transaction."""
+    results: dict[str, Any] = {}
+    for name in ("live consumer", "rebuild bulk replay"):
+        async with scratch_database(url) as db:
+            engine = create_engine(db)
+            sessions = create_session_factory(engine)
+            if name == "live consumer":
+                apply = EventConsumer(
+                    group_id="reporting",
+                    topics=["motcua.dossier.events"],
+                    handler=Projector(HASH),
+                    sessions=sessions,
+                    producer="reporting",
+                ).apply_batch
+            else:
+                settings = ReportingSettings(lookup_secret="bench", database_url=db)
+                apply = bulk_replay(settings, sessions).apply
+            started = time.perf_counter()
+            for i in range(0, len(records), 500):
+                await apply(records[i : i + 500])
+            elapsed = time.perf_counter() - started
+            await engine.dispose()
+        results[name] = {
+            "events": len(records),
+            "seconds": round(elapsed, 2),
+            "events_per_s": round(len(records) / elapsed),
+        }
+    return results
+
+
+@asynccontextmanager
+async def scratch_database(url: str) -> AsyncIterator[str]:
+    """A fresh, migrated database next to ``url`` (a new file or a new PG database)."""
+    if url.startswith("sqlite"):
+        with tempfile.TemporaryDirectory() as tmp:
+            db = f"sqlite+aiosqlite:///{tmp}/scratch.db"
+            await migrate(MIGRATIONS, db, version_table="alembic_version_reporting")
+            yield db
+        return
+    admin = (
+        url.replace("postgresql+asyncpg://", "postgresql://", 1).rsplit("/", 1)[0]
+        + "/postgres"
+    )
+    async with fresh_postgres_database(admin, prefix="motcua_bench") as db:
+        await migrate(MIGRATIONS, db, version_table="alembic_version_reporting")
+        yield db
+
+
+# -- 2. the province-year read model ---------------------------------------------------
+
+
+@dataclass
+class YearData:
+    facts: list[DossierFacts]
+    tables: list[tuple[Any, list[dict[str, Any]]]]
+    summary: dict[str, Any]
+
+
+def fold_year(dossiers: int) -> YearData:
+    """A province-year's events folded with the pure projection, as rows."""
+    province = Province(seed=2025)
+    all_facts: list[DossierFacts] = []
+    rows: list[dict[str, Any]] = []
+    occurrences: list[dict[str, Any]] = []
+    changes: list[dict[str, Any]] = []
+    monthly = Figures()
+    events = 0
+    started = time.perf_counter()
+    for story in province.dossiers(dossiers):
+        facts = DossierFacts(story[0].dossier_code)
+        for event in story:
+            out: Projected = apply_event(facts, event, HASH)
+            facts = out.facts
+            events += 1
+            for kind, at in out.occurrences:
+                occurrences.append(
+                    {
+                        "event_id": event.event_id,
+                        "dossier_code": facts.dossier_code,
+                        "kind": kind.value,
+                        "occurred_day": at.astimezone(VN_TZ).date().toordinal(),
+                    }
+                )
+            if out.change is not None:
+                changes.append(
+                    {
+                        "event_id": event.event_id,
+                        "dossier_code": facts.dossier_code,
+                        "seq": out.change.seq,
+                        "changed_at": out.change.changed_at,
+                        "due_at": out.change.due_at,
+                        "paused": out.change.paused,
+                    }
+                )
+        values = facts.row_values()
+        rows.append(values)
+        monthly.merge(contribution(values))
+        all_facts.append(facts)
+    folded = time.perf_counter() - started
+    figures = [
+        {**dict(zip(("month", *GROUP_COLUMNS), key, strict=True)), **measures}
+        for key, measures in monthly.changed().items()
+    ]
+    tables = [
+        (DossierRow, rows),
+        (OccurrenceRow, occurrences),
+        (ScheduleChangeRow, changes),
+        (MonthFigureRow, figures),
+    ]
+    summary = {
+        "dossiers": dossiers,
+        "events": events,
+        "month_figure_rows": len(figures),
+        "fold_s": round(folded, 1),
+    }
+    return YearData(all_facts, tables, summary)
+
+
+async def load_year(url: str, year: YearData) -> float:
+    """Bulk-load the folded rows; returns seconds."""
+    engine = create_engine(url)
+    started = time.perf_counter()
+    async with engine.begin() as conn:
+        for table, data in year.tables:
+            t = table.__table__  # type: ignore[attr-defined]
+            for i in range(0, len(data), 5000):
+                await conn.execute(t.insert(), data[i : i + 5000])
+    async with engine.connect() as conn:
+        await conn.execute(sa.text("ANALYZE"))
+        await conn.commit()
+    loaded = time.perf_counter() - started
+    await engine.dispose()
+    return round(loaded, 1)
+
+
+# -- 3. report latency ------------------------------------------------------------------
+
+
+async def report_latency(url: str, facts: list[DossierFacts]) -> dict[str, Any]:
+    engine = create_engine(url)
+    sessions = create_session_factory(engine)
+    cases: list[tuple[str, ReportPeriod, list[Dimension]]] = [
+        (
+            "year by level, field",
+            official_year(YEAR),
+            [Dimension.LEVEL, Dimension.FIELD],
+        ),
+        ("year by agency", official_year(YEAR), [Dimension.AGENCY]),
+        ("year by procedure", official_year(YEAR), [Dimension.PROCEDURE]),
+        (
+            "quarter 3 by level, field",
+            official_quarter(YEAR, 3),
+            [Dimension.LEVEL, Dimension.FIELD],
+        ),
+        ("month 6 by agency", official_month(YEAR, 6), [Dimension.AGENCY]),
+        (
+            "1/1 – 30/6 (custom) by level, field",
+            custom_range(date(YEAR, 1, 1), date(YEAR, 6, 30)),
+            [Dimension.LEVEL, Dimension.FIELD],
+        ),
+    ]
+    results: dict[str, Any] = {}
+    year_report = None
+    for name, period, dims in cases:
+        timings = []
+        for _ in range(3):
+            started = time.perf_counter()
+            async with sessions() as session:
+                agg = await aggregate(session, period, dims)
+            report = build_bieu06(agg, generated_at=datetime.now(VN_TZ))
+            if dims == [Dimension.AGENCY]:
+                build_kpis(agg, generated_at=datetime.now(VN_TZ))
+            timings.append(time.perf_counter() - started)
+            if name.startswith("year by level"):
+                year_report = report
+        results[name] = {
+            "median_s": round(statistics.median(timings), 3),
+            "max_s": round(max(timings), 3),
+            "rows": len(report.rows),
+        }
+    await engine.dispose()
+    assert year_report is not None
+    period = official_year(YEAR)
+    expected = dict.fromkeys(COLUMN_KEYS, 0)
+    for f in facts:
+        for key in classify(
+            {**f.__dict__, **f.day_columns()},
+            start=period.start_day,
+            end=period.end_day,
+        ):
+            expected[key] += 1
+    got = {k: getattr(year_report.total, k) for k in COLUMN_KEYS}
+    results["year totals match an independent count"] = got == expected
+    results["year invariant holds"] = year_report.invariant_ok
+    results["year totals"] = got
+    return results
+
+
+async def run_backend(
+    name: str,
+    url: str,
+    records: list[ConsumedRecord],
+    year: YearData,
+) -> dict[str, Any]:
+    print(f"== {name}", flush=True)
+    await migrate(MIGRATIONS, url, version_table="alembic_version_reporting")
+    projection = await projection_throughput(url, records)
+    print(f"projection: {projection}", flush=True)
+    loaded = await load_year(url, year)
+    print(f"read model loaded in {loaded} s", flush=True)
+    latency = await report_latency(url, year.facts)
+    for key, value in latency.items():
+        print(f"  {key}: {value}", flush=True)
+    return {"projection": projection, "load_s": loaded, "reports": latency}
+
+
+async def main(args: argparse.Namespace) -> None:
+    records = province_records(args.projection_events)
+    year = fold_year(args.dossiers)
+    print(f"province-year: {year.summary}", flush=True)
+    results: dict[str, Any] = {"read_model": year.summary}
+    with tempfile.TemporaryDirectory() as tmp:
+        results["sqlite"] = await run_backend(
+            "SQLite", f"sqlite+aiosqlite:///{tmp}/bench.db", records, year
+        )
+    if args.postgres:
+        async with fresh_postgres_database(args.postgres, prefix="motcua_bench") as url:
+            results["postgresql"] = await run_backend("PostgreSQL", url, records, year)
+    out = Path(__file__).parent / "results" / "reporting.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, default=str))
+    print(f"written to {out}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--dossiers", type=int, default=500_000)
+    parser.add_argument("--projection-events", type=int, default=20_000)
+    parser.add_argument(
+        "--postgres", help="admin URL, e.g. postgresql://postgres@127.0.0.1:5432/test"
+    )
+    asyncio.run(main(parser.parse_args()))

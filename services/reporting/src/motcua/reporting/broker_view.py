@@ -1,0 +1,252 @@
+"""What the operator console reads from the broker: high watermarks, consumer
+lag and dead-letter records.
+
+Two tansu facts shape this module. ListOffsets "latest" answers the last
+*batch's* base offset + 1, so end offsets undercount batched topics: the high
+watermark is taken from a fetch response instead (seek into the last batch,
+fetch, read ``highwater``), which is exact on tansu and on Kafka alike. And
+aiokafka's ``list_consumer_group_offsets`` must be given explicit partitions,
+or tansu's answer cannot be decoded and the connection closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from motcua.shared.contracts import headers as h
+from motcua.shared.kafka import _admin_kwargs  # the shared connection settings
+from motcua.shared.logging import mask_value
+from motcua.shared.settings import KafkaSettings
+
+
+class BrokerTimeoutError(RuntimeError):
+    pass
+
+
+@asynccontextmanager
+async def _reader(settings: KafkaSettings) -> AsyncIterator[AIOKafkaConsumer]:
+    """A group-less consumer: reads anywhere, commits nothing."""
+    consumer = AIOKafkaConsumer(
+        **_admin_kwargs(settings),
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=50,
+    )
+    await consumer.start()
+    try:
+        yield consumer
+    finally:
+        await consumer.stop()
+
+
+async def partitions_of(
+    consumer: AIOKafkaConsumer, topics: Sequence[str]
+) -> list[TopicPartition]:
+    existing = await consumer.topics()
+    return [
+        TopicPartition(topic, p)
+        for topic in topics
+        if topic in existing
+        for p in sorted(consumer.partitions_for_topic(topic) or ())
+    ]
+
+
+async def _highwaters(
+    consumer: AIOKafkaConsumer, tps: Sequence[TopicPartition], timeout_s: float
+) -> dict[TopicPartition, int]:
+    if not tps:
+        return {}
+    consumer.assign(list(tps))
+    listed = await consumer.end_offsets(list(tps))
+    for tp in tps:
+        consumer.seek(tp, max(listed[tp] - 1, 0))  # inside the last batch
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while any(consumer.highwater(tp) is None for tp in tps):
+        if asyncio.get_running_loop().time() > deadline:
+            msg = "the broker did not report high watermarks in time"
+            raise BrokerTimeoutError(msg)
+        await consumer.getmany(timeout_ms=50, max_records=1)
+    return {tp: int(consumer.highwater(tp)) for tp in tps}
+
+
+async def high_watermarks(
+    settings: KafkaSettings, topics: Sequence[str], *, timeout_s: float = 10.0
+) -> dict[TopicPartition, int]:
+    """The true end offset of every partition of ``topics`` (missing topics: none)."""
+    async with _reader(settings) as consumer:
+        tps = await partitions_of(consumer, topics)
+        return await _highwaters(consumer, tps, timeout_s)
+
+
+@dataclass(frozen=True)
+class PartitionLag:
+    group: str
+    topic: str
+    partition: int
+    committed: int | None
+    end: int
+
+    @property
+    def lag(self) -> int:
+        return self.end - (self.committed or 0)
+
+
+async def consumer_lag(
+    settings: KafkaSettings,
+    groups: Sequence[str],
+    topics: Sequence[str],
+    *,
+    ends: dict[TopicPartition, int] | None = None,
+) -> list[PartitionLag]:
+    """Lag of each group on each partition of the topics it has committed on.
+
+    A topic counts as consumed by a group once the group committed on one of
+    its partitions; its other partitions then lag by everything they hold.
+    """
+    if ends is None:
+        ends = await high_watermarks(settings, topics)
+    tps = sorted(ends, key=lambda tp: (tp.topic, tp.partition))
+    if not tps:
+        return []
+    admin = AIOKafkaAdminClient(**_admin_kwargs(settings))
+    await admin.start()
+    try:
+        lags: list[PartitionLag] = []
+        for group in groups:
+            offsets = await admin.list_consumer_group_offsets(group, partitions=tps)
+            committed = {
+                tp: meta.offset
+                for tp, meta in offsets.items()
+                if meta is not None and meta.offset >= 0
+            }
+            consumed = {tp.topic for tp in committed}
+            lags.extend(
+                PartitionLag(group, tp.topic, tp.partition, committed.get(tp), ends[tp])
+                for tp in tps
+                if tp.topic in consumed
+            )
+        return lags
+    finally:
+        await admin.close()
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A record on a dead-letter topic, as the console shows it."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: str | None
+    headers: dict[str, str]
+    value: bytes
+    published_at: datetime
+
+    @property
+    def message_id(self) -> str:
+        return (
+            self.headers.get(h.EVENT_ID)
+            or f"{self.topic}:{self.partition}:{self.offset}"
+        )
+
+    def masked_body(self) -> Any:
+        """The failed body for display, with personal data masked."""
+        try:
+            return mask_value(json.loads(self.value))
+        except ValueError:
+            return mask_value(self.value.decode(errors="replace"))
+
+
+def _dead_letter(record: Any) -> DeadLetter:
+    return DeadLetter(
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        key=record.key.decode(errors="replace") if record.key else None,
+        headers={k: v.decode(errors="replace") for k, v in record.headers or ()},
+        value=record.value or b"",
+        published_at=datetime.fromtimestamp((record.timestamp or 0) / 1000, UTC),
+    )
+
+
+async def read_dead_letters(
+    settings: KafkaSettings, topic: str, *, limit: int = 50, timeout_s: float = 10.0
+) -> list[DeadLetter]:
+    """The newest ``limit`` records of each partition of a dead-letter topic."""
+    async with _reader(settings) as consumer:
+        tps = await partitions_of(consumer, [topic])
+        ends = await _highwaters(consumer, tps, timeout_s)
+        wanted = {tp: max(end - limit, 0) for tp, end in ends.items() if end > 0}
+        found: list[DeadLetter] = []
+        if not wanted:
+            return found
+        consumer.assign(list(wanted))
+        for tp, start in wanted.items():
+            consumer.seek(tp, start)
+        position = dict(wanted)
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while any(position[tp] < ends[tp] for tp in wanted):
+            if asyncio.get_running_loop().time() > deadline:
+                msg = f"could not read {topic} to its end in time"
+                raise BrokerTimeoutError(msg)
+            batch = await consumer.getmany(timeout_ms=100)
+            for tp, records in batch.items():
+                for record in records:
+                    if record.offset < ends[tp]:
+                        found.append(_dead_letter(record))
+                    position[tp] = record.offset + 1
+        return sorted(
+            found, key=lambda d: (d.published_at, d.partition, d.offset), reverse=True
+        )
+
+
+async def read_record(
+    settings: KafkaSettings,
+    topic: str,
+    partition: int,
+    offset: int,
+    *,
+    timeout_s: float = 10.0,
+) -> DeadLetter | None:
+    """One record by position, or None if the partition does not hold it."""
+    async with _reader(settings) as consumer:
+        tps = await partitions_of(consumer, [topic])
+        tp = TopicPartition(topic, partition)
+        if tp not in tps:
+            return None
+        ends = await _highwaters(consumer, [tp], timeout_s)
+        if not 0 <= offset < ends[tp]:
+            return None
+        consumer.seek(tp, offset)
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while asyncio.get_running_loop().time() < deadline:
+            batch = await consumer.getmany(tp, timeout_ms=100, max_records=1)
+            for record in batch.get(tp, []):
+                if record.offset == offset:
+                    return _dead_letter(record)
+                if record.offset > offset:
+                    return None
+        msg = f"could not read {topic}/{partition}/{offset} in time"
+        raise BrokerTimeoutError(msg)
+
+
+async def active_members(settings: KafkaSettings, group: str) -> int:
+    """How many consumers are members of ``group`` right now."""
+    admin = AIOKafkaAdminClient(**_admin_kwargs(settings))
+    await admin.start()
+    try:
+        responses = await admin.describe_consumer_groups([group])
+    finally:
+        await admin.close()
+    # DescribeGroups: (error_code, group_id, state, protocol_type, protocol, members, …)
+    return sum(len(g[5]) for r in responses for g in r.groups if g[1] == group)

@@ -1,0 +1,284 @@
+"""What reporting knows about one dossier, folded from its events (pure).
+
+:func:`apply_event` is the whole projection logic: it turns the current
+:class:`DossierFacts` and one event into the new facts plus what else the
+read model records (occurrences counted beside Biểu 06, and appointment or
+pause changes kept so a past period's report does not move when an
+appointment moves later). Everything is taken from business time
+(``occurred_at`` and the times inside payloads), so imported history lands in
+the period it happened in.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from motcua.reporting.bieu06 import Closure, Occurrence, finish_timeliness
+from motcua.reporting.periods import OPEN_DAY, day_number
+from motcua.shared.contracts import EventData, EventEnvelope
+from motcua.shared.contracts.common import DossierStatus
+from motcua.shared.contracts.dossier import (
+    DossierRatedV1,
+    DossierReceivedV1,
+    DossierRefusedV1,
+    DossierSubmittedV1,
+    DossierWithdrawnV1,
+)
+from motcua.shared.contracts.handoff import (
+    ApologyIssuedV1,
+    DossierRoutedV1,
+    FeeRequestedV1,
+    HandoffOfferedV1,
+    ProcessingResumedV1,
+    ProcessingStoppedV1,
+    ResultDeliveredV1,
+    ResultRecordedV1,
+    SupplementRequestedV1,
+)
+from motcua.shared.contracts.notification import PostalOrderCreatedV1
+
+PAUSED_STATUSES = frozenset(
+    {
+        DossierStatus.AWAITING_SUPPLEMENT,
+        DossierStatus.AWAITING_FEE,
+        DossierStatus.STOPPED,
+    }
+)
+"""The clock does not run (Biểu 06 counts them within time)."""
+
+
+@dataclass
+class DossierFacts:
+    """One row of the read model (``reporting_dossier``)."""
+
+    dossier_code: str
+    status: int = 0
+    procedure_code: str | None = None
+    procedure_name: str | None = None
+    field_code: str | None = None
+    field_name: str | None = None
+    procedure_level: str | None = None
+    receiving_agency_code: str | None = None
+    competent_agency_code: str | None = None
+    channel: str | None = None
+    imported: bool = False
+    received_at: datetime | None = None
+    due_at: datetime | None = None
+    initial_due_at: datetime | None = None
+    paused: bool = False
+    state_changed_at: datetime | None = None
+    changes: int = 0
+    closed_at: datetime | None = None
+    closure: str | None = None
+    timeliness: str | None = None
+    processing_hours: float | None = None
+    id_hash: str | None = None
+    rating: int | None = None
+    rated_at: datetime | None = None
+    occurrence_days: tuple[tuple[str, int], ...] = ()
+    """(kind, day number) of every counted occurrence, so the monthly figures
+    can move them with the dossier."""
+
+    @property
+    def agency_code(self) -> str | None:
+        """The handling agency: the competent one once routed, else the desk."""
+        return self.competent_agency_code or self.receiving_agency_code
+
+    @property
+    def is_closed(self) -> bool:
+        return self.closure is not None
+
+    def row_values(self) -> dict[str, Any]:
+        """Every column of the dossier's read-model row, derived ones included."""
+        values: dict[str, Any] = dataclasses.asdict(self)
+        values["agency_code"] = self.agency_code
+        values.update(self.day_columns())
+        return values
+
+    def day_columns(self) -> dict[str, int | None]:
+        """Day numbers the report compares (Vietnam calendar days)."""
+        return {
+            "received_day": _day(self.received_at),
+            "due_day": _day(self.due_at),
+            "open_until_day": OPEN_DAY
+            if self.closed_at is None
+            else day_number(self.closed_at),
+            "state_changed_day": _day(self.state_changed_at),
+            "rated_day": _day(self.rated_at),
+        }
+
+
+def _day(moment: datetime | None) -> int | None:
+    return None if moment is None else day_number(moment)
+
+
+@dataclass(frozen=True)
+class ScheduleChange:
+    """The appointment or the pause changed (kept for past periods)."""
+
+    changed_at: datetime
+    seq: int
+    due_at: datetime | None
+    paused: bool
+
+
+@dataclass
+class Projected:
+    facts: DossierFacts
+    occurrences: list[tuple[Occurrence, datetime]] = field(default_factory=list)
+    change: ScheduleChange | None = None
+
+
+IdHasher = Callable[[str], str]
+
+
+def apply_event(
+    facts: DossierFacts, event: EventEnvelope[EventData], hash_id: IdHasher
+) -> Projected:
+    """Fold one event into a dossier's facts."""
+    out = Projected(replace(facts))
+    new = out.facts
+    at = event.occurred_at
+    match event.data:
+        case DossierSubmittedV1() as d:
+            _describe(new, d.procedure_code, d.receiving_agency_code, d.channel.value)
+            if new.status == 0:
+                new.status = DossierStatus.SUBMITTED
+        case DossierReceivedV1() as d:
+            _apply_received(new, d, event.imported, hash_id)
+        case DossierRefusedV1() as d:
+            _describe(new, d.procedure_code, d.receiving_agency_code, d.channel.value)
+            if new.status in (0, DossierStatus.SUBMITTED):
+                new.status = DossierStatus.REFUSED
+            out.occurrences.append((Occurrence.REFUSAL, at))
+        case DossierRoutedV1() as d:
+            new.competent_agency_code = d.competent_agency_code
+        case HandoffOfferedV1():
+            if new.status in (0, DossierStatus.RECEIVED):
+                new.status = DossierStatus.IN_PROGRESS
+        case SupplementRequestedV1() as d:
+            out.occurrences.append((Occurrence.SUPPLEMENT, at))
+            _reschedule(out, at, status=d.status, paused=True)
+        case FeeRequestedV1() as d:
+            _reschedule(out, at, status=d.status, paused=True)
+        case ProcessingStoppedV1() as d:
+            _reschedule(out, at, status=d.status, paused=True)
+        case ProcessingResumedV1() as d:
+            _reschedule(out, at, status=d.status, paused=False, due_at=d.due_at)
+        case ApologyIssuedV1() as d:
+            out.occurrences.append((Occurrence.APOLOGY, at))
+            _reschedule(out, at, status=None, paused=new.paused, due_at=d.new_due_at)
+        case ResultRecordedV1() as d:
+            _close_resolved(new, d.resolved_at, d.due_at or new.due_at)
+            new.status = d.status
+        case ResultDeliveredV1() as d:
+            if not new.is_closed:
+                _close_resolved(new, d.delivered_at, new.due_at)
+            new.status = d.status
+        case DossierWithdrawnV1() as d:
+            out.occurrences.append((Occurrence.WITHDRAWAL, at))
+            if not new.is_closed:
+                new.closed_at = at
+                new.closure = Closure.WITHDRAWN
+                new.paused = False
+            new.status = d.status
+        case DossierRatedV1() as d:
+            new.rating = d.score
+            new.rated_at = at
+        case PostalOrderCreatedV1():
+            out.occurrences.append((Occurrence.POSTAL_RETURN, at))
+        case _:
+            pass
+    if out.occurrences:  # sorted: the two topics interleave differently on replay
+        new.occurrence_days = tuple(
+            sorted(
+                (
+                    *new.occurrence_days,
+                    *((kind.value, day_number(at)) for kind, at in out.occurrences),
+                )
+            )
+        )
+    return out
+
+
+def _describe(
+    facts: DossierFacts, procedure_code: str, agency_code: str, channel: str
+) -> None:
+    facts.procedure_code = facts.procedure_code or procedure_code
+    facts.receiving_agency_code = facts.receiving_agency_code or agency_code
+    facts.channel = facts.channel or channel
+
+
+def _apply_received(
+    facts: DossierFacts, d: DossierReceivedV1, imported: bool, hash_id: IdHasher
+) -> None:
+    facts.procedure_code = d.procedure_code
+    facts.procedure_name = d.procedure_name
+    facts.field_code = d.field_code
+    facts.field_name = d.field_name
+    facts.procedure_level = d.procedure_level.value
+    facts.receiving_agency_code = d.receiving_agency_code
+    if d.competent_agency_code:  # intake knew it; routing may still refine it
+        facts.competent_agency_code = d.competent_agency_code
+    facts.channel = d.channel.value
+    facts.imported = imported
+    facts.received_at = d.received_at
+    facts.due_at = d.due_at
+    facts.initial_due_at = d.due_at
+    if d.applicant.id_number:
+        facts.id_hash = hash_id(d.applicant.id_number)
+    if facts.status in (0, DossierStatus.SUBMITTED):
+        facts.status = DossierStatus.RECEIVED
+
+
+def _reschedule(
+    out: Projected,
+    at: datetime,
+    *,
+    status: int | None,
+    paused: bool,
+    due_at: datetime | None = None,
+) -> None:
+    """Pause, resume or move the appointment of an open dossier."""
+    facts = out.facts
+    if facts.is_closed:
+        return
+    if status is not None:
+        facts.status = status
+    facts.paused = paused
+    if due_at is not None:
+        facts.due_at = due_at
+    facts.changes += 1
+    if facts.state_changed_at is None or at > facts.state_changed_at:
+        facts.state_changed_at = at
+    out.change = ScheduleChange(at, facts.changes, facts.due_at, facts.paused)
+
+
+def _close_resolved(
+    facts: DossierFacts, finished_at: datetime, due_at: datetime | None
+) -> None:
+    facts.closed_at = finished_at
+    facts.closure = Closure.RESOLVED
+    facts.timeliness = finish_timeliness(finished_at, due_at)
+    facts.paused = False
+    if facts.received_at is not None:
+        hours = (finished_at - facts.received_at).total_seconds() / 3600
+        facts.processing_hours = round(max(hours, 0.0), 3)
+
+
+def schedule_at(
+    initial_due_at: datetime | None,
+    changes: list[ScheduleChange],
+    end_day: int,
+) -> tuple[int | None, bool]:
+    """Appointment day and pause as they stood before day ``end_day`` began."""
+    due, paused = initial_due_at, False
+    for change in sorted(changes, key=lambda c: (c.changed_at, c.seq)):
+        if day_number(change.changed_at) >= end_day:
+            break
+        due, paused = change.due_at, change.paused
+    return (None if due is None else day_number(due)), paused

@@ -1,0 +1,121 @@
+"""Folding a dossier's events into the facts the reports read (pure)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from reporting_support import Dossier, days
+
+from motcua.reporting.facts import DossierFacts, apply_event, schedule_at
+from motcua.reporting.lookup import id_hasher, id_matches
+from motcua.reporting.periods import OPEN_DAY, day_number
+from motcua.shared.contracts import VN_TZ
+from motcua.shared.contracts.common import DossierStatus
+
+AGENCY = "000.00.31.H56"
+T0 = datetime(2025, 1, 6, 9, 0, tzinfo=VN_TZ)
+HASH = id_hasher(b"test-key")
+
+
+def fold(*events) -> tuple[DossierFacts, list]:
+    facts = DossierFacts(events[0].dossier_code)
+    extras = []
+    for event in events:
+        out = apply_event(facts, event, HASH)
+        facts = out.facts
+        extras.append(out)
+    return facts, extras
+
+
+def test_received_then_resolved_early_by_dates() -> None:
+    d = Dossier("X-1", AGENCY)
+    facts, _ = fold(
+        d.received(T0, T0 + days(5)),
+        d.routed(T0, "000.00.99.H56"),
+        d.offered(T0),
+        d.resolved(T0 + days(2), T0 + days(5)),
+        d.delivered(T0 + days(3)),
+    )
+    assert facts.status == DossierStatus.RESULT_DELIVERED
+    assert facts.agency_code == "000.00.99.H56"
+    assert facts.timeliness == "early"
+    assert facts.closed_at == T0 + days(2)  # resolution, not delivery, closes it
+    assert facts.processing_hours == 48.0
+    assert facts.day_columns()["open_until_day"] == day_number(T0 + days(2))
+
+
+def test_the_id_number_is_kept_only_as_a_keyed_hash() -> None:
+    d = Dossier("X-2", AGENCY)
+    facts, _ = fold(d.received(T0, None, id_number="001203004567"))
+    assert facts.id_hash is not None
+    assert "001203004567" not in facts.id_hash
+    assert id_matches(facts.id_hash, " 0012 0300 4567 ", HASH)
+    assert not id_matches(facts.id_hash, "001203004568", HASH)
+    assert not id_matches(facts.id_hash, "001203004567", id_hasher(b"other-key"))
+
+
+def test_supplement_pauses_and_resume_moves_the_appointment() -> None:
+    d = Dossier("X-3", AGENCY)
+    facts, outs = fold(
+        d.received(T0, T0 + days(5)),
+        d.supplement_requested(T0 + days(1)),
+        d.resumed(T0 + days(4), T0 + days(8)),
+    )
+    assert outs[1].facts.paused
+    assert outs[1].facts.status == DossierStatus.AWAITING_SUPPLEMENT
+    assert [o.value for o, _ in outs[1].occurrences] == ["supplement"]
+    assert not facts.paused
+    assert facts.due_at == T0 + days(8)
+    assert facts.initial_due_at == T0 + days(5)
+    changes = [o.change for o in outs if o.change]
+    # As of the evening of day 2 the dossier was paused; after day 4 it runs again.
+    assert schedule_at(facts.initial_due_at, changes, day_number(T0 + days(2))) == (
+        day_number(T0 + days(5)),
+        True,
+    )
+    assert schedule_at(facts.initial_due_at, changes, day_number(T0)) == (
+        day_number(T0 + days(5)),
+        False,
+    )
+    assert schedule_at(facts.initial_due_at, changes, day_number(T0 + days(9))) == (
+        day_number(T0 + days(8)),
+        False,
+    )
+
+
+def test_withdrawal_closes_an_open_dossier() -> None:
+    d = Dossier("X-4", AGENCY)
+    facts, outs = fold(d.received(T0, T0 + days(5)), d.withdrawn(T0 + days(1)))
+    assert facts.closure == "withdrawn"
+    assert facts.status == DossierStatus.WITHDRAWN
+    assert [o.value for o, _ in outs[1].occurrences] == ["withdrawal"]
+
+
+def test_refusal_is_never_received_but_is_counted() -> None:
+    d = Dossier("X-5", AGENCY)
+    facts, outs = fold(d.refused(T0))
+    assert facts.status == DossierStatus.REFUSED
+    assert facts.received_at is None
+    assert facts.day_columns()["open_until_day"] == OPEN_DAY
+    assert [o.value for o, _ in outs[0].occurrences] == ["refusal"]
+
+
+def test_events_after_closure_do_not_reopen() -> None:
+    d = Dossier("X-6", AGENCY)
+    facts, _ = fold(
+        d.received(T0, T0 + days(5)),
+        d.resolved(T0 + days(6), T0 + days(5)),
+        d.supplement_requested(T0 + days(7)),
+    )
+    assert facts.closure == "resolved"
+    assert facts.timeliness == "late"
+    assert not facts.paused
+    assert facts.status == DossierStatus.RESOLVED
+
+
+def test_imported_history_keeps_business_time() -> None:
+    d = Dossier("X-7", AGENCY, imported=True)
+    old = datetime(2023, 2, 1, 8, 0, tzinfo=VN_TZ)
+    facts, _ = fold(d.received(old, old + days(3)))
+    assert facts.imported
+    assert facts.day_columns()["received_day"] == day_number(old)
