@@ -85,12 +85,16 @@ def bearer(
 
 @contextmanager
 def service_process(
-    module: str, env: dict[str, str], log_path: Path
+    module: str,
+    env: dict[str, str],
+    log_path: Path,
+    *,
+    args: list[str] | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Run ``python -m <module>`` with ``env`` added; terminate it afterwards."""
+    """Run ``python -m <module> [args]`` with ``env`` added; terminate it afterwards."""
     with log_path.open("ab") as log:
         process = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", module],
+            [sys.executable, "-m", module, *(args or [])],
             env={**os.environ, **env},
             stdout=log,
             stderr=subprocess.STDOUT,
