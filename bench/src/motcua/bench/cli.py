@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markdown import Markdown
 
 from motcua.shared.settings import KafkaSettings
 
@@ -16,17 +18,86 @@ console = Console()
 def register(root: typer.Typer) -> None:
     @root.command()
     def bench(
+        rate: Annotated[
+            float, typer.Option(help="Dossiers per second in the fixed-rate phase.")
+        ] = 50.0,
+        rate_seconds: Annotated[
+            float, typer.Option(help="Length of the fixed-rate phase.")
+        ] = 20.0,
+        max_seconds: Annotated[
+            float, typer.Option(help="Length of the as-fast-as-possible phase.")
+        ] = 20.0,
+        concurrency: Annotated[
+            int, typer.Option(help="Clients in the as-fast-as-possible phase.")
+        ] = 16,
+        raw_messages: Annotated[
+            int, typer.Option(help="Messages for the broker's raw limit.")
+        ] = 50_000,
+        postgres: Annotated[
+            str | None,
+            typer.Option(
+                help="PostgreSQL URL prefix: each service gets <prefix>_<service> (created if missing)."
+            ),
+        ] = None,
+        intake_url: Annotated[
+            str | None, typer.Option(help="Use a running system: intake's URL.")
+        ] = None,
+        reporting_url: Annotated[
+            str | None, typer.Option(help="Use a running system: reporting's URL.")
+        ] = None,
+        results: Annotated[
+            Path, typer.Option(help="Where the JSON and markdown results go.")
+        ] = Path("bench/results"),
+        label: Annotated[
+            str, typer.Option(help="A note stored with the results.")
+        ] = "",
         raw_only: Annotated[
             bool, typer.Option(help="Measure only the broker's raw limit.")
         ] = False,
-        raw_messages: Annotated[
-            int, typer.Option(help="Messages for the raw measurement.")
-        ] = 50_000,
     ) -> None:
-        """Benchmark the pipeline end to end next to the broker's raw limit."""
-        from motcua.bench.raw import measure_broker_limit
-
-        result = asyncio.run(measure_broker_limit(KafkaSettings(), count=raw_messages))
-        console.print(result)
+        """Benchmark the whole pipeline next to the broker's raw limit."""
         if raw_only:
+            from motcua.bench.raw import measure_broker_limit
+
+            console.print(
+                asyncio.run(measure_broker_limit(KafkaSettings(), count=raw_messages))
+            )
             return
+        from motcua.bench.runner import Bench, BenchConfig, write_results
+
+        config = BenchConfig(
+            rate=rate,
+            rate_seconds=rate_seconds,
+            max_seconds=max_seconds,
+            concurrency=concurrency,
+            raw_messages=raw_messages,
+            results_dir=results,
+            postgres_url=postgres,
+            intake_url=intake_url,
+            reporting_url=reporting_url,
+            label=label,
+        )
+        if postgres:
+            asyncio.run(_create_databases(postgres))
+        result = asyncio.run(Bench(config).run())
+        json_path, md_path = write_results(result, results)
+        console.print(Markdown(md_path.read_text(encoding="utf-8")))
+        console.print(f"results: {json_path}, {md_path}")
+        if not result["reconciliation"]["clean"]:
+            raise typer.Exit(1)
+
+
+async def _create_databases(prefix: str) -> None:
+    """Fresh databases ``<prefix>_<service>`` (dropped first if they exist)."""
+    import asyncpg
+
+    base, _, name = prefix.rstrip("/").rpartition("/")
+    admin = await asyncpg.connect(f"{base.replace('+asyncpg', '')}/postgres")
+    try:
+        for service in ("intake", "routing", "notification", "reporting"):
+            await admin.execute(
+                f'DROP DATABASE IF EXISTS "{name}_{service}" WITH (FORCE)'
+            )
+            await admin.execute(f'CREATE DATABASE "{name}_{service}"')
+    finally:
+        await admin.close()

@@ -20,12 +20,13 @@ from typing import Any
 
 import structlog
 import uvicorn
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import HTMLResponse, JSONResponse
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import make_asgi_app
 from prometheus_fastapi_instrumentator import Instrumentator
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from motcua.shared.asyncapi import build_asyncapi
 from motcua.shared.contracts.envelope import EventData
@@ -295,6 +296,45 @@ def health_router(runtime: ServiceRuntime) -> APIRouter:
     return router
 
 
+class CorrelationMiddleware:
+    """Binds the caller's correlation id to the logs of the request and echoes
+    it back, with the time the app took (plain ASGI: no extra task per request,
+    unlike Starlette's BaseHTTPMiddleware)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or ())
+        correlation_id = (
+            headers.get(b"x-correlation-id") or headers.get(b"x-request-id") or b""
+        ).decode("latin-1") or None
+        started = time.perf_counter()
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                extra = [
+                    (
+                        b"server-timing",
+                        f"app;dur={(time.perf_counter() - started) * 1000:.1f}".encode(),
+                    )
+                ]
+                if correlation_id:
+                    extra.append(
+                        (b"x-correlation-id", correlation_id.encode("latin-1"))
+                    )
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        with structlog.contextvars.bound_contextvars(
+            correlation_id=correlation_id, path=scope.get("path")
+        ):
+            await self.app(scope, receive, send_with_headers)
+
+
 def create_http_app(
     runtime: ServiceRuntime,
     *,
@@ -339,23 +379,7 @@ def create_http_app(
         excluded_urls="healthz,readyz,metrics",
     )
 
-    @app.middleware("http")
-    async def correlation(request: Request, call_next: Any) -> Response:
-        correlation_id = request.headers.get("x-correlation-id") or request.headers.get(
-            "x-request-id"
-        )
-        started = time.perf_counter()
-        with structlog.contextvars.bound_contextvars(
-            correlation_id=correlation_id, path=request.url.path
-        ):
-            response: Response = await call_next(request)
-        if correlation_id:
-            response.headers["x-correlation-id"] = correlation_id
-        response.headers["server-timing"] = (
-            f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
-        )
-        return response
-
+    app.add_middleware(CorrelationMiddleware)
     return app
 
 

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from motcua.notification.api import callbacks, router
 from motcua.notification.domain.delivery import RetryPolicy
-from motcua.notification.handlers import make_dossier_handler
+from motcua.notification.handlers import HANDLED_EVENTS, make_dossier_handler
 from motcua.notification.notices import DeliveryPolicy
 from motcua.notification.providers.base import Providers
 from motcua.notification.providers.postal import PostalProvider
@@ -108,6 +108,7 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
     runtime.add_consumer(
         make_dossier_handler(policy, worker.wake),
         topics=[DOSSIER_EVENTS],
+        event_types=HANDLED_EVENTS,
         description="Dossier events that tell the citizen something.",
     )
     runtime.run_in_background(worker.run)

@@ -59,6 +59,12 @@ from motcua.shared.contracts.notification import NotificationSkippedV1
 from motcua.shared.db import utcnow
 from motcua.shared.messaging import HandlerContext
 
+HANDLED_EVENTS = NOTIFYING_EVENTS | {
+    "dossier.processing_resumed",  # a new appointment for later notices
+    "dossier.result_delivered",  # a result handed over: no postal return
+}
+"""What the consumer reads; the other dossier events are skipped unparsed."""
+
 _RECIPIENT_NS = uuid.UUID("5b0d8d4e-0c4e-4d3e-9a53-6f1f0e3c2a11")
 
 

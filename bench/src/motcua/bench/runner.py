@@ -1,0 +1,558 @@
+"""``motcua bench``: drive a realistic mix of dossiers through intake's HTTP
+API and watch them go through routing, notification and reporting, next to
+the broker's raw limit measured on the same broker in the same run."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import time
+from contextlib import AsyncExitStack, ExitStack
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from motcua.bench.mix import reception
+from motcua.bench.observe import PipelineObserver
+from motcua.bench.raw import RawResult, measure_broker_limit
+from motcua.bench.stats import rate, summary_ms
+from motcua.shared.auth import Role, issue_token
+from motcua.shared.contracts import now_vn
+from motcua.shared.local_broker import LocalBroker, free_port
+from motcua.shared.settings import CommonSettings, KafkaSettings
+from motcua.shared.testing.helpers import service_process, wait_http_ok
+from motcua.shared.testing.system import running_system
+
+console = Console()
+
+
+@dataclass
+class BenchConfig:
+    rate: float = 50.0
+    rate_seconds: float = 20.0
+    max_seconds: float = 20.0
+    concurrency: int = 16
+    raw_messages: int = 50_000
+    drain_timeout_s: float = 120.0
+    results_dir: Path = Path("bench/results")
+    data_dir: Path | None = None
+    postgres_url: str | None = None
+    intake_url: str | None = None
+    reporting_url: str | None = None
+    seed: int = 7
+    label: str = ""
+
+
+@dataclass
+class Submission:
+    code: str | None
+    kind: str
+    submitted_at: float
+    answered_at: float
+    status: int
+    phase: str
+
+
+@dataclass
+class Phase:
+    name: str
+    started_at: float = 0.0
+    ended_at: float = 0.0
+    submissions: list[Submission] = field(default_factory=list)
+
+
+class Bench:
+    def __init__(self, config: BenchConfig) -> None:
+        self.config = config
+        self.rng = random.Random(config.seed)
+        self.counter = 0
+        self.processes: dict[str, psutil.Process] = {}
+        self.peak_rss: dict[str, int] = {}
+        self.cpu_start: dict[str, float] = {}
+        self.error_samples: list[str] = []
+        self.first_rss: dict[str, int] = {}
+        self.last_rss: dict[str, int] = {}
+        self.cpu_seconds: dict[str, float] = {}
+        self.observer: PipelineObserver | None = None
+
+    # -- the system ---------------------------------------------------------
+
+    async def run(self) -> dict[str, Any]:
+        async with AsyncExitStack() as astack:
+            stack = astack.enter_context(ExitStack())
+            kafka, urls = await self._system(stack)
+            with console.status("measuring the broker's raw limit…"):
+                raw = await measure_broker_limit(kafka, count=self.config.raw_messages)
+            console.print(
+                f"broker raw limit: {raw.end_to_end_per_s:,.0f} msg/s end to end ({raw.message_bytes} B)"
+            )
+            self.observer = PipelineObserver(kafka, codes=set())
+            await self.observer.start()
+            astack.push_async_callback(self.observer.stop)
+            sampler = asyncio.create_task(self._sample_memory())
+            try:
+                phases = await self._drive(urls)
+                await self._drain(phases)
+            finally:
+                sampler.cancel()
+            reconciliation = await self._reconcile(urls, phases)
+            return self._result(raw, phases, reconciliation)
+
+    async def _system(self, stack: ExitStack) -> tuple[KafkaSettings, dict[str, str]]:
+        if self.config.intake_url and self.config.reporting_url:
+            kafka = KafkaSettings()
+            return kafka, {
+                "intake": self.config.intake_url,
+                "reporting": self.config.reporting_url,
+            }
+        if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+            kafka = KafkaSettings()
+        else:
+            broker = stack.enter_context(LocalBroker("127.0.0.1", free_port()))
+            self.processes["broker"] = psutil.Process(broker.process.pid)  # type: ignore[union-attr]
+            kafka = KafkaSettings(
+                bootstrap_servers=broker.bootstrap_servers, profile="tansu"
+            )
+        data_dir = (
+            self.config.data_dir or Path("var") / f"bench-{now_vn():%Y%m%d-%H%M%S}"
+        )
+        (data_dir / "logs").mkdir(parents=True, exist_ok=True)
+        sim = self._simulators(stack, data_dir)
+        databases = (
+            {
+                s: f"{self.config.postgres_url.rstrip('/')}_{s}"
+                for s in ("intake", "routing", "notification", "reporting")
+            }
+            if self.config.postgres_url
+            else None
+        )
+        system = stack.enter_context(
+            running_system(
+                bootstrap_servers=kafka.bootstrap_servers,
+                profile=kafka.profile or "tansu",
+                data_dir=data_dir,
+                database_urls=databases,
+                extra_env={
+                    "MOTCUA_LOG_LEVEL": "WARNING",
+                    "MOTCUA_NOTIFICATION_SMS_GATEWAY_URL": sim["sms"],
+                    "MOTCUA_NOTIFICATION_POSTAL_API_URL": sim["postal"],
+                    "MOTCUA_NOTIFICATION_SMTP_PORT": str(sim["smtp_port"]),
+                    "MOTCUA_NOTIFICATION_SMS_RATE_PER_S": "2000",
+                    "MOTCUA_NOTIFICATION_EMAIL_RATE_PER_S": "2000",
+                },
+            )
+        )
+        for name, process in system.processes.items():
+            self.processes[name] = psutil.Process(process.pid)  # type: ignore[attr-defined]
+        with console.status("starting the system…"):
+            for url in system.urls.values():
+                await wait_http_ok(f"{url}/readyz", timeout_s=120)
+        console.print(f"system up: {system.urls}  (data: {data_dir})")
+        return kafka, system.urls
+
+    def _simulators(self, stack: ExitStack, data_dir: Path) -> dict[str, Any]:
+        ports = {name: free_port() for name in ("sms", "postal", "mailbox", "smtp")}
+        env = {
+            "MOTCUA_SIMULATOR_RECEIPT_DELAY_S": "0",
+            "MOTCUA_SIMULATOR_POSTAL_AUTO_DELIVER": "false",
+        }
+        specs = {
+            "sms-simulator": ["sms", "--port", str(ports["sms"])],
+            "postal-simulator": ["postal", "--port", str(ports["postal"])],
+            "smtp-simulator": [
+                "smtp",
+                "--port",
+                str(ports["mailbox"]),
+                "--smtp-port",
+                str(ports["smtp"]),
+            ],
+        }
+        for name, args in specs.items():
+            process = stack.enter_context(
+                service_process(
+                    "motcua.notification.simulators",
+                    env,
+                    data_dir / "logs" / f"{name}.log",
+                    args=args,
+                )
+            )
+            self.processes[name] = psutil.Process(process.pid)
+        return {
+            "sms": f"http://127.0.0.1:{ports['sms']}",
+            "postal": f"http://127.0.0.1:{ports['postal']}",
+            "smtp_port": ports["smtp"],
+        }
+
+    async def _sample_memory(self) -> None:
+        """Peak RSS of every process, and the CPU time each spends in the run."""
+        while True:
+            for name, process in self.processes.items():
+                try:
+                    rss = process.memory_info().rss
+                    times = process.cpu_times()
+                except psutil.Error:
+                    continue
+                self.peak_rss[name] = max(self.peak_rss.get(name, 0), rss)
+                self.first_rss.setdefault(name, rss)
+                self.last_rss[name] = rss
+                cpu = times.user + times.system
+                self.cpu_start.setdefault(name, cpu)
+                self.cpu_seconds[name] = cpu - self.cpu_start[name]
+            await asyncio.sleep(0.5)
+
+    # -- load -----------------------------------------------------------------
+
+    async def _drive(self, urls: dict[str, str]) -> list[Phase]:
+        limits = httpx.Limits(max_connections=self.config.concurrency + 4)
+        async with httpx.AsyncClient(
+            base_url=urls["intake"], timeout=30, limits=limits
+        ) as client:
+            tokens = self._tokens()
+            warm = Phase("warm-up")
+            await self._fixed_rate(client, tokens, warm, per_second=10, seconds=2)
+            await self._wait_processed(warm.submissions, timeout_s=60, quiet=True)
+            fixed = Phase(f"fixed {self.config.rate:g}/s")
+            await self._fixed_rate(
+                client, tokens, fixed, self.config.rate, self.config.rate_seconds
+            )
+            flat_out = Phase(f"max, {self.config.concurrency} clients")
+            await self._as_fast_as_possible(client, tokens, flat_out)
+        return [fixed, flat_out]
+
+    def _tokens(self) -> dict[str, str]:
+        settings = CommonSettings()
+        from motcua.bench.mix import COMMUNE_DESKS, PROVINCE_DESK
+
+        return {
+            agency: issue_token(
+                settings, subject="bench", agency_code=agency, roles=[Role.DESK_OFFICER]
+            )
+            for agency in (*COMMUNE_DESKS, PROVINCE_DESK)
+        }
+
+    async def _submit(
+        self, client: httpx.AsyncClient, tokens: dict[str, str], phase: Phase
+    ) -> None:
+        n = self.counter
+        self.counter += 1
+        kind, body = reception(n, self.rng)
+        headers = {"Authorization": f"Bearer {tokens[body['receiving_agency_code']]}"}
+        started = time.perf_counter()
+        try:
+            response = await client.post("/api/v1/dossiers", json=body, headers=headers)
+            status = response.status_code
+            code = response.json().get("code") if status == 201 else None
+            if code is None and len(self.error_samples) < 5:
+                self.error_samples.append(f"{status}: {response.text[:300]}")
+        except httpx.HTTPError as exc:
+            status, code = 0, None
+            if len(self.error_samples) < 5:
+                self.error_samples.append(repr(exc))
+        if code and self.observer is not None:
+            self.observer.watch(code)
+        phase.submissions.append(
+            Submission(
+                code, kind.name, started, time.perf_counter(), status, phase.name
+            )
+        )
+
+    async def _fixed_rate(
+        self,
+        client: httpx.AsyncClient,
+        tokens: dict[str, str],
+        phase: Phase,
+        per_second: float,
+        seconds: float,
+    ) -> None:
+        total = int(per_second * seconds)
+        phase.started_at = time.perf_counter()
+        tasks: set[asyncio.Task[None]] = set()
+        with _progress() as progress:
+            bar = progress.add_task(phase.name, total=total)
+
+            def finished(task: asyncio.Task[None]) -> None:
+                tasks.discard(task)
+                progress.advance(bar)
+
+            for i in range(total):
+                due = phase.started_at + i / per_second
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                task = asyncio.create_task(self._submit(client, tokens, phase))
+                tasks.add(task)
+                task.add_done_callback(finished)
+            await asyncio.gather(*tasks)
+        phase.ended_at = time.perf_counter()
+
+    async def _as_fast_as_possible(
+        self, client: httpx.AsyncClient, tokens: dict[str, str], phase: Phase
+    ) -> None:
+        phase.started_at = time.perf_counter()
+        deadline = phase.started_at + self.config.max_seconds
+        with _progress() as progress:
+            bar = progress.add_task(phase.name, total=self.config.max_seconds)
+
+            async def worker() -> None:
+                while time.perf_counter() < deadline:
+                    await self._submit(client, tokens, phase)
+                    progress.update(
+                        bar,
+                        completed=min(
+                            self.config.max_seconds,
+                            time.perf_counter() - phase.started_at,
+                        ),
+                    )
+
+            await asyncio.gather(*(worker() for _ in range(self.config.concurrency)))
+        phase.ended_at = time.perf_counter()
+
+    # -- after --------------------------------------------------------------------
+
+    def _processed(self, code: str) -> bool:
+        assert self.observer is not None
+        seen = self.observer.sightings.get(code)
+        return bool(seen and seen.routed_at and seen.notified_at and seen.visible_at)
+
+    async def _wait_processed(
+        self, submissions: list[Submission], *, timeout_s: float, quiet: bool = False
+    ) -> None:
+        codes = [s.code for s in submissions if s.code]
+        deadline = time.perf_counter() + timeout_s
+        with _progress(quiet) as progress:
+            bar = progress.add_task("draining the pipeline", total=len(codes))
+            while time.perf_counter() < deadline:
+                done = sum(1 for c in codes if self._processed(c))
+                progress.update(bar, completed=done)
+                if done == len(codes):
+                    return
+                await asyncio.sleep(0.2)
+
+    async def _drain(self, phases: list[Phase]) -> None:
+        await self._wait_processed(
+            [s for p in phases for s in p.submissions],
+            timeout_s=self.config.drain_timeout_s,
+        )
+
+    async def _reconcile(
+        self, urls: dict[str, str], phases: list[Phase]
+    ) -> dict[str, Any]:
+        assert self.observer is not None
+        accepted = {s.code for p in phases for s in p.submissions if s.code}
+        seen = self.observer.sightings
+        counts = {
+            "accepted by intake (201)": len(accepted),
+            "published by intake (dossier.received)": sum(
+                1 for c in accepted if seen[c].received_at
+            ),
+            "routed by routing": sum(1 for c in accepted if seen[c].routed_at),
+            "notified (SMS and email delivered)": sum(
+                1 for c in accepted if {"sms", "email"} <= seen[c].delivered_channels
+            ),
+            "applied by reporting": sum(1 for c in accepted if seen[c].visible_at),
+        }
+        report = await self._report_received(urls)
+        if report is not None:
+            counts["in reporting's Biểu 06 (received today)"] = report
+        warm_up = self.counter - sum(len(p.submissions) for p in phases)
+        expected = {k: len(accepted) for k in counts}
+        if report is not None:
+            expected["in reporting's Biểu 06 (received today)"] = (
+                len(accepted) + warm_up
+            )
+        differences = {
+            k: counts[k] - expected[k] for k in counts if counts[k] != expected[k]
+        }
+        errors = [s.status for p in phases for s in p.submissions if s.status != 201]
+        return {
+            "counts": counts,
+            "expected": expected,
+            "differences": differences,
+            "http_errors": len(errors),
+            "http_error_statuses": {
+                str(code): errors.count(code) for code in sorted(set(errors))
+            },
+            "http_error_samples": self.error_samples,
+            "clean": not differences and not errors,
+        }
+
+    async def _report_received(self, urls: dict[str, str]) -> int | None:
+        token = issue_token(
+            CommonSettings(), subject="bench", agency_code="*", roles=[Role.OPERATOR]
+        )
+        today = now_vn().date().isoformat()
+        async with httpx.AsyncClient(timeout=30) as client:
+            r = await client.get(
+                f"{urls['reporting']}/api/v1/reports/bieu-06",
+                params={
+                    "period": "custom",
+                    "from": today,
+                    "to": today,
+                    "group_by": "level",
+                },
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        if r.status_code != 200:
+            return None
+        total = r.json()["total"]
+        return int(total["received"] - total["carried_over"])
+
+    def _result(
+        self, raw: RawResult, phases: list[Phase], reconciliation: dict[str, Any]
+    ) -> dict[str, Any]:
+        assert self.observer is not None
+        seen = self.observer.sightings
+        phase_rows = []
+        for phase in phases:
+            ok = [s for s in phase.submissions if s.code]
+            processed = [s for s in ok if self._processed(s.code or "")]
+            last = max(
+                (
+                    max(seen[s.code].notified_at or 0, seen[s.code].visible_at or 0)
+                    for s in processed
+                    if s.code
+                ),
+                default=None,
+            )
+            phase_rows.append(
+                {
+                    "phase": phase.name,
+                    "submitted": len(phase.submissions),
+                    "accepted": len(ok),
+                    "offered_per_s": rate(
+                        len(phase.submissions), phase.started_at, phase.ended_at
+                    ),
+                    "processed_end_to_end_per_s": rate(
+                        len(processed), phase.started_at, last
+                    ),
+                    "http_ms": summary_ms([s.answered_at - s.submitted_at for s in ok]),
+                    "submit_to_notified_ms": summary_ms(
+                        [
+                            (seen[s.code].notified_at or 0) - s.submitted_at
+                            for s in processed
+                            if s.code
+                        ]
+                    ),
+                    "submit_to_reporting_ms": summary_ms(
+                        [
+                            (seen[s.code].visible_at or 0) - s.submitted_at
+                            for s in processed
+                            if s.code
+                        ]
+                    ),
+                }
+            )
+        all_ok = [s for p in phases for s in p.submissions if s.code]
+
+        def consumer_rate(attr: str) -> float | None:
+            times = sorted(
+                getattr(seen[s.code], attr)
+                for s in all_ok
+                if s.code and getattr(seen[s.code], attr)
+            )
+            return rate(len(times), times[0], times[-1]) if len(times) > 1 else None
+
+        return {
+            "when": datetime.now().isoformat(timespec="seconds"),  # noqa: DTZ005
+            "label": self.config.label,
+            "machine": {"cpus": os.cpu_count(), "load_average": os.getloadavg()},
+            "config": {k: str(v) for k, v in asdict(self.config).items()},
+            "broker_raw_limit": asdict(raw),
+            "phases": phase_rows,
+            "consumer_rates_per_s": {
+                "intake → broker (dossier.received)": consumer_rate("received_at"),
+                "routing (dossier.routed)": consumer_rate("routed_at"),
+                "notification (first delivery)": consumer_rate("notified_at"),
+                "reporting (applied)": consumer_rate("visible_at"),
+            },
+            "peak_rss_mb": {
+                k: round(v / 2**20, 1) for k, v in sorted(self.peak_rss.items())
+            },
+            "rss_growth_mb": {
+                k: round((self.last_rss[k] - v) / 2**20, 1)
+                for k, v in sorted(self.first_rss.items())
+            },
+            "cpu_seconds": {
+                k: round(v, 1) for k, v in sorted(self.cpu_seconds.items())
+            },
+            "reconciliation": reconciliation,
+        }
+
+
+def _progress(quiet: bool = False) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:.0f}/{task.total:.0f}"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=quiet,
+        transient=False,
+    )
+
+
+def write_results(result: dict[str, Any], folder: Path) -> tuple[Path, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = result["when"].replace(":", "").replace("-", "")
+    json_path = folder / f"bench-{stamp}.json"
+    md_path = folder / f"bench-{stamp}.md"
+    json_path.write_text(
+        json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    md_path.write_text(markdown(result), encoding="utf-8")
+    return json_path, md_path
+
+
+def markdown(result: dict[str, Any]) -> str:
+    raw = result["broker_raw_limit"]
+    lines = [
+        f"# motcua bench, {result['when']}"
+        + (f" ({result['label']})" if result["label"] else ""),
+        "",
+        f"Machine: {result['machine']['cpus']} CPUs, load average {', '.join(f'{x:.2f}' for x in result['machine']['load_average'])}.",
+        "",
+        "| | per second |",
+        "| --- | --- |",
+        f"| broker raw limit: aiokafka produce ({raw['message_bytes']} B) | {raw['produce_per_s']:,.0f} |",
+        f"| broker raw limit: produce → consume end to end | {raw['end_to_end_per_s']:,.0f} |",
+        "",
+        "| phase | submitted | offered /s | processed end to end /s | HTTP p50 / p95 / p99 ms | submit → notified p50 / p95 / p99 ms | submit → in reporting p50 / p95 / p99 ms |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for p in result["phases"]:
+        lines.append(
+            f"| {p['phase']} | {p['submitted']} | {p['offered_per_s']} | {p['processed_end_to_end_per_s']} | "
+            f"{_triple(p['http_ms'])} | {_triple(p['submit_to_notified_ms'])} | {_triple(p['submit_to_reporting_ms'])} |"
+        )
+    lines += ["", "| consumer | records /s |", "| --- | --- |"]
+    lines += [f"| {k} | {v} |" for k, v in result["consumer_rates_per_s"].items()]
+    lines += [
+        "",
+        "| process | peak RSS MB | RSS growth MB (first → last sample) | CPU s during the run |",
+        "| --- | --- | --- | --- |",
+    ]
+    lines += [
+        f"| {k} | {v} | {result['rss_growth_mb'].get(k, '')} | {result['cpu_seconds'].get(k, '')} |"
+        for k, v in result["peak_rss_mb"].items()
+    ]
+    rec = result["reconciliation"]
+    lines += [
+        "",
+        f"Reconciliation: {'clean' if rec['clean'] else 'DIFFERENCES'}",
+        "",
+        "| count | value | expected |",
+        "| --- | --- | --- |",
+    ]
+    lines += [f"| {k} | {v} | {rec['expected'][k]} |" for k, v in rec["counts"].items()]
+    lines.append(f"\nHTTP errors: {rec['http_errors']}")
+    return "\n".join(lines) + "\n"
+
+
+def _triple(s: dict[str, Any]) -> str:
+    return f"{s['p50']} / {s['p95']} / {s['p99']}"
