@@ -20,23 +20,23 @@ def register(root: typer.Typer) -> None:
     def bench(
         rate: Annotated[
             float, typer.Option(help="Dossiers per second in the fixed-rate phase.")
-        ] = 50.0,
+        ] = 5.0,
         rate_seconds: Annotated[
             float, typer.Option(help="Length of the fixed-rate phase.")
-        ] = 20.0,
+        ] = 30.0,
         max_seconds: Annotated[
             float, typer.Option(help="Length of the as-fast-as-possible phase.")
-        ] = 20.0,
+        ] = 30.0,
         concurrency: Annotated[
             int, typer.Option(help="Clients in the as-fast-as-possible phase.")
-        ] = 16,
+        ] = 8,
         raw_messages: Annotated[
             int, typer.Option(help="Messages for the broker's raw limit.")
         ] = 50_000,
         postgres: Annotated[
             str | None,
             typer.Option(
-                help="PostgreSQL URL prefix: each service gets <prefix>_<service> (created if missing)."
+                help="PostgreSQL URL prefix: each service gets a fresh <prefix>_<service>."
             ),
         ] = None,
         intake_url: Annotated[

@@ -36,12 +36,12 @@ console = Console()
 
 @dataclass
 class BenchConfig:
-    rate: float = 50.0
-    rate_seconds: float = 20.0
-    max_seconds: float = 20.0
-    concurrency: int = 16
+    rate: float = 5.0
+    rate_seconds: float = 30.0
+    max_seconds: float = 30.0
+    concurrency: int = 8
     raw_messages: int = 50_000
-    drain_timeout_s: float = 120.0
+    drain_timeout_s: float = 300.0
     results_dir: Path = Path("bench/results")
     data_dir: Path | None = None
     postgres_url: str | None = None

@@ -30,6 +30,10 @@ def message_id(message: OutgoingMessage) -> str:
     return f"<{message.idempotency_key}@{MESSAGE_ID_DOMAIN}>"
 
 
+KEEP_CONNECTIONS = 4
+"""Idle SMTP connections kept open (at most one per email sent at once)."""
+
+
 def build_email(message: OutgoingMessage, sender: str) -> EmailMessage:
     email = EmailMessage()
     email["From"] = sender
@@ -74,36 +78,70 @@ class SmtpProvider:
         self._starttls = starttls
         self._use_tls = use_tls
         self._timeout_s = timeout_s
+        # Open connections are kept for the next emails: a new connection per
+        # email (connect, EHLO, STARTTLS, AUTH, QUIT) costs more than the email.
+        self._idle: list[aiosmtplib.SMTP] = []
+
+    async def _connection(self) -> aiosmtplib.SMTP:
+        while self._idle:
+            client = self._idle.pop()
+            if client.is_connected:
+                return client
+        client = aiosmtplib.SMTP(
+            hostname=self._host,
+            port=self._port,
+            use_tls=self._use_tls,
+            start_tls=self._starttls,
+            timeout=self._timeout_s,
+        )
+        await client.connect()
+        if self._username:
+            await client.login(self._username, self._password or "")
+        return client
+
+    def _release(self, client: aiosmtplib.SMTP) -> None:
+        if client.is_connected and len(self._idle) < KEEP_CONNECTIONS:
+            self._idle.append(client)
+        else:
+            client.close()
 
     async def send(self, message: OutgoingMessage) -> SendResult:
         email = build_email(message, self._sender)
+        client: aiosmtplib.SMTP | None = None
         try:
-            await aiosmtplib.send(
-                email,
-                hostname=self._host,
-                port=self._port,
-                username=self._username,
-                password=self._password,
-                start_tls=self._starttls,
-                use_tls=self._use_tls,
-                timeout=self._timeout_s,
-            )
+            client = await self._connection()
+            await client.send_message(email)
         except aiosmtplib.SMTPRecipientsRefused as exc:
+            _discard(client)
             codes = [r.code for r in exc.recipients]
             if codes and all(400 <= c < 500 for c in codes):
                 return SendResult(Outcome.TEMPORARY, detail=f"SMTP {codes[0]}")
             return SendResult(Outcome.PERMANENT, detail=f"SMTP {codes[:1]}")
         except aiosmtplib.SMTPResponseException as exc:
+            _discard(client)
             if 400 <= exc.code < 500:
                 return SendResult(
                     Outcome.TEMPORARY, detail=f"SMTP {exc.code}", provider_fault=True
                 )
             return SendResult(Outcome.PERMANENT, detail=f"SMTP {exc.code}")
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            _discard(client)
             return SendResult(
                 Outcome.TEMPORARY, detail=type(exc).__name__, provider_fault=True
             )
+        self._release(client)
         return SendResult(Outcome.DELIVERED, reference=message_id(message))
 
     async def aclose(self) -> None:
-        return None
+        idle, self._idle = self._idle, []
+        for client in idle:
+            try:
+                await client.quit()
+            except (aiosmtplib.SMTPException, OSError, TimeoutError):
+                client.close()
+
+
+def _discard(client: aiosmtplib.SMTP | None) -> None:
+    """A connection that saw an error is in an unknown state: never reuse it."""
+    if client is not None:
+        client.close()
