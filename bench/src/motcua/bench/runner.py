@@ -33,6 +33,9 @@ from motcua.shared.testing.system import running_system
 
 console = Console()
 
+EXPECTED_CHANNELS = frozenset({"sms", "email"})
+"""Every applicant of the mix gives a phone and an email."""
+
 
 @dataclass
 class BenchConfig:
@@ -335,10 +338,18 @@ class Bench:
                 await asyncio.sleep(0.2)
 
     async def _drain(self, phases: list[Phase]) -> None:
-        await self._wait_processed(
-            [s for p in phases for s in p.submissions],
-            timeout_s=self.config.drain_timeout_s,
-        )
+        """Wait until every dossier is processed and both its notices (SMS and
+        email: every applicant of the mix gives both) have been delivered."""
+        submissions = [s for p in phases for s in p.submissions]
+        deadline = time.perf_counter() + self.config.drain_timeout_s
+        await self._wait_processed(submissions, timeout_s=self.config.drain_timeout_s)
+        assert self.observer is not None
+        codes = [s.code for s in submissions if s.code]
+        while time.perf_counter() < deadline:
+            seen = self.observer.sightings
+            if all(EXPECTED_CHANNELS <= seen[c].delivered_channels for c in codes):
+                return
+            await asyncio.sleep(0.2)
 
     async def _reconcile(
         self, urls: dict[str, str], phases: list[Phase]
@@ -353,7 +364,7 @@ class Bench:
             ),
             "routed by routing": sum(1 for c in accepted if seen[c].routed_at),
             "notified (SMS and email delivered)": sum(
-                1 for c in accepted if {"sms", "email"} <= seen[c].delivered_channels
+                1 for c in accepted if EXPECTED_CHANNELS <= seen[c].delivered_channels
             ),
             "applied by reporting": sum(1 for c in accepted if seen[c].visible_at),
         }

@@ -1,0 +1,66 @@
+"""The benchmark: its pure parts, and a short smoke run over the real system
+(no timing is asserted: speed is what the bench reports, not what tests check)."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from motcua.bench.mix import KINDS, reception
+from motcua.bench.stats import percentile, rate, summary_ms
+from motcua.shared.testing.brokers import BrokerUnderTest
+
+
+def test_percentiles_use_the_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 50) == 50
+    assert percentile(values, 99) == 99
+    assert percentile([], 50) is None
+    assert summary_ms([0.001, 0.002])["max"] == 2.0
+    assert rate(10, 0.0, 2.0) == 5.0
+    assert rate(0, 0.0, 2.0) is None
+
+
+def test_the_mix_covers_every_kind_and_postal_returns() -> None:
+    rng = random.Random(1)
+    drawn = [reception(n, rng) for n in range(500)]
+    assert {kind.name for kind, _ in drawn} == {k.name for k in KINDS}
+    by_post = [body for _, body in drawn if body["result_delivery"] == "post"]
+    assert by_post
+    assert all(
+        body["postal_address"]["phone"] == body["applicant"]["phone"]
+        for body in by_post
+    )
+    assert len({body["applicant"]["id_number"] for _, body in drawn}) == 500
+
+
+@pytest.mark.e2e
+@pytest.mark.broker
+async def test_a_short_bench_run_reconciles(
+    kafka_broker: BrokerUnderTest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from motcua.bench.runner import Bench, BenchConfig, markdown
+
+    if kafka_broker.kind != "tansu":
+        monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_broker.bootstrap_servers)
+    config = BenchConfig(
+        rate=3,
+        rate_seconds=2,
+        max_seconds=2,
+        concurrency=2,
+        raw_messages=500,
+        drain_timeout_s=90,
+        data_dir=tmp_path / "system",
+        results_dir=tmp_path / "results",
+    )
+    result = await Bench(config).run()
+    reconciliation = result["reconciliation"]
+    assert reconciliation["clean"], reconciliation
+    assert reconciliation["counts"]["accepted by intake (201)"] > 0
+    assert result["broker_raw_limit"]["messages"] == 500
+    assert {"intake", "routing", "notification", "reporting"} <= set(
+        result["peak_rss_mb"]
+    )
+    assert "Reconciliation: clean" in markdown(result)
