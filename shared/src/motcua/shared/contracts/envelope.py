@@ -138,7 +138,7 @@ def new_event(
         correlation_id = causation.correlation_id if causation else str(uuid.uuid4())
     if imported is None:
         imported = causation.imported if causation else False
-    envelope_cls: type[EventEnvelope[Any]] = EventEnvelope[type(data)]  # type: ignore[misc,assignment]
+    envelope_cls = _envelope_of(type(data))
     envelope = envelope_cls(
         event_id=event_id or uuid.uuid4(),
         event_type=data.EVENT_TYPE,
@@ -159,6 +159,18 @@ class EventParseError(ValueError):
     """The bytes are not a valid motcua envelope: a poison message."""
 
 
+_ENVELOPES: dict[type[EventData], type[EventEnvelope[Any]]] = {}
+
+
+def _envelope_of(model: type[EventData]) -> type[EventEnvelope[Any]]:
+    """``EventEnvelope[model]``, looked up once per model (pydantic's own
+    lookup of a parametrised generic costs more than validating a payload)."""
+    envelope_cls = _ENVELOPES.get(model)
+    if envelope_cls is None:
+        envelope_cls = _ENVELOPES[model] = EventEnvelope[model]  # type: ignore[valid-type]
+    return envelope_cls
+
+
 def parse_event(raw: bytes | str) -> EventEnvelope[EventData]:
     """Turn a record body into a typed envelope.
 
@@ -174,7 +186,7 @@ def parse_event(raw: bytes | str) -> EventEnvelope[EventData]:
         raise EventParseError(msg) from exc
     model = _REGISTRY.get(key, UnknownEventData)
     try:
-        envelope_cls: type[EventEnvelope[Any]] = EventEnvelope[model]  # type: ignore[valid-type]
+        envelope_cls = _envelope_of(model)
         return envelope_cls.model_validate(obj)
     except ValueError as exc:
         msg = f"invalid {key[0]} v{key[1]} event: {exc}"

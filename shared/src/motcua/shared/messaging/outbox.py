@@ -1,4 +1,11 @@
-"""Writing to the outbox, inside the caller's transaction."""
+"""Writing to the outbox, inside the caller's transaction.
+
+Events are queued on the session and inserted with one multi-row statement
+when the transaction (or savepoint) they were queued in commits: building an
+ORM object and flushing it row by row cost more than the rest of a consumer's
+work per event. A transaction or savepoint that rolls back drops what was
+queued in it, so an event still leaves if and only if its transaction commits.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +13,21 @@ import secrets
 import uuid
 from typing import Any
 
+import sqlalchemy as sa
 from opentelemetry import propagate
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
 
 from motcua.shared.contracts import headers as h
 from motcua.shared.contracts.envelope import EventEnvelope
+from motcua.shared.db import utcnow
 from motcua.shared.messaging.tables import OutboxRecord
+
+_QUEUE = "motcua.outbox.queued"
+"""``session.info`` key: the rows waiting for their transaction to commit."""
+
+_TABLE: sa.Table = OutboxRecord.__table__  # type: ignore[attr-defined]
 
 
 def envelope_headers(envelope: EventEnvelope[Any]) -> dict[str, str]:
@@ -33,44 +49,90 @@ def envelope_headers(envelope: EventEnvelope[Any]) -> dict[str, str]:
 
 
 def add_event(
-    session: AsyncSession,
+    session: AsyncSession | Session,
     envelope: EventEnvelope[Any],
     *,
     topic: str,
     extra_headers: dict[str, str] | None = None,
-) -> OutboxRecord:
+) -> None:
     """Queue an event for publication; it is published only if the transaction
     commits. The Kafka key is the dossier code."""
     headers = envelope_headers(envelope)
     if extra_headers:
         headers.update(extra_headers)
-    record = OutboxRecord(
+    _queue(
+        session,
         event_id=envelope.event_id,
         topic=topic,
         key=envelope.dossier_code,
         payload=envelope.to_json(),
         headers=headers,
     )
-    session.add(record)
-    return record
 
 
 def add_raw(
-    session: AsyncSession,
+    session: AsyncSession | Session,
     *,
     topic: str,
     key: str | None,
     payload: bytes,
     headers: dict[str, str],
     record_id: uuid.UUID | None = None,
-) -> OutboxRecord:
+) -> None:
     """Queue bytes as they are (dead letters, operator re-publishing)."""
-    record = OutboxRecord(
+    _queue(
+        session,
         event_id=record_id or uuid.uuid4(),
         topic=topic,
         key=key,
         payload=payload,
         headers=headers,
     )
-    session.add(record)
-    return record
+
+
+def _queue(session: AsyncSession | Session, **row: Any) -> None:
+    sync = session.sync_session if isinstance(session, AsyncSession) else session
+    if not sync.in_transaction():
+        sync.begin()  # what the first statement would have done (autobegin)
+    row.update(created_at=utcnow(), attempts=0)
+    queued: list[tuple[SessionTransaction, dict[str, Any]]]
+    queued = sync.info.setdefault(_QUEUE, [])
+    queued.append((_innermost(sync), row))
+
+
+def _innermost(session: Session) -> SessionTransaction:
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    assert transaction is not None  # _queue began one
+    return transaction
+
+
+@event.listens_for(Session, "before_commit")
+def _insert_queued(session: Session) -> None:
+    """A released savepoint hands its rows to its parent; the outermost
+    transaction inserts them all, in the order they were queued.
+
+    Savepoints must be closed before their transaction commits, which
+    ``async with session.begin_nested()`` guarantees.
+    """
+    queued: list[tuple[SessionTransaction, dict[str, Any]]] | None
+    queued = session.info.get(_QUEUE)
+    if not queued:
+        return
+    committing = _innermost(session)
+    parent = committing.parent
+    if parent is not None:
+        session.info[_QUEUE] = [
+            (parent if o is committing else o, r) for o, r in queued
+        ]
+        return
+    session.info[_QUEUE] = []
+    session.execute(sa.insert(_TABLE), [r for _, r in queued])
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_unsent(session: Session, transaction: SessionTransaction) -> None:
+    """Rows still queued when their transaction or savepoint ends were rolled
+    back (or abandoned with the session): they never existed."""
+    queued = session.info.get(_QUEUE)
+    if queued:
+        session.info[_QUEUE] = [(o, r) for o, r in queued if o is not transaction]
