@@ -108,7 +108,7 @@ def test_the_history_is_importable_and_unique() -> None:
     assert len(set(codes)) == 400
     assert "000.01.31.H14-261125-5000" not in codes
     statuses = {r.row["status"] for r in rows}
-    assert statuses == {3, 4, 7, 8, 9, 10}
+    assert statuses == {3, 4, 5, 7, 8, 9, 10}
     done = [r for r in rows if r.row["status"] in (9, 10)]
     assert len(done) > 0.6 * len(rows)
     for r in rows:

@@ -61,10 +61,26 @@ ROWS = [
         "status": 4,
         "applicant": {"full_name": "Phạm Văn D", "id_number": "079203004567"},
     },
+    {  # waiting for a supplement at the cut-over: imported with its pause
+        "code": "000.01.31.H14-251229-0001",
+        "procedure_code": "2.000488",
+        "receiving_agency_code": "000.01.31.H14",
+        "received_at": "2025-12-29T09:00:00",
+        "status": 5,
+        "paused_at": "2025-12-30T10:00:00",
+        "reasons": ["Thiếu bản sao căn cước"],
+        "applicant": {"full_name": "Đỗ Văn G", "id_number": "079203004568"},
+    },
 ]
 BAD = [
     {**ROWS[0], "code": "000.51.41.H14-250310-0008", "procedure_code": "9.999999"},
     {**ROWS[2], "code": "000.01.31.H14-251230-0013", "status": 9},  # no resolved_at
+    {
+        **ROWS[2],
+        "code": "000.01.31.H14-251229-0002",
+        "received_at": "2025-12-29T09:00:00",
+        "status": 6,
+    },  # no paused_at
 ]
 
 
@@ -100,6 +116,7 @@ def _run_import(path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[
 def _jsonl(path: Path) -> Path:
     lines = [json.dumps(ROWS[0]), json.dumps(BAD[0]), "{not json", json.dumps(ROWS[1])]
     lines += [json.dumps(ROWS[2]), json.dumps(BAD[1])]
+    lines += [json.dumps(ROWS[3]), json.dumps(BAD[2])]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
@@ -115,16 +132,17 @@ async def test_history_is_loaded_once_with_original_times_and_published(
     assert "Thủ tục 9.999999 không có trong danh mục" in report
     assert "không phải JSON hợp lệ" in report
     assert "Trạng thái 9 cần thời điểm resolved_at" in report
-    for line in ("│ 2 ", "│ 3 ", "│ 6 "):
+    assert "Trạng thái 6 cần thời điểm paused_at" in report
+    for line in ("│ 2 ", "│ 3 ", "│ 6 ", "│ 8 "):
         assert line in report, report
-    assert "Hồ sơ đã nhập           │ 3" in report
+    assert "Hồ sơ đã nhập           │ 4" in report
 
     settings = intake_settings(
         database_url, kafka_settings, tmp_path, f"intake-{unique}"
     )
     again = await import_rows(settings, read_rows(source))
-    assert (again.loaded, again.already_present, again.events) == (0, 3, 0)
-    assert [line for line, _ in again.rejected] == [2, 3, 6]
+    assert (again.loaded, again.already_present, again.events) == (0, 4, 0)
+    assert [line for line, _ in again.rejected] == [2, 3, 6, 8]
 
     app = create_app(settings)
     async with running_app(app) as client:
@@ -136,6 +154,8 @@ async def test_history_is_loaded_once_with_original_times_and_published(
             ("0003", "dossier.received"),
             ("0003", "dossier.withdrawn"),
             ("0012", "dossier.received"),
+            ("0001", "dossier.received"),
+            ("0001", "dossier.supplement_requested"),
         ]
         assert all(e["imported"] for e in events)
         records = await published(kafka_settings, {e["event_id"] for e in events})
@@ -144,6 +164,13 @@ async def test_history_is_loaded_once_with_original_times_and_published(
         )
         assert delivered["occurred_at"] == "2025-03-11T08:00:00+07:00"
         assert delivered["imported"] is True
+        paused = next(
+            r
+            for r in records.values()
+            if r["event_type"] == "dossier.supplement_requested"
+        )
+        assert paused["occurred_at"] == "2025-12-30T10:00:00+07:00"
+        assert paused["data"]["status"] == 5
         received = next(
             r for r in records.values() if r["dossier_code"].endswith("0012")
         )

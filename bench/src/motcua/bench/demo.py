@@ -185,10 +185,8 @@ class HistoryPlan:
     withdrawn: float = 0.05
     in_progress: float = 0.10
     stopped: float = 0.02
-    awaiting_supplement: float = 0.0
-    """Status 5 rows. Off by default: the import format carries no pause, so
-    an imported status 5 is not seen as paused by reporting (the README rule
-    counts it within time); raise it to show the difference."""
+    awaiting_supplement: float = 0.03
+    """Status 5 rows, imported with the time their pause began (paused_at)."""
     resolved_not_delivered: float = 0.20
     early: float = 0.55
     on_time: float = 0.30  # the rest is late
@@ -321,7 +319,10 @@ def _decide_outcome(
         )
         story.paused = True
     elif roll < edges[4]:
-        row["status"] = 5
+        at = _between(rng, received, min(due, limit))
+        row.update(
+            status=5, paused_at=at.isoformat(), reasons=["Thiếu bản sao giấy tờ"]
+        )
         story.paused = True
     else:
         resolved = _resolution_time(rng, plan, received, due, limit)

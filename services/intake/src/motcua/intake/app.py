@@ -19,9 +19,11 @@ from motcua.shared.contracts.dossier import (
     DossierWithdrawnV1,
 )
 from motcua.shared.contracts.handoff import (
+    FeeRequestedV1,
     ProcessingStoppedV1,
     ResultDeliveredV1,
     ResultRecordedV1,
+    SupplementRequestedV1,
 )
 from motcua.shared.contracts.topics import DOSSIER_EVENTS
 from motcua.shared.service import ServiceRuntime, create_http_app
@@ -39,6 +41,8 @@ PUBLISHES = (
     ResultRecordedV1,
     ResultDeliveredV1,
     ProcessingStoppedV1,
+    SupplementRequestedV1,
+    FeeRequestedV1,
 )
 
 

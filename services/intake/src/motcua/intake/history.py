@@ -47,9 +47,11 @@ from motcua.shared.contracts.dossier import (
     SubmittedComponent,
 )
 from motcua.shared.contracts.handoff import (
+    FeeRequestedV1,
     ProcessingStoppedV1,
     ResultDeliveredV1,
     ResultRecordedV1,
+    SupplementRequestedV1,
     Timeliness,
 )
 from motcua.shared.domain.calendar import WorkCalendar
@@ -118,6 +120,10 @@ class HistoricalDossier(BaseModel):
     delivered_at: datetime | None = None
     withdrawn_at: datetime | None = None
     stopped_at: datetime | None = None
+    paused_at: datetime | None = Field(
+        default=None,
+        description="Since when a status 5 (supplement) or 6 (fee) dossier waits.",
+    )
     reasons: list[str] = Field(default_factory=list)
     result_summary: str = ""
 
@@ -128,6 +134,7 @@ class HistoricalDossier(BaseModel):
         "delivered_at",
         "withdrawn_at",
         "stopped_at",
+        "paused_at",
         mode="before",
     )
     @classmethod
@@ -179,6 +186,8 @@ _NEEDS: dict[DossierStatus, tuple[str, ...]] = {
     DossierStatus.RESULT_DELIVERED: ("resolved_at", "delivered_at"),
     DossierStatus.WITHDRAWN: ("withdrawn_at",),
     DossierStatus.STOPPED: ("stopped_at",),
+    DossierStatus.AWAITING_SUPPLEMENT: ("paused_at",),
+    DossierStatus.AWAITING_FEE: ("paused_at",),
 }
 
 
@@ -187,7 +196,13 @@ def _check_outcome_times(row: HistoricalDossier) -> None:
         if getattr(row, name) is None:
             msg = f"Trạng thái {int(row.status)} cần thời điểm {name}."
             raise ValueError(msg)
-    for name in ("resolved_at", "delivered_at", "withdrawn_at", "stopped_at"):
+    for name in (
+        "resolved_at",
+        "delivered_at",
+        "withdrawn_at",
+        "stopped_at",
+        "paused_at",
+    ):
         moment = getattr(row, name)
         if moment is not None and moment < row.received_at:
             msg = f"{name} trước thời điểm tiếp nhận."
@@ -358,8 +373,24 @@ def history_events(
         fee_vnd=procedure.fee_vnd,
     )
     events = [HistoricEvent(received, row.received_at)]
+    events += _pause_events(row, procedure)
     events += _outcome_events(row, due)
     return events
+
+
+def _pause_events(row: HistoricalDossier, procedure: Procedure) -> list[HistoricEvent]:
+    """A dossier imported while waiting for a supplement or a fee carries its
+    pause, so reports count it as paused (within time), not by its appointment."""
+    if row.paused_at is None:
+        return []
+    reason = "; ".join(row.reasons)
+    if row.status is DossierStatus.AWAITING_SUPPLEMENT:
+        requested = SupplementRequestedV1(requested_components=[], reason=reason)
+        return [HistoricEvent(requested, row.paused_at)]
+    if row.status is DossierStatus.AWAITING_FEE:
+        fee = FeeRequestedV1(amount_vnd=procedure.fee_vnd, description=reason)
+        return [HistoricEvent(fee, row.paused_at)]
+    return []
 
 
 def _outcome_events(
