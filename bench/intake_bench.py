@@ -25,6 +25,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
+import psutil
 
 from motcua.shared.auth import Role
 from motcua.shared.local_broker import LocalBroker, free_port
@@ -54,7 +55,12 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-async def run(args: argparse.Namespace, base: str) -> dict[str, object]:
+def cpu_seconds(pid: int) -> float:
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
+
+
+async def run(args: argparse.Namespace, base: str, pid: int) -> dict[str, object]:
     headers = {d: bearer(d, Role.DESK_OFFICER) for d in DESKS}
     limits = httpx.Limits(max_connections=args.concurrency)
     async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as client:
@@ -63,6 +69,7 @@ async def run(args: argparse.Namespace, base: str) -> dict[str, object]:
             await client.post(
                 "/api/v1/dossiers", json=body(desk, i), headers=headers[desk]
             )
+        await wait_drained(client, args.max_seconds)
         latencies: list[float] = []
         errors = 0
         queue: asyncio.Queue[int] = asyncio.Queue()
@@ -76,17 +83,23 @@ async def run(args: argparse.Namespace, base: str) -> dict[str, object]:
                 i = queue.get_nowait()
                 desk = DESKS[i % len(DESKS)]
                 started = time.perf_counter()
+                extra = {"Idempotency-Key": f"bench-{i}"} if args.idempotency else {}
                 response = await client.post(
-                    "/api/v1/dossiers", json=body(desk, i), headers=headers[desk]
+                    "/api/v1/dossiers",
+                    json=body(desk, i),
+                    headers={**headers[desk], **extra},
                 )
                 latencies.append(time.perf_counter() - started)
                 if response.status_code != 201:
                     errors += 1
 
+        cpu_before = cpu_seconds(pid)
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(args.concurrency)))
         elapsed = time.perf_counter() - started
         drained_after = await wait_drained(client, args.max_seconds)
+        # the relay publishes every event before this: its CPU is included
+        cpu_used = cpu_seconds(pid) - cpu_before
     return {
         "requests": len(latencies),
         "errors": errors,
@@ -100,6 +113,11 @@ async def run(args: argparse.Namespace, base: str) -> dict[str, object]:
             "max": round(1000 * max(latencies), 1),
         },
         "outbox_drained_after_s": drained_after,
+        "idempotency_key": args.idempotency,
+        "service_cpu_s": round(cpu_used, 2),
+        "service_cpu_ms_per_dossier": round(
+            1000 * cpu_used / max(1, len(latencies)), 2
+        ),
     }
 
 
@@ -121,6 +139,12 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--max-seconds", type=float, default=120)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument(
+        "--idempotency",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="Send an Idempotency-Key with each request (as desks and portals do).",
+    )
     parser.add_argument("--output", type=Path, default=None, help="Write JSON here.")
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="intake-bench-"))
@@ -139,12 +163,12 @@ def main() -> int:
         }
         if args.database_url:
             env["MOTCUA_INTAKE_DATABASE_URL"] = args.database_url
-        stack.enter_context(
+        process = stack.enter_context(
             service_process("motcua.intake", env, data_dir / "intake.log")
         )
         base = f"http://127.0.0.1:{port}"
         asyncio.run(wait_http_ok(f"{base}/readyz", timeout_s=90))
-        result = asyncio.run(run(args, base))
+        result = asyncio.run(run(args, base, process.pid))
     result["database"] = "postgresql" if args.database_url else "sqlite"
     print(json.dumps(result, indent=2))
     if args.output:
