@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from motcua.intake import api, catalogue_store, followups, forms_api
 from motcua.intake.catalogue_api import catalogue_router
 from motcua.intake.context import IntakeContext
-from motcua.intake.handlers import on_dossier_event
+from motcua.intake.handlers import HANDLED_EVENT_TYPES, on_dossier_event
 from motcua.intake.settings import IntakeSettings
 from motcua.shared.contracts.dossier import (
     DossierCompletionRequestedV1,
@@ -56,6 +56,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         on_dossier_event,
         topics=[DOSSIER_EVENTS],
         group_id=settings.consumer_group,
+        event_types=HANDLED_EVENT_TYPES,
         description="Keeps each dossier's status current (supplement requested, "
         "in progress, resolved, delivered …).",
     )
@@ -63,6 +64,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
 
     async def load_catalogue() -> None:
         await catalogue_store.sync_from_file(runtime.sessions, context.catalogue)
+        context.procedures.invalidate()
 
     app = create_http_app(
         runtime,

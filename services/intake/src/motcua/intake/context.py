@@ -12,6 +12,7 @@ import jwt
 from fastapi import Request
 
 from motcua.intake.catalogue import Catalogue, load_catalogue
+from motcua.intake.catalogue_store import CurrentProcedures
 from motcua.intake.settings import IntakeSettings
 from motcua.shared.contracts import now_vn
 from motcua.shared.domain.agencies import Agency, AgencyRegistry, load_registry
@@ -34,6 +35,8 @@ class IntakeContext:
     calendar: WorkCalendar
     registry: AgencyRegistry
     catalogue: Catalogue
+    procedures: CurrentProcedures
+    """The newest published version of each procedure (cached)."""
     clock: Callable[[], datetime] = field(default=now_vn)
 
     @classmethod
@@ -48,6 +51,9 @@ class IntakeContext:
             calendar=calendar,
             registry=load_registry(),
             catalogue=catalogue,
+            procedures=CurrentProcedures(
+                runtime.sessions, ttl_s=settings.catalogue_cache_ttl_s
+            ),
         )
 
     def now(self) -> datetime:
