@@ -9,7 +9,11 @@ from fastapi import FastAPI
 from motcua.intake import api, catalogue_store, followups, forms_api
 from motcua.intake.catalogue_api import catalogue_router
 from motcua.intake.context import IntakeContext
-from motcua.intake.handlers import HANDLED_EVENT_TYPES, on_dossier_event
+from motcua.intake.handlers import (
+    HANDLED_EVENT_TYPES,
+    HANDLED_EVENTS,
+    on_dossier_event,
+)
 from motcua.intake.settings import IntakeSettings
 from motcua.shared.contracts.dossier import (
     DossierCompletionRequestedV1,
@@ -18,6 +22,7 @@ from motcua.shared.contracts.dossier import (
     DossierSupplementReceivedV1,
     DossierWithdrawnV1,
 )
+from motcua.shared.contracts.envelope import EventEnvelope
 from motcua.shared.contracts.handoff import (
     ProcessingStoppedV1,
     ResultDeliveredV1,
@@ -40,6 +45,12 @@ PUBLISHES = (
     ResultDeliveredV1,
     ProcessingStoppedV1,
 )
+
+_ENVELOPE_CLASSES = tuple(EventEnvelope[m] for m in (*PUBLISHES, *HANDLED_EVENTS))  # type: ignore[valid-type]
+"""pydantic keeps parametrised generic models only weakly: without these
+references each full garbage collection frees the envelope class of every event
+type, and the next event of that type rebuilds it (schema and validator, a few
+milliseconds each time)."""
 
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:
