@@ -69,6 +69,7 @@ from motcua.shared.contracts.dossier import (
     PostalAddress,
     SubmittedComponent,
 )
+from motcua.shared.db import utcnow
 from motcua.shared.errors import ApiError, ErrorDetail
 
 log = structlog.get_logger(__name__)
@@ -359,6 +360,9 @@ async def _record(
         details=details,
         filed_by=_filed_by(officer).value,
         officer=officer.name,
+        # given, not defaulted: SQLModel inspects a default factory's
+        # signature on every construction
+        created_at=utcnow(),
     )
     session.add(record)
     data = _reception_event(ctx, body, procedure, version, record, components)

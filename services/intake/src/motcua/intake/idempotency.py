@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from motcua.intake.repository import find_idempotent
 from motcua.intake.tables import IdempotentRequest
 from motcua.shared.auth import Principal
+from motcua.shared.db import utcnow
 from motcua.shared.errors import ApiError
 
 REPLAY_HEADER = "Idempotent-Replayed"
@@ -57,6 +58,7 @@ class IdempotencyKey:
                 request_hash=self.request_hash,
                 status_code=status_code,
                 response=body,
+                created_at=utcnow(),  # (a default factory costs more)
             )
         )
 
