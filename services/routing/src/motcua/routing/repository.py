@@ -345,6 +345,10 @@ def record_event(session: AsyncSession, envelope: EventEnvelope[Any]) -> None:
     session.add(DossierEventRow(**_event_columns(envelope, envelope.model_dump_json())))
 
 
+_NEW_DOSSIER: dict[str, Any] = {}
+"""The insert of :func:`insert_new_dossier`, per dialect."""
+
+
 async def insert_new_dossier(
     session: AsyncSession, values: dict[str, Any]
 ) -> tuple[bool, bool]:
@@ -354,18 +358,24 @@ async def insert_new_dossier(
     about it are parked, in one statement (the existence check, the insert
     and the parked-events check used to be three).
     """
-    t = RoutedDossier.__table__  # type: ignore[attr-defined]
-    parked = ParkedEvent.__table__  # type: ignore[attr-defined]
-    stmt = (
-        _insert(session)(t)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["code"])
-        .returning(
-            t.c.code,
-            sa.exists().where(parked.c.dossier_code == values["code"]).label("parked"),
+    dialect = session.get_bind().dialect.name
+    stmt = _NEW_DOSSIER.get(dialect)
+    if stmt is None:
+        t = RoutedDossier.__table__  # type: ignore[attr-defined]
+        parked = ParkedEvent.__table__  # type: ignore[attr-defined]
+        stmt = _NEW_DOSSIER[dialect] = (
+            _insert(session)(t)
+            .on_conflict_do_nothing(index_elements=["code"])
+            .returning(
+                t.c.code,
+                sa.exists()
+                .where(parked.c.dossier_code == sa.bindparam("parked_code"))
+                .label("parked"),
+            )
         )
-    )
-    found = (await session.execute(stmt)).first()
+    # one statement object, the values as parameters: compiled once, cached
+    params = {**values, "parked_code": values["code"]}
+    found = (await session.execute(stmt, params)).first()
     if found is None:
         return False, False
     return True, bool(found.parked)
