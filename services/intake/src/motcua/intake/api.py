@@ -10,6 +10,7 @@ import sqlalchemy as sa
 import structlog
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from motcua.intake import catalogue_store
 from motcua.intake.api_common import (
@@ -28,7 +29,11 @@ from motcua.intake.api_common import (
 from motcua.intake.catalogue import Procedure
 from motcua.intake.codes import DailyLimitReachedError, format_dossier_code
 from motcua.intake.context import IntakeContext
-from motcua.intake.idempotency import IdempotencyKey, once
+from motcua.intake.idempotency import (
+    REPLAY_HEADER,
+    IdempotencyKey,
+    once_in_transaction,
+)
 from motcua.intake.reception import (
     Outcome,
     appointment,
@@ -64,6 +69,7 @@ from motcua.shared.contracts.dossier import (
     PostalAddress,
     SubmittedComponent,
 )
+from motcua.shared.db import utcnow
 from motcua.shared.errors import ApiError, ErrorDetail
 
 log = structlog.get_logger(__name__)
@@ -115,15 +121,31 @@ async def receive_dossier(
         idempotency_key, officer, "POST /dossiers", body.model_dump_json().encode()
     )
 
-    async def perform() -> JSONResponse:
-        async with ctx.runtime.sessions() as session:
-            published = await catalogue_store.find_current(session, body.procedure_code)
+    published = await ctx.procedures.get(body.procedure_code)
+    recorded: list[str] = []
+
+    async def perform(session: AsyncSession) -> JSONResponse:
         procedure = _check_dossier(ctx, body, published)
         assert published is not None
-        out = await _record(ctx, body, officer, procedure, published.version, key)
-        return JSONResponse(status_code=201, content=out.model_dump(mode="json"))
+        content = await _record(
+            session, ctx, body, officer, procedure, published.version, key
+        )
+        recorded.append(content["code"])
+        return JSONResponse(status_code=201, content=content)
 
-    return await once(ctx.runtime.sessions, key, perform)
+    # the key's look-up, the checks and the writes: one transaction
+    response = await once_in_transaction(
+        ctx.runtime.transaction, ctx.runtime.sessions, key, perform
+    )
+    if recorded and REPLAY_HEADER not in response.headers:
+        log.info(
+            "dossier_recorded",
+            dossier_code=recorded[-1],
+            outcome=body.outcome.value,
+            procedure_code=body.procedure_code,
+            channel=body.channel.value,
+        )
+    return response
 
 
 def _check_dossier(
@@ -271,13 +293,16 @@ def _missing_names(procedure: Procedure, codes: list[str]) -> list[str]:
 
 
 async def _record(
+    session: AsyncSession,
     ctx: IntakeContext,
     body: DossierIn,
     officer: Principal,
     procedure: Procedure,
     version: int,
     key: IdempotencyKey | None,
-) -> DossierOut:
+) -> dict[str, Any]:
+    """Write the dossier, its event and the key's answer in ``session`` (the
+    caller's transaction); returns the answer's JSON body."""
     received_at = ctx.now()
     components = _components(procedure, body.components)
     limit = procedure.time_limit(body.channel)
@@ -305,52 +330,47 @@ async def _record(
         "missing_components": _missing_names(procedure, body.missing_components),
         "instructions": body.instructions,
     }
+    sequence = await next_sequence(
+        session, body.receiving_agency_code, received_at.date()
+    )
     try:
-        async with ctx.runtime.transaction() as session:
-            sequence = await next_sequence(
-                session, body.receiving_agency_code, received_at.date()
-            )
-            code = format_dossier_code(
-                body.receiving_agency_code, received_at.date(), sequence
-            )
-            record = DossierRecord(
-                code=code,
-                procedure_code=procedure.code,
-                procedure_version=version,
-                procedure_name=procedure.name,
-                receiving_agency_code=body.receiving_agency_code,
-                channel=body.channel.value,
-                status=int(status),
-                status_changed_at=received_at,
-                received_at=received_at,
-                clock_started_at=terms.clock_started_at if is_received else None,
-                due_at=terms.due_at if is_received else None,
-                time_limit=str(limit) if is_received else None,
-                applicant=body.applicant.model_dump(),
-                details=details,
-                filed_by=_filed_by(officer).value,
-                officer=officer.name,
-            )
-            session.add(record)
-            data = _reception_event(ctx, body, procedure, version, record, components)
-            emit(session, ctx, data, record, received_at)
-            out = present(ctx, record)
-            if key is not None:
-                key.remember(session, 201, out.model_dump(mode="json"))
+        code = format_dossier_code(
+            body.receiving_agency_code, received_at.date(), sequence
+        )
     except DailyLimitReachedError as exc:
         raise ApiError(
             409,
             "daily_code_limit",
             "Cơ quan đã dùng hết 9.999 mã hồ sơ trong ngày.",
         ) from exc
-    log.info(
-        "dossier_recorded",
-        dossier_code=code,
-        outcome=body.outcome.value,
+    record = DossierRecord(
+        code=code,
         procedure_code=procedure.code,
+        procedure_version=version,
+        procedure_name=procedure.name,
+        receiving_agency_code=body.receiving_agency_code,
         channel=body.channel.value,
+        status=int(status),
+        status_changed_at=received_at,
+        received_at=received_at,
+        clock_started_at=terms.clock_started_at if is_received else None,
+        due_at=terms.due_at if is_received else None,
+        time_limit=str(limit) if is_received else None,
+        applicant=body.applicant.model_dump(),
+        details=details,
+        filed_by=_filed_by(officer).value,
+        officer=officer.name,
+        # given, not defaulted: SQLModel inspects a default factory's
+        # signature on every construction
+        created_at=utcnow(),
     )
-    return out
+    session.add(record)
+    data = _reception_event(ctx, body, procedure, version, record, components)
+    emit(session, ctx, data, record, received_at)
+    content = present(ctx, record).model_dump(mode="json")
+    if key is not None:
+        key.remember(session, 201, content)
+    return content
 
 
 def _reception_event(

@@ -9,7 +9,11 @@ from fastapi import FastAPI
 from motcua.intake import api, catalogue_store, followups, forms_api
 from motcua.intake.catalogue_api import catalogue_router
 from motcua.intake.context import IntakeContext
-from motcua.intake.handlers import on_dossier_event
+from motcua.intake.handlers import (
+    HANDLED_EVENT_TYPES,
+    HANDLED_EVENTS,
+    on_dossier_event,
+)
 from motcua.intake.settings import IntakeSettings
 from motcua.shared.contracts.dossier import (
     DossierCompletionRequestedV1,
@@ -18,6 +22,7 @@ from motcua.shared.contracts.dossier import (
     DossierSupplementReceivedV1,
     DossierWithdrawnV1,
 )
+from motcua.shared.contracts.envelope import EventEnvelope
 from motcua.shared.contracts.handoff import (
     FeeRequestedV1,
     ProcessingStoppedV1,
@@ -45,6 +50,12 @@ PUBLISHES = (
     FeeRequestedV1,
 )
 
+_ENVELOPE_CLASSES = tuple(EventEnvelope[m] for m in (*PUBLISHES, *HANDLED_EVENTS))  # type: ignore[valid-type]
+"""pydantic keeps parametrised generic models only weakly: without these
+references each full garbage collection frees the envelope class of every event
+type, and the next event of that type rebuilds it (schema and validator, a few
+milliseconds each time)."""
+
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     settings = settings or IntakeSettings()
@@ -60,6 +71,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         on_dossier_event,
         topics=[DOSSIER_EVENTS],
         group_id=settings.consumer_group,
+        event_types=HANDLED_EVENT_TYPES,
         description="Keeps each dossier's status current (supplement requested, "
         "in progress, resolved, delivered …).",
     )
@@ -67,6 +79,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
 
     async def load_catalogue() -> None:
         await catalogue_store.sync_from_file(runtime.sessions, context.catalogue)
+        context.procedures.invalidate()
 
     app = create_http_app(
         runtime,

@@ -321,6 +321,9 @@ def catalogue_router(catalogue: Catalogue) -> APIRouter:
                 "procedure_version_conflict",
                 "Một phiên bản khác vừa được công bố; vui lòng tải lại và thử lại.",
             ) from exc
+        finally:
+            # after the commit (or the failure): receptions read the new version
+            ctx.procedures.invalidate(code)
         return _procedure_out(ctx, published)
 
     @router.get(
@@ -476,8 +479,7 @@ async def _limit_for(
                 )
             ],
         )
-    async with ctx.runtime.sessions() as session:
-        published = await catalogue_store.find_current(session, procedure)
+    published = await ctx.procedures.get(procedure)
     if published is None:
         raise ApiError(404, "procedure_not_found", f"Không có thủ tục {procedure}.")
     return published.procedure.time_limit(channel)

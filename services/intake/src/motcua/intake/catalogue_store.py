@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -109,6 +111,53 @@ async def find_current(session: AsyncSession, code: str) -> PublishedProcedure |
         )
     ).scalar_one_or_none()
     return _published(row) if row else None
+
+
+class CurrentProcedures:
+    """The newest published version of each procedure, kept in memory.
+
+    Every reception needs its procedure; reading and validating the version
+    row each time cost a database round trip and a full model validation.
+    A publication through this process's API calls :meth:`invalidate` once it
+    has committed, so it is seen at once here; other intake processes sharing
+    the database see it within ``ttl_s`` (``MOTCUA_INTAKE_CATALOGUE_CACHE_TTL_S``;
+    0 turns the cache off). Unknown codes are remembered for the same time.
+    """
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        ttl_s: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._sessions = sessions
+        self._ttl_s = ttl_s
+        self._clock = clock
+        self._entries: dict[str, tuple[float, PublishedProcedure | None]] = {}
+        self._generation = 0
+
+    async def get(self, code: str) -> PublishedProcedure | None:
+        now = self._clock()
+        entry = self._entries.get(code)
+        if entry is not None and now < entry[0]:
+            return entry[1]
+        generation = self._generation
+        async with self._sessions() as session:
+            published = await find_current(session, code)
+        # A publication committed while we read may not be in what we read:
+        # keep it only if nothing was invalidated meanwhile.
+        if self._ttl_s > 0 and generation == self._generation:
+            self._entries[code] = (now + self._ttl_s, published)
+        return published
+
+    def invalidate(self, code: str | None = None) -> None:
+        """Forget ``code`` (every procedure if None): call after a commit."""
+        self._generation += 1
+        if code is None:
+            self._entries.clear()
+        else:
+            self._entries.pop(code, None)
 
 
 async def find_version(

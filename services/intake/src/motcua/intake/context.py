@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 
@@ -12,6 +17,7 @@ import jwt
 from fastapi import Request
 
 from motcua.intake.catalogue import Catalogue, load_catalogue
+from motcua.intake.catalogue_store import CurrentProcedures
 from motcua.intake.settings import IntakeSettings
 from motcua.shared.contracts import now_vn
 from motcua.shared.domain.agencies import Agency, AgencyRegistry, load_registry
@@ -34,6 +40,8 @@ class IntakeContext:
     calendar: WorkCalendar
     registry: AgencyRegistry
     catalogue: Catalogue
+    procedures: CurrentProcedures
+    """The newest published version of each procedure (cached)."""
     clock: Callable[[], datetime] = field(default=now_vn)
 
     @classmethod
@@ -48,6 +56,9 @@ class IntakeContext:
             calendar=calendar,
             registry=load_registry(),
             catalogue=catalogue,
+            procedures=CurrentProcedures(
+                runtime.sessions, ttl_s=settings.catalogue_cache_ttl_s
+            ),
         )
 
     def now(self) -> datetime:
@@ -67,15 +78,21 @@ class IntakeContext:
     # -- signed links to printable forms (no bearer header in a browser) ------
 
     def sign_form_link(self, code: str, form: str) -> str:
+        """An HS256 JWT, as ``jwt.encode`` makes it (checked with
+        ``jwt.decode`` in :meth:`form_link_valid`), built directly: this runs
+        for every reception and PyJWT's generic path cost several times more."""
         secret = self.settings.common.jwt_secret.get_secret_value()
         claims = {
             "sub": code,
             "form": form,
             "aud": FORM_AUDIENCE,
             # wall-clock time, not the business clock: JWT checks use it
-            "exp": datetime.now(UTC) + timedelta(seconds=self.settings.form_link_ttl_s),
+            "exp": int(time.time()) + self.settings.form_link_ttl_s,
         }
-        return jwt.encode(claims, secret, algorithm="HS256")
+        payload = json.dumps(claims, separators=(",", ":")).encode()
+        signing_input = _JWT_HS256_HEADER + b"." + _b64url(payload)
+        signature = hmac.new(secret.encode(), signing_input, hashlib.sha256).digest()
+        return (signing_input + b"." + _b64url(signature)).decode()
 
     def form_link_valid(self, token: str, code: str, form: str) -> bool:
         secret = self.settings.common.jwt_secret.get_secret_value()
@@ -86,6 +103,13 @@ class IntakeContext:
         except jwt.InvalidTokenError:
             return False
         return claims.get("sub") == code and claims.get("form") == form
+
+
+def _b64url(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+_JWT_HS256_HEADER = _b64url(b'{"alg":"HS256","typ":"JWT"}')
 
 
 def build_intake_calendar(settings: IntakeSettings) -> WorkCalendar:

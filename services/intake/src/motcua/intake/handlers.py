@@ -32,6 +32,11 @@ _STATUS_OF: dict[type[EventData], DossierStatus] = {
     ResultRecordedV1: DossierStatus.RESOLVED,
     ResultDeliveredV1: DossierStatus.RESULT_DELIVERED,
 }
+HANDLED_EVENTS: tuple[type[EventData], ...] = (*_STATUS_OF, ApologyIssuedV1)
+HANDLED_EVENT_TYPES = frozenset(model.EVENT_TYPE for model in HANDLED_EVENTS)
+"""Every other record on the topic (most of all intake's own receptions and
+routing's ``dossier.routed``, two of the three events of each dossier) is
+acknowledged by the consumer without being parsed or written to the inbox."""
 _FINAL = frozenset(
     {DossierStatus.REFUSED, DossierStatus.WITHDRAWN, DossierStatus.RESULT_DELIVERED}
 )

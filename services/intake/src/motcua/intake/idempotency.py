@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from motcua.intake.repository import find_idempotent
 from motcua.intake.tables import IdempotentRequest
 from motcua.shared.auth import Principal
+from motcua.shared.db import utcnow
 from motcua.shared.errors import ApiError
 
 REPLAY_HEADER = "Idempotent-Replayed"
@@ -56,6 +58,7 @@ class IdempotencyKey:
                 request_hash=self.request_hash,
                 status_code=status_code,
                 response=body,
+                created_at=utcnow(),  # (a default factory costs more)
             )
         )
 
@@ -67,7 +70,12 @@ async def replay(
     if key is None:
         return None
     async with sessions() as session:
-        found = await find_idempotent(session, key.scope, key.key)
+        return await replay_in(session, key)
+
+
+async def replay_in(session: AsyncSession, key: IdempotencyKey) -> JSONResponse | None:
+    """:func:`replay` in the caller's session."""
+    found = await find_idempotent(session, key.scope, key.key)
     if found is None:
         return None
     if found.request_hash != key.request_hash:
@@ -96,6 +104,29 @@ async def once(
         return replayed
     try:
         return await perform()
+    except sa.exc.IntegrityError:
+        replayed = await replay(sessions, key)
+        if replayed is None:
+            raise
+        return replayed
+
+
+async def once_in_transaction(
+    transaction: Callable[[], AbstractAsyncContextManager[AsyncSession]],
+    sessions: async_sessionmaker[AsyncSession],
+    key: IdempotencyKey | None,
+    perform: Callable[[AsyncSession], Awaitable[JSONResponse]],
+) -> JSONResponse:
+    """:func:`once` with the look-up of the key and the work in one
+    transaction (one BEGIN … COMMIT instead of a read session and then a
+    write transaction); ``perform`` writes in the session it is given."""
+    try:
+        async with transaction() as session:
+            if key is not None:
+                replayed = await replay_in(session, key)
+                if replayed is not None:
+                    return replayed
+            return await perform(session)
     except sa.exc.IntegrityError:
         replayed = await replay(sessions, key)
         if replayed is None:

@@ -50,6 +50,14 @@ class IntakeSettings(ServiceSettings):
         default="intake",
         description="Consumer group reading routing's events (status updates).",
     )
+    catalogue_cache_ttl_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long a process keeps a procedure's newest version in "
+        "memory. A publication through this process's API is seen at once; "
+        "other intake processes on the same database see it within this time. "
+        "0: read the database on every reception.",
+    )
     form_link_ttl_s: int = Field(
         default=3600,
         ge=60,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 import structlog
@@ -24,11 +25,15 @@ from motcua.routing.planning import (
     plan_route,
 )
 from motcua.routing.repository import (
+    ConsumerEmitter,
     Emitter,
     SessionEmitter,
     apply_outcome,
+    dossier_columns,
+    insert_new_dossier,
     load_dossier,
     record_event,
+    save_started,
 )
 from motcua.routing.tables import RoutedDossier
 from motcua.routing.workflow import start_workflow
@@ -44,6 +49,30 @@ log = structlog.get_logger(__name__)
 Decision = Callable[[Dossier, Officer, datetime], Outcome]
 
 
+def _new_dossier_values(
+    code: str,
+    received: DossierReceivedV1,
+    *,
+    imported: bool,
+    correlation_id: str,
+) -> dict[str, Any]:
+    return {
+        "code": code,
+        "procedure_code": received.procedure_code,
+        "procedure_name": received.procedure_name,
+        "status": int(received.status),
+        "receiving_agency_code": received.receiving_agency_code,
+        "received_at": received.received_at,
+        "due_at": received.due_at,
+        "original_due_at": received.due_at,
+        "imported": imported,
+        "correlation_id": correlation_id,
+        "workflow": [s.model_dump(mode="json") for s in received.workflow],
+        "competent_agency_type": received.competent_agency_type,
+        "competent_agency_code": received.competent_agency_code,
+    }
+
+
 def new_dossier_row(
     code: str,
     received: DossierReceivedV1,
@@ -52,30 +81,22 @@ def new_dossier_row(
     correlation_id: str,
 ) -> RoutedDossier:
     return RoutedDossier(
-        code=code,
-        procedure_code=received.procedure_code,
-        procedure_name=received.procedure_name,
-        status=int(received.status),
-        receiving_agency_code=received.receiving_agency_code,
-        received_at=received.received_at,
-        due_at=received.due_at,
-        original_due_at=received.due_at,
-        imported=imported,
-        correlation_id=correlation_id,
-        workflow=[s.model_dump(mode="json") for s in received.workflow],
-        competent_agency_type=received.competent_agency_type,
-        competent_agency_code=received.competent_agency_code,
+        **_new_dossier_values(
+            code, received, imported=imported, correlation_id=correlation_id
+        )
     )
 
 
 def routing_request(
-    routing: Routing, row: RoutedDossier, received: DossierReceivedV1
+    routing: Routing, row: RoutedDossier | None, received: DossierReceivedV1
 ) -> RoutingRequest:
     workflow = tuple(received.workflow)
     if not workflow:
         workflow = default_workflow(_hours_until_due(routing, received))
     return RoutingRequest(
-        receiving_agency_code=row.receiving_agency_code,
+        receiving_agency_code=received.receiving_agency_code
+        if row is None
+        else row.receiving_agency_code,
         workflow=workflow,
         on=received.received_at.astimezone(VN_TZ).date(),
         competent_agency_type=received.competent_agency_type,
@@ -145,6 +166,65 @@ async def start_routing(
         steps=len(plan.steps),
     )
     return plan
+
+
+async def route_new_dossier(
+    session: AsyncSession,
+    routing: Routing,
+    code: str,
+    received: DossierReceivedV1,
+    *,
+    correlation_id: str,
+    offered_at: datetime,
+    emit: ConsumerEmitter,
+) -> tuple[bool, bool] | None:
+    """:func:`start_routing` for a dossier just received (the consumer's hot
+    path): plan and decide first (pure), then write the dossier row, its first
+    hand-off and both events with Core inserts, the row only if no dossier has
+    this code yet.
+
+    Returns (routed, has_parked) — routed False: a dossier with this code was
+    already routed, nothing was written — or None when no agency resolves a
+    step: the caller takes the general path, which queues it for dispatch.
+    """
+    request = routing_request(routing, None, received)
+    plan = plan_route(request, routing.registry, overrides={})
+    if isinstance(plan, Unroutable):
+        return None
+    values = _new_dossier_values(
+        code, received, imported=False, correlation_id=correlation_id
+    )
+    dossier = Dossier(
+        code=code,
+        status=DossierStatus(values["status"]),
+        receiving_agency_code=received.receiving_agency_code,
+        due_at=received.due_at,
+    )
+    outcome = start_workflow(
+        dossier,
+        steps=plan.steps,
+        competent_agency_code=plan.competent_agency_code,
+        offered_at=offered_at,
+        policy=routing.policy,
+    )
+    values = {
+        **values,
+        "dispatch_reason": None,
+        "competent_agency_code": plan.competent_agency_code,
+        "current_step": 0,
+        **dossier_columns(outcome.dossier),
+    }
+    inserted, parked = await insert_new_dossier(session, values)
+    if not inserted:
+        return False, False
+    await save_started(session, code, outcome, emit)
+    log.info(
+        "dossier_routed",
+        dossier_code=code,
+        competent_agency_code=plan.competent_agency_code,
+        steps=len(plan.steps),
+    )
+    return True, parked
 
 
 def participants(row: RoutedDossier) -> set[str]:

@@ -22,7 +22,12 @@ from typing import Any
 
 import structlog
 
-from motcua.routing.commands import new_dossier_row, routing_request, start_routing
+from motcua.routing.commands import (
+    new_dossier_row,
+    route_new_dossier,
+    routing_request,
+    start_routing,
+)
 from motcua.routing.context import Routing
 from motcua.routing.domain import Outcome
 from motcua.routing.pauses import resume_after_supplement
@@ -53,18 +58,16 @@ from motcua.shared.messaging import HandlerContext
 log = structlog.get_logger(__name__)
 
 POSTAL_DELIVERED = "delivered"
-HANDLED_EVENT_TYPES = frozenset(
-    model.EVENT_TYPE
-    for model in (
-        DossierReceivedV1,
-        DossierSupplementReceivedV1,
-        DossierWithdrawnV1,
-        PostalStatusChangedV1,
-        ResultRecordedV1,
-        ResultDeliveredV1,
-        ProcessingStoppedV1,
-    )
+HANDLED_EVENTS: tuple[type[EventData], ...] = (
+    DossierReceivedV1,
+    DossierSupplementReceivedV1,
+    DossierWithdrawnV1,
+    PostalStatusChangedV1,
+    ResultRecordedV1,
+    ResultDeliveredV1,
+    ProcessingStoppedV1,
 )
+HANDLED_EVENT_TYPES = frozenset(model.EVENT_TYPE for model in HANDLED_EVENTS)
 """Everything else (most of all routing's own hand-off events coming back) is
 acknowledged by the consumer without being parsed."""
 
@@ -104,6 +107,24 @@ class DossierEventHandler:
     ) -> None:
         session = ctx.session
         code = event.dossier_code
+        if not event.imported:
+            routed = await route_new_dossier(
+                session,
+                self._routing,
+                code,
+                received,
+                correlation_id=event.correlation_id,
+                offered_at=event.occurred_at,
+                emit=ConsumerEmitter(ctx, event),
+            )
+            if routed is not None:
+                done, has_parked = routed
+                if not done:
+                    log.info("dossier_already_routed", dossier_code=code)
+                elif has_parked:
+                    await self._apply_parked(ctx, code)
+                return
+            # no agency for some step: the general path queues it for dispatch
         if await session.get(RoutedDossier, code) is not None:
             # The same dossier announced again under another event id: keep
             # the first (the inbox already dropped exact duplicates).
@@ -127,7 +148,17 @@ class DossierEventHandler:
         # (a no-op when routing wrote already; otherwise it makes the row
         # visible to a second announcement of this dossier in the same batch)
         await session.flush()
-        for parked in await take_parked(session, code):
+        await self._apply_parked(ctx, code, row)
+
+    async def _apply_parked(
+        self, ctx: HandlerContext, code: str, row: RoutedDossier | None = None
+    ) -> None:
+        """Apply the events that arrived before this dossier's reception."""
+        for parked in await take_parked(ctx.session, code):
+            if row is None:
+                loaded = await load_dossier(ctx.session, code)
+                assert loaded is not None
+                row = loaded[0]
             log.info(
                 "parked_event_applied", dossier_code=code, parked_type=parked.event_type
             )

@@ -67,6 +67,30 @@ class ConsumerEmitter:
             extra_headers=_headers(emit),
         )
 
+    def with_payload(
+        self, emit: Emit, dossier_code: str
+    ) -> tuple[EventEnvelope[Any], bytes]:
+        """What ``__call__`` (``HandlerContext.emit``) does, also returning the
+        outbox payload, so that the event log stores those bytes instead of
+        serialising the envelope a second time."""
+        ctx = self._ctx
+        envelope = new_event(
+            emit.data,
+            dossier_code=dossier_code,
+            producer=ctx.producer,
+            agency_code=emit.acting_agency,
+            causation=self._cause,
+            occurred_at=emit.occurred_at,
+        )
+        record = add_event(
+            ctx.session,
+            envelope,
+            topic=emit.data.TOPIC,
+            extra_headers=_headers(emit),
+        )
+        ctx.emitted.append(envelope)
+        return envelope, record.payload
+
 
 class SessionEmitter:
     """Events of an HTTP action or the scheduler, on the dossier's correlation."""
@@ -205,25 +229,33 @@ async def dossier_events(session: AsyncSession, code: str) -> list[EventEnvelope
 # -- applying ---------------------------------------------------------------------------
 
 
+def _handoff_columns(handoff: Handoff) -> dict[str, Any]:
+    """The columns of a hand-off row that mirror the domain hand-off."""
+    return {
+        "step_no": handoff.step_no,
+        "role": handoff.role,
+        "step_name": handoff.step_name,
+        "from_agency_code": handoff.from_agency_code,
+        "to_agency_code": handoff.to_agency_code,
+        "state": handoff.state.value,
+        "offered_at": handoff.offered_at,
+        "offered_by": handoff.offered_by,
+        "step_hours": handoff.step_hours,
+        "step_due_at": handoff.step_due_at,
+        "nearly_due_at": handoff.nearly_due_at,
+        "escalate_at": handoff.escalate_at,
+        "acknowledged_at": handoff.acknowledged_at,
+        "acknowledged_by": handoff.acknowledged_by,
+        "closed_at": handoff.closed_at,
+        "closed_by": handoff.closed_by,
+        "close_reason": handoff.close_reason,
+        "timeliness": handoff.timeliness.value if handoff.timeliness else None,
+    }
+
+
 def _write_handoff(row: HandoffRow, handoff: Handoff) -> None:
-    row.step_no = handoff.step_no
-    row.role = handoff.role
-    row.step_name = handoff.step_name
-    row.from_agency_code = handoff.from_agency_code
-    row.to_agency_code = handoff.to_agency_code
-    row.state = handoff.state.value
-    row.offered_at = handoff.offered_at
-    row.offered_by = handoff.offered_by
-    row.step_hours = handoff.step_hours
-    row.step_due_at = handoff.step_due_at
-    row.nearly_due_at = handoff.nearly_due_at
-    row.escalate_at = handoff.escalate_at
-    row.acknowledged_at = handoff.acknowledged_at
-    row.acknowledged_by = handoff.acknowledged_by
-    row.closed_at = handoff.closed_at
-    row.closed_by = handoff.closed_by
-    row.close_reason = handoff.close_reason
-    row.timeliness = handoff.timeliness.value if handoff.timeliness else None
+    for name, value in _handoff_columns(handoff).items():
+        setattr(row, name, value)
 
 
 async def _save_handoffs(
@@ -277,29 +309,103 @@ async def _save_pauses(session: AsyncSession, code: str, outcome: Outcome) -> No
         )
 
 
-def write_dossier(row: RoutedDossier, dossier: Dossier) -> None:
-    row.status = int(dossier.status)
-    row.due_at = dossier.due_at
-    row.nearly_due_at = dossier.nearly_due_at
-    row.holder_agency_code = dossier.holder
+def dossier_columns(dossier: Dossier) -> dict[str, Any]:
+    """The columns of a dossier row that follow the domain snapshot."""
+    columns: dict[str, Any] = {
+        "status": int(dossier.status),
+        "due_at": dossier.due_at,
+        "nearly_due_at": dossier.nearly_due_at,
+        "holder_agency_code": dossier.holder,
+        "steps": [s.model_dump(mode="json") for s in dossier.steps],
+        "next_alarm_at": next_alarm_at(dossier),
+        "updated_at": utcnow(),
+    }
     if dossier.handoff is not None:
-        row.current_step = dossier.handoff.step_no
-    row.steps = [s.model_dump(mode="json") for s in dossier.steps]
-    row.next_alarm_at = next_alarm_at(dossier)
-    row.updated_at = utcnow()
+        columns["current_step"] = dossier.handoff.step_no
+    return columns
+
+
+def write_dossier(row: RoutedDossier, dossier: Dossier) -> None:
+    for name, value in dossier_columns(dossier).items():
+        setattr(row, name, value)
+
+
+def _event_columns(envelope: EventEnvelope[Any], text: str) -> dict[str, Any]:
+    return {
+        "dossier_code": envelope.dossier_code,
+        "event_id": str(envelope.event_id),
+        "event_type": envelope.event_type,
+        "occurred_at": envelope.occurred_at,
+        "envelope": text,
+    }
 
 
 def record_event(session: AsyncSession, envelope: EventEnvelope[Any]) -> None:
     """Append to the dossier's event log (the control sheet's source)."""
-    session.add(
-        DossierEventRow(
-            dossier_code=envelope.dossier_code,
-            event_id=str(envelope.event_id),
-            event_type=envelope.event_type,
-            occurred_at=envelope.occurred_at,
-            envelope=envelope.model_dump_json(),
+    session.add(DossierEventRow(**_event_columns(envelope, envelope.model_dump_json())))
+
+
+_NEW_DOSSIER: dict[str, Any] = {}
+"""The insert of :func:`insert_new_dossier`, per dialect."""
+
+
+async def insert_new_dossier(
+    session: AsyncSession, values: dict[str, Any]
+) -> tuple[bool, bool]:
+    """Insert a dossier row unless one with its code exists (Core, at once).
+
+    Returns (inserted, has_parked): whether the row is new, and whether events
+    about it are parked, in one statement (the existence check, the insert
+    and the parked-events check used to be three).
+    """
+    dialect = session.get_bind().dialect.name
+    stmt = _NEW_DOSSIER.get(dialect)
+    if stmt is None:
+        t = RoutedDossier.__table__  # type: ignore[attr-defined]
+        parked = ParkedEvent.__table__  # type: ignore[attr-defined]
+        stmt = _NEW_DOSSIER[dialect] = (
+            _insert(session)(t)
+            .on_conflict_do_nothing(index_elements=["code"])
+            .returning(
+                t.c.code,
+                sa.exists()
+                .where(parked.c.dossier_code == sa.bindparam("parked_code"))
+                .label("parked"),
+            )
         )
-    )
+    # one statement object, the values as parameters: compiled once, cached
+    params = {**values, "parked_code": values["code"]}
+    found = (await session.execute(stmt, params)).first()
+    if found is None:
+        return False, False
+    return True, bool(found.parked)
+
+
+async def save_started(
+    session: AsyncSession, code: str, outcome: Outcome, emit: ConsumerEmitter
+) -> list[EventEnvelope[Any]]:
+    """The new hand-offs, events and event-log rows of a workflow started by
+    a consumed event, after :func:`insert_new_dossier` wrote the dossier row
+    (what :func:`apply_outcome` does, with Core inserts and no unit of work:
+    nothing here is read back as ORM objects)."""
+    if outcome.pause_started is not None or outcome.pause_ended is not None:
+        msg = "a workflow starts without a pause"
+        raise ValueError(msg)
+    handoffs = [
+        {"dossier_code": code, "seq": handoff.seq, **_handoff_columns(handoff)}
+        for handoff in outcome.handoffs
+    ]
+    if handoffs:
+        await session.execute(sa.insert(HandoffRow.__table__), handoffs)  # type: ignore[attr-defined]
+    envelopes = []
+    logged = []
+    for item in outcome.events:
+        envelope, payload = emit.with_payload(item, code)
+        envelopes.append(envelope)
+        logged.append(_event_columns(envelope, payload.decode()))
+    if logged:
+        await session.execute(sa.insert(DossierEventRow.__table__), logged)  # type: ignore[attr-defined]
+    return envelopes
 
 
 async def apply_outcome(
