@@ -4,13 +4,18 @@ them commits, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import contextlib
+import uuid
+from typing import Any
 
 import sqlalchemy as sa
 from messaging_support import create_tables, withdrawal
 
+from motcua.shared.contracts import EventEnvelope
 from motcua.shared.db import create_engine, create_session_factory
-from motcua.shared.messaging import add_event, add_raw
-from motcua.shared.messaging.tables import OutboxRecord
+from motcua.shared.messaging import EventConsumer, HandlerContext, add_event, add_raw
+from motcua.shared.messaging.consumer import ConsumedRecord
+from motcua.shared.messaging.outbox import envelope_headers
+from motcua.shared.messaging.tables import InboxRecord, OutboxRecord
 
 OUTBOX = OutboxRecord.__table__  # type: ignore[attr-defined]
 
@@ -67,5 +72,66 @@ async def test_rows_follow_their_transaction_and_savepoints(database_url: str) -
         assert row.published_at is None
         assert row.attempts == 0
         assert row.created_at is not None
+    finally:
+        await engine.dispose()
+
+
+async def test_a_row_refused_at_the_batch_flush_is_dead_lettered_alone(
+    database_url: str,
+) -> None:
+    """Two records queue outbox rows with the same id: the unique key refuses
+    the second only when the batch is written. The batch goes again record by
+    record, so the first is applied and the second dead-lettered, instead of
+    the whole batch failing for ever."""
+    engine = create_engine(database_url)
+    try:
+        await create_tables(engine)
+        sessions = create_session_factory(engine)
+        same_id = uuid.uuid4()
+
+        async def handler(ctx: HandlerContext, event: EventEnvelope[Any]) -> None:
+            add_raw(
+                ctx.session,
+                topic="t.out",
+                key=event.dossier_code,
+                payload=b"{}",
+                headers={},
+                record_id=same_id,
+            )
+
+        consumer = EventConsumer(
+            group_id="g",
+            topics=["t"],
+            handler=handler,
+            sessions=sessions,
+            producer="test",
+            retry_backoff_s=0,
+        )
+        events = [withdrawal("first"), withdrawal("second")]
+        await consumer.apply_batch(
+            [
+                ConsumedRecord(
+                    topic="t",
+                    partition=0,
+                    offset=n,
+                    key=e.dossier_code,
+                    value=e.to_json(),
+                    headers=envelope_headers(e),
+                )
+                for n, e in enumerate(events)
+            ]
+        )
+        inbox = InboxRecord.__table__  # type: ignore[attr-defined]
+        async with sessions() as session:
+            rows = await session.execute(sa.select(inbox.c.message_id, inbox.c.status))
+            statuses = {r.message_id: r.status for r in rows}
+            topics = (
+                await session.execute(sa.select(OUTBOX.c.topic, OUTBOX.c.key))
+            ).all()
+        assert statuses == {
+            str(events[0].event_id): "processed",
+            str(events[1].event_id): "dead_lettered",
+        }
+        assert sorted(topics) == [("motcua.dlt.g", "second"), ("t.out", "first")]
     finally:
         await engine.dispose()

@@ -11,7 +11,6 @@ from motcua.intake.catalogue_api import catalogue_router
 from motcua.intake.context import IntakeContext
 from motcua.intake.handlers import (
     HANDLED_EVENT_TYPES,
-    HANDLED_EVENTS,
     on_dossier_event,
 )
 from motcua.intake.settings import IntakeSettings
@@ -22,7 +21,6 @@ from motcua.shared.contracts.dossier import (
     DossierSupplementReceivedV1,
     DossierWithdrawnV1,
 )
-from motcua.shared.contracts.envelope import EventEnvelope
 from motcua.shared.contracts.handoff import (
     FeeRequestedV1,
     ProcessingStoppedV1,
@@ -49,12 +47,6 @@ PUBLISHES = (
     SupplementRequestedV1,
     FeeRequestedV1,
 )
-
-_ENVELOPE_CLASSES = tuple(EventEnvelope[m] for m in (*PUBLISHES, *HANDLED_EVENTS))  # type: ignore[valid-type]
-"""pydantic keeps parametrised generic models only weakly: without these
-references each full garbage collection frees the envelope class of every event
-type, and the next event of that type rebuilds it (schema and validator, a few
-milliseconds each time)."""
 
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:

@@ -12,12 +12,11 @@ from motcua.routing.context import Clock, Routing
 from motcua.routing.domain import DeadlinePolicy
 from motcua.routing.handlers import (
     HANDLED_EVENT_TYPES,
-    HANDLED_EVENTS,
     DossierEventHandler,
 )
 from motcua.routing.scheduler import DeadlineScheduler
 from motcua.routing.settings import RoutingSettings
-from motcua.shared.contracts.envelope import EventEnvelope, now_vn
+from motcua.shared.contracts.envelope import now_vn
 from motcua.shared.contracts.handoff import (
     ApologyIssuedV1,
     DossierDispatchQueuedV1,
@@ -63,12 +62,6 @@ PUBLISHES = (
     DossierOverdueV1,
     ApologyIssuedV1,
 )
-
-_ENVELOPE_CLASSES = tuple(EventEnvelope[m] for m in (*PUBLISHES, *HANDLED_EVENTS))  # type: ignore[valid-type]
-"""pydantic keeps parametrised generic models only weakly: without these
-references each full garbage collection frees the envelope class of every event
-type, and the next event of that type rebuilds it (schema and validator, a few
-milliseconds each time)."""
 
 
 def create_app(

@@ -70,26 +70,16 @@ class ConsumerEmitter:
     def with_payload(
         self, emit: Emit, dossier_code: str
     ) -> tuple[EventEnvelope[Any], bytes]:
-        """What ``__call__`` (``HandlerContext.emit``) does, also returning the
-        outbox payload, so that the event log stores those bytes instead of
-        serialising the envelope a second time."""
-        ctx = self._ctx
-        envelope = new_event(
+        """``__call__``, also returning the outbox payload, so that the event
+        log stores those bytes instead of serialising the envelope again."""
+        return self._ctx.emit_with_payload(
             emit.data,
+            cause=self._cause,
             dossier_code=dossier_code,
-            producer=ctx.producer,
             agency_code=emit.acting_agency,
-            causation=self._cause,
             occurred_at=emit.occurred_at,
-        )
-        record = add_event(
-            ctx.session,
-            envelope,
-            topic=emit.data.TOPIC,
             extra_headers=_headers(emit),
         )
-        ctx.emitted.append(envelope)
-        return envelope, record.payload
 
 
 class SessionEmitter:

@@ -37,7 +37,7 @@ from motcua.shared.contracts.envelope import (
 from motcua.shared.contracts.topics import dead_letter_topic
 from motcua.shared.db import utcnow
 from motcua.shared.logging import safe_error_text
-from motcua.shared.messaging.outbox import add_event, add_raw
+from motcua.shared.messaging.outbox import add_event, add_raw, flush_outbox
 from motcua.shared.messaging.tables import InboxRecord
 from motcua.shared.metrics import ServiceMetrics
 
@@ -108,6 +108,30 @@ class HandlerContext:
         extra_headers: dict[str, str] | None = None,
     ) -> EventEnvelope[Any]:
         """Queue a follow-up event in this record's transaction (outbox)."""
+        envelope, _payload = self.emit_with_payload(
+            data,
+            cause=cause,
+            topic=topic,
+            dossier_code=dossier_code,
+            agency_code=agency_code,
+            occurred_at=occurred_at,
+            extra_headers=extra_headers,
+        )
+        return envelope
+
+    def emit_with_payload(
+        self,
+        data: EventData,
+        *,
+        cause: EventEnvelope[Any],
+        topic: str | None = None,
+        dossier_code: str | None = None,
+        agency_code: str | None = None,
+        occurred_at: datetime | None = None,
+        extra_headers: dict[str, str] | None = None,
+    ) -> tuple[EventEnvelope[Any], bytes]:
+        """:meth:`emit`, also returning the record body queued (for a handler
+        that keeps it, e.g. an event log, without serialising it again)."""
         envelope = new_event(
             data,
             dossier_code=dossier_code or cause.dossier_code,
@@ -116,14 +140,14 @@ class HandlerContext:
             causation=cause,
             occurred_at=occurred_at,
         )
-        add_event(
+        payload = add_event(
             self.session,
             envelope,
             topic=topic or data.TOPIC,
             extra_headers=extra_headers,
         )
         self.emitted.append(envelope)
-        return envelope
+        return envelope, payload
 
 
 EventHandler = Callable[[HandlerContext, EventEnvelope[EventData]], Awaitable[None]]
@@ -254,7 +278,13 @@ class EventConsumer:
                         raise _NeedsCareful from exc
                 dirty |= bool(ctx.emitted)
                 self._count(event_type, "applied")
-            await session.flush()
+            try:
+                await flush_outbox(session)
+                await session.flush()
+            except INFRASTRUCTURE_ERRORS:
+                raise
+            except Exception as exc:  # a row the database refuses (a constraint)
+                raise _NeedsCareful from exc
         return dirty
 
     async def _claim_inbox_batch(
@@ -362,6 +392,7 @@ class EventConsumer:
                     if not await self._claim_inbox(session, record):
                         raise _Skip
                     await self._handler(ctx, envelope)
+                    await flush_outbox(session)
                     await session.flush()
             except _Skip:
                 return "duplicate", False

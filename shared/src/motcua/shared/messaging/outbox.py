@@ -54,20 +54,22 @@ def add_event(
     *,
     topic: str,
     extra_headers: dict[str, str] | None = None,
-) -> None:
+) -> bytes:
     """Queue an event for publication; it is published only if the transaction
-    commits. The Kafka key is the dossier code."""
+    commits. The Kafka key is the dossier code. Returns the record body."""
     headers = envelope_headers(envelope)
     if extra_headers:
         headers.update(extra_headers)
+    payload = envelope.to_json()
     _queue(
         session,
         event_id=envelope.event_id,
         topic=topic,
         key=envelope.dossier_code,
-        payload=envelope.to_json(),
+        payload=payload,
         headers=headers,
     )
+    return payload
 
 
 def add_raw(
@@ -104,6 +106,25 @@ def _innermost(session: Session) -> SessionTransaction:
     transaction = session.get_nested_transaction() or session.get_transaction()
     assert transaction is not None  # _queue began one
     return transaction
+
+
+async def flush_outbox(session: AsyncSession) -> None:
+    """Insert now what the innermost open transaction or savepoint queued, so
+    that a row the database refuses fails here, where the caller knows which
+    work queued it (rows of enclosing transactions keep waiting)."""
+    await session.run_sync(_insert_innermost)
+
+
+def _insert_innermost(session: Session) -> None:
+    queued: list[tuple[SessionTransaction, dict[str, Any]]] | None
+    queued = session.info.get(_QUEUE)
+    if not queued:
+        return
+    current = _innermost(session)
+    rows = [r for o, r in queued if o is current]
+    if rows:
+        session.info[_QUEUE] = [(o, r) for o, r in queued if o is not current]
+        session.execute(sa.insert(_TABLE), rows)
 
 
 @event.listens_for(Session, "before_commit")
