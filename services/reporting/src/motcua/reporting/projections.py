@@ -21,6 +21,7 @@ commits, so a record the database refuses is still dead-lettered.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -150,8 +151,26 @@ def labels_of(event: EventEnvelope[EventData]) -> list[tuple[str, str, str]]:
     return labels
 
 
-def _dialect(session: AsyncSession | Session) -> Any:
-    return postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+@functools.cache
+def _upserts(dialect_name: str) -> tuple[Any, Any]:
+    """The figure and label upserts of a dialect, built once (building one
+    costs more than running it)."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    figures = dialect.insert(FIGURE)
+    figures = figures.on_conflict_do_update(
+        index_elements=["month", *GROUP_COLUMNS],
+        set_={m: FIGURE.c[m] + figures.excluded[m] for m in MEASURES},
+    )
+    labels = dialect.insert(LABEL)
+    labels = labels.on_conflict_do_update(
+        index_elements=["kind", "code"], set_={"name": labels.excluded.name}
+    )
+    return figures, labels
+
+
+DOSSIER_UPDATE = sa.update(DOSSIER).where(
+    DOSSIER.c.dossier_code == sa.bindparam("_code")
+)
 
 
 def figures_upsert(
@@ -161,12 +180,7 @@ def figures_upsert(
     changed = figures.changed()
     if not changed:
         return None
-    stmt = _dialect(session).insert(FIGURE)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["month", *GROUP_COLUMNS],
-        set_={m: FIGURE.c[m] + stmt.excluded[m] for m in MEASURES},
-    )
-    return stmt, [
+    return _upserts(session.get_bind().dialect.name)[0], [
         {**dict(zip(("month", *GROUP_COLUMNS), key, strict=True)), **measures}
         for key, measures in sorted(changed.items())
     ]
@@ -178,11 +192,7 @@ def labels_upsert(
     """The upsert keeping the latest name of each procedure and field."""
     if not labels:
         return None
-    stmt = _dialect(session).insert(LABEL)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["kind", "code"], set_={"name": stmt.excluded.name}
-    )
-    return stmt, [
+    return _upserts(session.get_bind().dialect.name)[1], [
         {"kind": kind, "code": code, "name": name}
         for (kind, code), name in sorted(labels.items())
     ]
@@ -298,12 +308,7 @@ class _Batch:
         if inserts:
             session.execute(sa.insert(DOSSIER), inserts)
         if updates:
-            session.execute(
-                sa.update(DOSSIER).where(
-                    DOSSIER.c.dossier_code == sa.bindparam("_code")
-                ),
-                updates,
-            )
+            session.execute(DOSSIER_UPDATE, updates)
         for upsert in (
             figures_upsert(session, figures),
             labels_upsert(session, self.labels),
