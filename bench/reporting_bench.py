@@ -3,12 +3,20 @@
     .venv/bin/python bench/reporting_bench.py                      # SQLite
     .venv/bin/python bench/reporting_bench.py --postgres postgresql://postgres@127.0.0.1:5432/test
 
-Three measurements per backend:
+Four measurements per backend:
 
+0. **Live mix CPU**: ``--live-dossiers`` dossiers of the end-to-end bench's
+   mix (per dossier ``dossier.received``, ``dossier.routed``,
+   ``dossier.handoff_offered`` on the dossier topic and two notices' created /
+   sending / delivered on the notification topic: 9 events) applied through
+   the live consumer core in batches of ``--live-batch`` records; CPU ms of
+   this process (``time.process_time``, the database's own work included on
+   SQLite, not on PostgreSQL) per event and per dossier.
 1. **Projection throughput**: ``--projection-events`` generated events (a
    province's mix) applied through ``EventConsumer.apply_batch`` with
    reporting's ``Projector``: the consumer's production path (inbox row and
-   savepoint per record, one transaction per batch of 500) minus the network.
+   savepoint per record, one transaction per batch of 500) minus the network;
+   CPU ms per event beside the rate.
 2. **A province-year read model**: ``--dossiers`` dossiers (default 500,000,
    about 7 dossier events each, ~3.5 million events) folded once with the pure
    projection (``facts.apply_event``) and bulk-loaded into ``reporting_dossier``,
@@ -66,12 +74,13 @@ from motcua.reporting.tables import (
     ScheduleChangeRow,
 )
 from motcua.shared.contracts import VN_TZ, EventEnvelope
-from motcua.shared.contracts.common import AgencyLevel, Channel
+from motcua.shared.contracts.common import AgencyLevel, Channel, NotificationChannel
 from motcua.shared.contracts.dossier import (
     DossierReceivedV1,
     DossierWithdrawnV1,
     Person,
 )
+from motcua.shared.contracts.envelope import new_event
 from motcua.shared.contracts.handoff import (
     ApologyIssuedV1,
     DossierRoutedV1,
@@ -84,6 +93,12 @@ from motcua.shared.contracts.handoff import (
     SupplementRequestedV1,
     Timeliness,
 )
+from motcua.shared.contracts.notification import (
+    NotificationCreatedV1,
+    NotificationDeliveredV1,
+    NotificationSendingV1,
+)
+from motcua.shared.contracts.topics import DOSSIER_EVENTS, NOTIFICATION_EVENTS
 from motcua.shared.db import create_engine, create_session_factory, migrate
 from motcua.shared.messaging import ConsumedRecord, EventConsumer
 from motcua.shared.messaging.outbox import envelope_headers
@@ -256,6 +271,134 @@ def _envelope(data: Any, code: str, at: datetime) -> EventEnvelope[Any]:
     )
 
 
+# -- 0. the end-to-end bench's mix, CPU per event ----------------------------------
+
+
+def live_mix_records(dossiers: int) -> list[ConsumedRecord]:
+    """Serialised records of the end-to-end bench's mix, as two topics
+    interleave them: each dossier's three dossier events, and the notices of a
+    dossier received a few dossiers earlier (notification lags behind)."""
+    rng = random.Random(11)
+    streams: dict[str, list[EventEnvelope[Any]]] = {
+        DOSSIER_EVENTS: [],
+        NOTIFICATION_EVENTS: [],
+    }
+    start = datetime(YEAR, 3, 2, 8, tzinfo=VN_TZ)
+    for n in range(dossiers):
+        agency = f"000.{n % 120:02d}.{n % 7:02d}.H56"
+        at = start + timedelta(seconds=7 * n)
+        code = f"{agency}-{at:%y%m%d}-{n:07d}"
+        received = new_event(
+            DossierReceivedV1(
+                procedure_code=f"1.{rng.randrange(60):06d}",
+                procedure_name="Thủ tục",
+                field_code=f"F{rng.randrange(10):02d}",
+                field_name="Lĩnh vực",
+                channel=Channel.ONLINE if rng.random() < 0.4 else Channel.DIRECT,
+                receiving_agency_code=agency,
+                received_at=at,
+                due_at=at + timedelta(days=3),
+                applicant=Person(full_name="Nguyễn Văn A", id_number="001203004567"),
+            ),
+            dossier_code=code,
+            producer="intake",
+            occurred_at=at,
+        )
+        routed = new_event(
+            DossierRoutedV1(competent_agency_code=agency, steps=[]),
+            dossier_code=code,
+            producer="routing",
+            causation=received,
+            occurred_at=at,
+        )
+        offered = new_event(
+            HandoffOfferedV1(step_no=1, to_agency_code=agency),
+            dossier_code=code,
+            producer="routing",
+            causation=routed,
+            occurred_at=at,
+        )
+        streams[DOSSIER_EVENTS] += [received, routed, offered]
+        for channel in (NotificationChannel.SMS, NotificationChannel.EMAIL):
+            nid = uuid.uuid4()
+            for kind in (
+                NotificationCreatedV1,
+                NotificationSendingV1,
+                NotificationDeliveredV1,
+            ):
+                streams[NOTIFICATION_EVENTS].append(
+                    new_event(
+                        kind(
+                            notification_id=nid,
+                            channel=channel,
+                            template="dossier.received",
+                            trigger_event_id=received.event_id,
+                            trigger_event_type=received.event_type,
+                            provider="sim",
+                        ),
+                        dossier_code=code,
+                        producer="notification",
+                        causation=received,
+                        occurred_at=at + timedelta(seconds=1),
+                    )
+                )
+    records: list[ConsumedRecord] = []
+    offsets = dict.fromkeys(streams, 0)
+    cursors = dict.fromkeys(streams, 0)
+    lag = 5 * 6  # notices of the dossier five dossiers back
+    while any(cursors[t] < len(streams[t]) for t in streams):
+        for topic, take in ((DOSSIER_EVENTS, 3), (NOTIFICATION_EVENTS, 6)):
+            if topic == NOTIFICATION_EVENTS and cursors[DOSSIER_EVENTS] < min(
+                len(streams[DOSSIER_EVENTS]), lag
+            ):
+                continue
+            for event in streams[topic][cursors[topic] : cursors[topic] + take]:
+                records.append(
+                    ConsumedRecord(
+                        topic=topic,
+                        partition=0,
+                        offset=offsets[topic],
+                        key=event.dossier_code,
+                        value=event.to_json(),
+                        headers=envelope_headers(event),
+                        timestamp_ms=int(time.time() * 1000),
+                    )
+                )
+                offsets[topic] += 1
+            cursors[topic] += take
+    return records
+
+
+async def live_mix_cpu(
+    url: str, records: list[ConsumedRecord], batch: int
+) -> dict[str, Any]:
+    """The live consumer core on the mix: CPU ms of this process per event."""
+    async with scratch_database(url) as db:
+        engine = create_engine(db)
+        sessions = create_session_factory(engine)
+        apply = EventConsumer(
+            group_id="reporting",
+            topics=[DOSSIER_EVENTS, NOTIFICATION_EVENTS],
+            handler=Projector(HASH),
+            sessions=sessions,
+            producer="reporting",
+        ).apply_batch
+        cpu = time.process_time()
+        started = time.perf_counter()
+        for i in range(0, len(records), batch):
+            await apply(records[i : i + batch])
+        elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu
+        await engine.dispose()
+    return {
+        "events": len(records),
+        "batch": batch,
+        "seconds": round(elapsed, 2),
+        "cpu_ms_per_event": round(1000 * cpu / len(records), 3),
+        "cpu_ms_per_dossier": round(9000 * cpu / len(records), 2),
+    }
+
+
 # -- 1. projection throughput ------------------------------------------------------------
 
 
@@ -308,15 +451,18 @@ async def projection_throughput(
             else:
                 settings = ReportingSettings(lookup_secret="bench", database_url=db)
                 apply = bulk_replay(settings, sessions).apply
+            cpu = time.process_time()
             started = time.perf_counter()
             for i in range(0, len(records), 500):
                 await apply(records[i : i + 500])
             elapsed = time.perf_counter() - started
+            cpu = time.process_time() - cpu
             await engine.dispose()
         results[name] = {
             "events": len(records),
             "seconds": round(elapsed, 2),
             "events_per_s": round(len(records) / elapsed),
+            "cpu_ms_per_event": round(1000 * cpu / len(records), 3),
         }
     return results
 
@@ -494,9 +640,13 @@ async def run_backend(
     url: str,
     records: list[ConsumedRecord],
     year: YearData,
+    live: list[ConsumedRecord],
+    live_batch: int,
 ) -> dict[str, Any]:
     print(f"== {name}", flush=True)
     await migrate(MIGRATIONS, url, version_table="alembic_version_reporting")
+    mix = await live_mix_cpu(url, live, live_batch)
+    print(f"live mix: {mix}", flush=True)
     projection = await projection_throughput(url, records)
     print(f"projection: {projection}", flush=True)
     loaded = await load_year(url, year)
@@ -504,21 +654,34 @@ async def run_backend(
     latency = await report_latency(url, year.facts)
     for key, value in latency.items():
         print(f"  {key}: {value}", flush=True)
-    return {"projection": projection, "load_s": loaded, "reports": latency}
+    return {
+        "live_mix": mix,
+        "projection": projection,
+        "load_s": loaded,
+        "reports": latency,
+    }
 
 
 async def main(args: argparse.Namespace) -> None:
     records = province_records(args.projection_events)
+    live = live_mix_records(args.live_dossiers)
     year = fold_year(args.dossiers)
     print(f"province-year: {year.summary}", flush=True)
     results: dict[str, Any] = {"read_model": year.summary}
     with tempfile.TemporaryDirectory() as tmp:
         results["sqlite"] = await run_backend(
-            "SQLite", f"sqlite+aiosqlite:///{tmp}/bench.db", records, year
+            "SQLite",
+            f"sqlite+aiosqlite:///{tmp}/bench.db",
+            records,
+            year,
+            live,
+            args.live_batch,
         )
     if args.postgres:
         async with fresh_postgres_database(args.postgres, prefix="motcua_bench") as url:
-            results["postgresql"] = await run_backend("PostgreSQL", url, records, year)
+            results["postgresql"] = await run_backend(
+                "PostgreSQL", url, records, year, live, args.live_batch
+            )
     out = Path(__file__).parent / "results" / "reporting.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2, default=str))
@@ -531,6 +694,8 @@ if __name__ == "__main__":
     )
     parser.add_argument("--dossiers", type=int, default=500_000)
     parser.add_argument("--projection-events", type=int, default=20_000)
+    parser.add_argument("--live-dossiers", type=int, default=2_000)
+    parser.add_argument("--live-batch", type=int, default=100)
     parser.add_argument(
         "--postgres", help="admin URL, e.g. postgresql://postgres@127.0.0.1:5432/test"
     )

@@ -4,20 +4,43 @@ transaction (so a redelivered event changes nothing) and from business time.
 A thin adapter: the fold itself is :func:`motcua.reporting.facts.apply_event`;
 the row builders here are shared with the bulk replay of a rebuild, so both
 write exactly the same rows.
+
+The consumer core calls the handler once per record, and flushes the session
+at the end of the batch (and, when it applies a batch record by record, at the
+end of each record's savepoint). The handler folds each event at once (so a
+record the fold cannot take fails in its own call and is dead-lettered as
+before), but keeps the rows it produces in memory, with the facts of the
+dossiers it has read, and writes them all at the next flush with one
+multi-row statement per table. A rollback (of the batch or of a record's
+savepoint) forgets them. Should those writes ever fail at the batch's flush,
+the batch is rewound as any failed batch is, and the next batches write
+record by record (each record flushed in its own handler call) until one
+commits, so a record the database refuses is still dead-lettered.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy import event as sa_event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, registry
 
-from motcua.reporting.facts import DossierFacts, IdHasher, Projected, apply_event
+from motcua.reporting.facts import (
+    DossierFacts,
+    IdHasher,
+    Projected,
+    apply_event,
+    folds,
+)
 from motcua.reporting.monthly import GROUP_COLUMNS, MEASURES, Figures, difference
-from motcua.reporting.periods import OPEN_DAY, day_number
+from motcua.reporting.periods import day_number
 from motcua.reporting.tables import (
     DossierRow,
     LabelRow,
@@ -29,11 +52,27 @@ from motcua.reporting.tables import (
 from motcua.shared.contracts import EventData, EventEnvelope
 from motcua.shared.contracts import headers as h
 from motcua.shared.contracts.dossier import DossierReceivedV1
+from motcua.shared.contracts.envelope import UnknownEventData, registered_event_types
 from motcua.shared.db import utcnow
 from motcua.shared.messaging import ConsumedRecord, HandlerContext
+from motcua.shared.messaging.consumer import INFRASTRUCTURE_ERRORS
 from motcua.shared.telemetry import trace_id_from_traceparent
 
 FACT_FIELDS = tuple(f.name for f in dataclasses.fields(DossierFacts))
+DOSSIER = DossierRow.__table__  # type: ignore[attr-defined]
+TIMELINE = TimelineEntry.__table__  # type: ignore[attr-defined]
+OCCURRENCE = OccurrenceRow.__table__  # type: ignore[attr-defined]
+CHANGE = ScheduleChangeRow.__table__  # type: ignore[attr-defined]
+FIGURE = MonthFigureRow.__table__  # type: ignore[attr-defined]
+LABEL = LabelRow.__table__  # type: ignore[attr-defined]
+
+ENVELOPE_CLASSES = tuple(
+    EventEnvelope[model]  # type: ignore[valid-type]
+    for model in (*registered_event_types().values(), UnknownEventData)
+)
+"""Strong references to the parametrised envelopes ``parse_event`` builds for
+every record: pydantic caches them weakly, so without a reference each one is
+built again (a few milliseconds) after most garbage collections."""
 
 
 def facts_of(row: Any) -> DossierFacts:
@@ -43,15 +82,6 @@ def facts_of(row: Any) -> DossierFacts:
         (str(kind), int(day)) for kind, day in values["occurrence_days"] or ()
     )
     return DossierFacts(**values)
-
-
-def store_facts(row: DossierRow, facts: DossierFacts) -> None:
-    for name, value in facts.row_values().items():
-        setattr(row, name, value)
-
-
-def new_row(dossier_code: str) -> DossierRow:
-    return DossierRow(dossier_code=dossier_code, open_until_day=OPEN_DAY)
 
 
 def timeline_values(
@@ -121,49 +151,210 @@ def labels_of(event: EventEnvelope[EventData]) -> list[tuple[str, str, str]]:
     return labels
 
 
-async def add_figures(session: AsyncSession, figures: Figures) -> None:
-    """Add a difference to the monthly figures (upsert, increments)."""
+@functools.cache
+def _upserts(dialect_name: str) -> tuple[Any, Any]:
+    """The figure and label upserts of a dialect, built once (building one
+    costs more than running it)."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    figures = dialect.insert(FIGURE)
+    figures = figures.on_conflict_do_update(
+        index_elements=["month", *GROUP_COLUMNS],
+        set_={m: FIGURE.c[m] + figures.excluded[m] for m in MEASURES},
+    )
+    labels = dialect.insert(LABEL)
+    labels = labels.on_conflict_do_update(
+        index_elements=["kind", "code"], set_={"name": labels.excluded.name}
+    )
+    return figures, labels
+
+
+DOSSIER_UPDATE = sa.update(DOSSIER).where(
+    DOSSIER.c.dossier_code == sa.bindparam("_code")
+)
+
+
+def figures_upsert(
+    session: AsyncSession | Session, figures: Figures
+) -> tuple[Any, list[dict[str, Any]]] | None:
+    """The upsert adding a difference to the monthly figures, with its rows."""
     changed = figures.changed()
     if not changed:
-        return
-    table = MonthFigureRow.__table__  # type: ignore[attr-defined]
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["month", *GROUP_COLUMNS],
-        set_={m: table.c[m] + stmt.excluded[m] for m in MEASURES},
-    )
-    await session.execute(
-        stmt,
-        [
-            {**dict(zip(("month", *GROUP_COLUMNS), key, strict=True)), **measures}
-            for key, measures in sorted(changed.items())
-        ],
-    )
+        return None
+    return _upserts(session.get_bind().dialect.name)[0], [
+        {**dict(zip(("month", *GROUP_COLUMNS), key, strict=True)), **measures}
+        for key, measures in sorted(changed.items())
+    ]
+
+
+def labels_upsert(
+    session: AsyncSession | Session, labels: dict[tuple[str, str], str]
+) -> tuple[Any, list[dict[str, Any]]] | None:
+    """The upsert keeping the latest name of each procedure and field."""
+    if not labels:
+        return None
+    return _upserts(session.get_bind().dialect.name)[1], [
+        {"kind": kind, "code": code, "name": name}
+        for (kind, code), name in sorted(labels.items())
+    ]
+
+
+async def add_figures(session: AsyncSession, figures: Figures) -> None:
+    """Add a difference to the monthly figures (upsert, increments)."""
+    upsert = figures_upsert(session, figures)
+    if upsert is not None:
+        await session.execute(*upsert)
 
 
 async def remember_labels(
     session: AsyncSession, labels: list[tuple[str, str, str]]
 ) -> None:
-    for kind, code, name in labels:
-        label = await session.get(LabelRow, (kind, code))
-        if label is None:
-            session.add(LabelRow(kind=kind, code=code, name=name))
-        elif label.name != name:
-            label.name = name
+    upsert = labels_upsert(session, {(k, c): n for k, c, n in labels})
+    if upsert is not None:
+        await session.execute(*upsert)
 
 
-_NEW_ROWS = "reporting_new_dossier_rows"
+# -- the live projection -------------------------------------------------------------
+
+_marker_registry = registry()
 
 
-async def _dossier_row(session: AsyncSession, code: str) -> DossierRow | None:
-    """The dossier's row: one added earlier in this batch (not flushed yet, so
-    not in the identity map), else the stored one."""
-    new: DossierRow | None = session.info.get(_NEW_ROWS, {}).get(code)
-    if new is not None and new in session:  # gone if its savepoint rolled back
-        return new
-    with session.no_autoflush:
-        return await session.get(DossierRow, code)
+class _PendingWrites:
+    """A placeholder in the session while rows wait to be written: a session
+    with nothing new or dirty skips its flush (and the ``before_flush`` hook
+    that writes the rows). The hook removes it before the unit of work runs;
+    its table exists nowhere, so it could never be written by mistake."""
+
+
+_marker_registry.map_imperatively(
+    _PendingWrites,
+    sa.Table(
+        "reporting_pending_writes",
+        sa.MetaData(),
+        sa.Column("id", sa.Integer, primary_key=True),
+    ),
+)
+
+
+@dataclass
+class _Dossier:
+    facts: DossierFacts
+    stored: dict[str, Any] | None
+    """The row as the database has it (``None``: no row yet)."""
+
+
+@dataclass
+class _Batch:
+    """The projection's state in one session (kept in ``session.info``)."""
+
+    projector: Projector
+    eager: bool
+    """Flush at the end of every record (after writes failed at a batch flush)."""
+    dossiers: dict[str, _Dossier] = field(default_factory=dict)
+    touched: dict[str, None] = field(default_factory=dict)
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+    occurrences: list[dict[str, Any]] = field(default_factory=list)
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    labels: dict[tuple[str, str], str] = field(default_factory=dict)
+    marker: _PendingWrites | None = None
+
+    def pending(self, session: AsyncSession) -> None:
+        if self.marker is None:
+            self.marker = _PendingWrites()
+            session.add(self.marker)
+
+    def forget(self, *_: Any) -> None:
+        """A rollback: what the database had may be gone, what waited is."""
+        self.dossiers.clear()
+        self.touched.clear()
+        self.timeline.clear()
+        self.occurrences.clear()
+        self.changes.clear()
+        self.labels.clear()
+        self.marker = None
+
+    def write(self, session: Session, *_: Any) -> None:
+        """``before_flush``: everything that waits, one statement per table."""
+        if self.marker is not None:
+            if self.marker in session:
+                session.expunge(self.marker)
+            self.marker = None
+        try:
+            self._write(session)
+        except INFRASTRUCTURE_ERRORS:
+            raise
+        except Exception:
+            self.projector.eager = True
+            raise
+
+    def _write(self, session: Session) -> None:
+        for table, rows in (
+            (TIMELINE, self.timeline),
+            (OCCURRENCE, self.occurrences),
+            (CHANGE, self.changes),
+        ):
+            if rows:
+                session.execute(sa.insert(table), rows)
+        figures = Figures()
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        for code in self.touched:
+            dossier = self.dossiers[code]
+            values = dossier.facts.row_values()
+            figures.merge(difference(dossier.stored, values))
+            if dossier.stored is None:
+                inserts.append(values)
+            else:
+                updates.append({"_code": code, **values})
+        if inserts:
+            session.execute(sa.insert(DOSSIER), inserts)
+        if updates:
+            session.execute(DOSSIER_UPDATE, updates)
+        for upsert in (
+            figures_upsert(session, figures),
+            labels_upsert(session, self.labels),
+        ):
+            if upsert is not None:
+                session.execute(*upsert)
+        for code in self.touched:  # what the database has now
+            dossier = self.dossiers[code]
+            dossier.stored = dossier.facts.row_values()
+        self.touched.clear()
+        self.timeline.clear()
+        self.occurrences.clear()
+        self.changes.clear()
+        self.labels.clear()
+
+    def committed(self, *_: Any) -> None:
+        self.projector.eager = False
+
+
+_BATCH = "reporting_projection"
+
+
+def _batch(session: AsyncSession, projector: Projector) -> _Batch:
+    batch: _Batch | None = session.info.get(_BATCH)
+    if batch is None:
+        batch = _Batch(projector, eager=projector.eager)
+        session.info[_BATCH] = batch
+        sync = session.sync_session
+        sa_event.listen(sync, "before_flush", batch.write)
+        sa_event.listen(sync, "after_soft_rollback", batch.forget)
+        if batch.eager:
+            sa_event.listen(sync, "after_commit", batch.committed)
+    return batch
+
+
+async def _load(session: AsyncSession, code: str) -> _Dossier:
+    with session.no_autoflush:  # the rows waiting stay waiting
+        row = (
+            await session.execute(
+                sa.select(DOSSIER).where(DOSSIER.c.dossier_code == code)
+            )
+        ).first()
+    if row is None:
+        return _Dossier(DossierFacts(code), None)
+    facts = facts_of(row)
+    return _Dossier(facts, facts.row_values())
 
 
 class Projector:
@@ -171,25 +362,32 @@ class Projector:
 
     def __init__(self, hash_id: IdHasher) -> None:
         self.hash_id = hash_id
+        self.eager = False
+        """Set when rows failed to be written at a batch's flush: batches then
+        write record by record until one commits."""
 
     async def __call__(
         self, ctx: HandlerContext, event: EventEnvelope[EventData]
     ) -> None:
         session = ctx.session
-        session.add(TimelineEntry(**timeline_values(ctx.record, event)))
-        row = await _dossier_row(session, event.dossier_code)
-        before = facts_of(row) if row is not None else DossierFacts(event.dossier_code)
-        projected = apply_event(before, event, self.hash_id)
-        if projected.facts != before or projected.occurrences:
-            if row is None:
-                row = new_row(event.dossier_code)
-                session.add(row)
-                session.info.setdefault(_NEW_ROWS, {})[event.dossier_code] = row
-            store_facts(row, projected.facts)
-            await add_figures(
-                session, difference(before.row_values(), projected.facts.row_values())
-            )
-        occurrences, changes = side_values(event, projected)
-        session.add_all([OccurrenceRow(**o) for o in occurrences])
-        session.add_all([ScheduleChangeRow(**c) for c in changes])
-        await remember_labels(session, labels_of(event))
+        batch = _batch(session, self)
+        timeline = timeline_values(ctx.record, event)
+        if folds(event):
+            code = event.dossier_code
+            dossier = batch.dossiers.get(code)
+            if dossier is None:
+                dossier = batch.dossiers[code] = await _load(session, code)
+            before = dossier.facts
+            projected = apply_event(before, event, self.hash_id)
+            occurrences, changes = side_values(event, projected)
+            labels = labels_of(event)
+            if projected.facts != before or projected.occurrences:
+                dossier.facts = projected.facts
+                batch.touched[code] = None
+            batch.occurrences += occurrences
+            batch.changes += changes
+            batch.labels.update({(k, c): n for k, c, n in labels})
+        batch.timeline.append(timeline)
+        batch.pending(session)
+        if batch.eager:
+            await session.flush()
