@@ -52,7 +52,6 @@ from motcua.reporting.tables import (
 from motcua.shared.contracts import EventData, EventEnvelope
 from motcua.shared.contracts import headers as h
 from motcua.shared.contracts.dossier import DossierReceivedV1
-from motcua.shared.contracts.envelope import UnknownEventData, registered_event_types
 from motcua.shared.db import utcnow
 from motcua.shared.messaging import ConsumedRecord, HandlerContext
 from motcua.shared.messaging.consumer import INFRASTRUCTURE_ERRORS
@@ -65,14 +64,6 @@ OCCURRENCE = OccurrenceRow.__table__  # type: ignore[attr-defined]
 CHANGE = ScheduleChangeRow.__table__  # type: ignore[attr-defined]
 FIGURE = MonthFigureRow.__table__  # type: ignore[attr-defined]
 LABEL = LabelRow.__table__  # type: ignore[attr-defined]
-
-ENVELOPE_CLASSES = tuple(
-    EventEnvelope[model]  # type: ignore[valid-type]
-    for model in (*registered_event_types().values(), UnknownEventData)
-)
-"""Strong references to the parametrised envelopes ``parse_event`` builds for
-every record: pydantic caches them weakly, so without a reference each one is
-built again (a few milliseconds) after most garbage collections."""
 
 
 def facts_of(row: Any) -> DossierFacts:
