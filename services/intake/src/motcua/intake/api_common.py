@@ -3,14 +3,10 @@ answers, loading a dossier, queuing its events and presenting it."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Annotated, Any
 
-import jwt
-from fastapi import Depends, Header, Path, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, Header, Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from motcua.intake.context import IntakeContext, intake_context
@@ -23,69 +19,15 @@ from motcua.shared.contracts.common import Channel, DossierStatus
 from motcua.shared.contracts.dossier import DossierEventData
 from motcua.shared.errors import ApiError, ErrorResponse
 from motcua.shared.messaging import add_event
-from motcua.shared.settings import CommonSettings
-
-_bearer = HTTPBearer(auto_error=False, description="JWT from `motcua token issue`")
-_VERIFIED_MAX = 4096
-
-
-def require_verified(
-    *roles: Role,
-) -> Callable[..., Coroutine[Any, Any, Principal]]:
-    """:func:`motcua.shared.auth.require`, remembering verified tokens.
-
-    A desk sends the same bearer token with every request; checking its
-    signature again each time cost about a quarter of a millisecond. A token
-    seen before (same bytes, same secret and issuer) is taken from memory
-    until its ``exp``; anything else (new, expired, invalid, missing, wrong
-    role) goes through ``require`` itself, with its checks and errors.
-    """
-    check = require(*roles)
-    verified: dict[tuple[str, str, str], tuple[float, Principal]] = {}
-
-    async def dependency(
-        request: Request,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    ) -> Principal:
-        if credentials is None:
-            return await check(request, credentials)  # the 401
-        settings: CommonSettings = request.app.state.common_settings
-        key = (
-            credentials.credentials,
-            settings.jwt_secret.get_secret_value(),
-            settings.jwt_issuer,
-        )
-        hit = verified.get(key)
-        if hit is not None and time.time() < hit[0]:
-            return hit[1]
-        principal = await check(request, credentials)
-        expires = _expiry(credentials.credentials)
-        if expires is not None:
-            if len(verified) >= _VERIFIED_MAX:
-                verified.clear()
-            verified[key] = (expires, principal)
-        return principal
-
-    return dependency
-
-
-def _expiry(token: str) -> float | None:
-    """``exp`` of a token whose signature was just checked."""
-    try:
-        claims = jwt.decode(token, options={"verify_signature": False})
-        return float(claims["exp"])
-    except (jwt.InvalidTokenError, KeyError, TypeError, ValueError):
-        return None
-
 
 Officer = Annotated[
     Principal,
-    Depends(require_verified(Role.DESK_OFFICER, Role.PORTAL, Role.HELPER)),
+    Depends(require(Role.DESK_OFFICER, Role.PORTAL, Role.HELPER)),
 ]
 Staff = Annotated[
     Principal,
     Depends(
-        require_verified(
+        require(
             Role.DESK_OFFICER,
             Role.PORTAL,
             Role.HELPER,
