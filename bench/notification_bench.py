@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import multiprocessing
+import re
 import statistics
 import subprocess
 import sys
@@ -83,7 +85,13 @@ async def serve(app: FastAPI, port: int) -> AsyncIterator[None]:
 # -- the service, in a child process ------------------------------------------
 
 
-def _service_process(config: dict[str, Any], ready: Any, stop: Any) -> None:
+def _service_process(
+    config: dict[str, Any],
+    ready: Any,
+    stop: Any,
+    cprofile: str | None,
+    config_out: Any,
+) -> None:
     from motcua.notification.app import create_app
     from motcua.shared.logging import configure_logging
 
@@ -96,8 +104,17 @@ def _service_process(config: dict[str, Any], ready: Any, stop: Any) -> None:
 
     async def main() -> None:
         app = create_app(settings)
+        runtime = app.state.runtime
+        statements: collections.Counter[str] = collections.Counter()
+
+        @sa.event.listens_for(runtime.engine.sync_engine, "before_cursor_execute")
+        def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            words = statement.split(None, 1)
+            verb = words[0] if words else "?"
+            table = re.search(r"(?:FROM|INTO|UPDATE)\s+(\w+)", statement)
+            statements[f"{verb} {table.group(1) if table else ''}".strip()] += 1
+
         async with serve(app, settings.http_port):
-            runtime = app.state.runtime
             while not (  # noqa: ASYNC110  (polling the runtime's own state)
                 runtime.broker_connected
                 and all(
@@ -106,9 +123,20 @@ def _service_process(config: dict[str, Any], ready: Any, stop: Any) -> None:
                 )
             ):
                 await asyncio.sleep(0.1)
+            profiler = None
+            if cprofile:
+                import cProfile
+
+                profiler = cProfile.Profile()
+                profiler.enable()
+            statements.clear()
             ready.set()
             while not stop.is_set():  # noqa: ASYNC110  (a multiprocessing event)
                 await asyncio.sleep(0.2)
+            config_out.put(dict(statements))
+            if profiler is not None:
+                profiler.disable()
+                profiler.dump_stats(cprofile)
 
     asyncio.run(main())
 
@@ -234,8 +262,10 @@ async def run(args: argparse.Namespace) -> None:
     engine = create_engine(settings.resolved_database_url)
     sessions = create_session_factory(engine)
     mp = multiprocessing.get_context("spawn")
-    ready, stop = mp.Event(), mp.Event()
-    child = mp.Process(target=_service_process, args=(config, ready, stop))
+    ready, stop, out = mp.Event(), mp.Event(), mp.Queue()
+    child = mp.Process(
+        target=_service_process, args=(config, ready, stop, args.cprofile, out)
+    )
     spy: subprocess.Popen[bytes] | None = None
     try:
         async with (
@@ -267,6 +297,7 @@ async def run(args: argparse.Namespace) -> None:
                 time.perf_counter() - idle_started
             )
             cpu_before = cpu_s(service)
+            own_before = time.process_time()
             threads_before = thread_cpu_s(service)
             started = time.perf_counter()
             stamp = time.strftime("%H%M%S")
@@ -287,6 +318,7 @@ async def run(args: argparse.Namespace) -> None:
             await wait_done(sessions, 2 * dossiers, delivered=True)
             settled = time.perf_counter() - started
             cpu = cpu_s(service) - cpu_before
+            own = time.process_time() - own_before
             threads = {
                 tid: t - threads_before.get(tid, 0.0)
                 for tid, t in thread_cpu_s(service).items()
@@ -301,6 +333,7 @@ async def run(args: argparse.Namespace) -> None:
                     sa.select(sa.func.count()).select_from(OutboxRecord)
                 )
             stop.set()
+            statements: dict[str, int] = out.get(timeout=30)
             child.join(timeout=30)
     finally:
         if child.is_alive():
@@ -337,8 +370,20 @@ async def run(args: argparse.Namespace) -> None:
     )
     net = cpu - idle_rate * settled
     print(
+        f"bench process (simulators, producer) CPU: {own:.2f} s "
+        f"({own / settled * 100:.0f}% of a core)"
+    )
+    print(
         f"idle CPU {idle_rate * 100:.1f}% of a core; net of idle: "
         f"{net * 1000 / dossiers:.2f} ms per dossier"
+    )
+    print(
+        f"SQL statements per dossier: {sum(statements.values()) / dossiers:.1f} ("
+        + ", ".join(
+            f"{k} {v / dossiers:.1f}"
+            for k, v in sorted(statements.items(), key=lambda kv: -kv[1])[:12]
+        )
+        + ")"
     )
     print(
         f"event -> notice row written (consumer) ms: p50 {statistics.median(queued):.0f}  max {max(queued):.0f}"
@@ -369,6 +414,9 @@ def main() -> None:
         type=float,
         default=5.0,
         help="measure the idle service's CPU this long first (subtracted in 'net')",
+    )
+    parser.add_argument(
+        "--cprofile", default=None, help="write cProfile stats of the service here"
     )
     parser.add_argument(
         "--py-spy", default=None, help="record a raw py-spy profile of the service"
