@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from motcua.notification.api import callbacks, router
 from motcua.notification.domain.delivery import RetryPolicy
+from motcua.notification.events import PUBLISHED
 from motcua.notification.handlers import HANDLED_EVENTS, make_dossier_handler
 from motcua.notification.notices import DeliveryPolicy
 from motcua.notification.providers.base import Providers
@@ -18,17 +19,6 @@ from motcua.notification.rendering import TemplateRenderer
 from motcua.notification.settings import NotificationSettings
 from motcua.notification.worker import DeliveryWorker
 from motcua.shared.contracts.common import NotificationChannel
-from motcua.shared.contracts.notification import (
-    NotificationCreatedV1,
-    NotificationDeadLetteredV1,
-    NotificationDeliveredV1,
-    NotificationPermanentFailureV1,
-    NotificationSendingV1,
-    NotificationSkippedV1,
-    NotificationTemporaryFailureV1,
-    PostalOrderCreatedV1,
-    PostalStatusChangedV1,
-)
 from motcua.shared.contracts.topics import DOSSIER_EVENTS
 from motcua.shared.service import ServiceRuntime, create_http_app
 
@@ -76,17 +66,7 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
     runtime = ServiceRuntime(
         settings,
         migrations=MIGRATIONS,
-        publishes=[
-            NotificationCreatedV1,
-            NotificationSendingV1,
-            NotificationDeliveredV1,
-            NotificationTemporaryFailureV1,
-            NotificationPermanentFailureV1,
-            NotificationSkippedV1,
-            NotificationDeadLetteredV1,
-            PostalOrderCreatedV1,
-            PostalStatusChangedV1,
-        ],
+        publishes=PUBLISHED,
         description="Tells citizens what happens to their dossiers by SMS, email "
         "and post, exactly once per event, channel and recipient; places and "
         "tracks result-return orders with the postal operator.",

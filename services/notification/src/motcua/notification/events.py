@@ -16,13 +16,50 @@ from opentelemetry import context, propagate
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from motcua.notification.tables import Notice
+from motcua.shared.contracts import EventData, EventEnvelope, new_event
 from motcua.shared.contracts import headers as h
-from motcua.shared.contracts import new_event
 from motcua.shared.contracts.common import NotificationChannel
-from motcua.shared.contracts.notification import _NotificationState
+from motcua.shared.contracts.notification import (
+    NotificationCreatedV1,
+    NotificationDeadLetteredV1,
+    NotificationDeliveredV1,
+    NotificationPermanentFailureV1,
+    NotificationSendingV1,
+    NotificationSkippedV1,
+    NotificationTemporaryFailureV1,
+    PostalOrderCreatedV1,
+    PostalStatusChangedV1,
+    _NotificationState,
+)
 from motcua.shared.messaging import add_event
 
 PRODUCER = "notification"
+
+PUBLISHED: tuple[type[EventData], ...] = (
+    NotificationCreatedV1,
+    NotificationSendingV1,
+    NotificationDeliveredV1,
+    NotificationTemporaryFailureV1,
+    NotificationPermanentFailureV1,
+    NotificationSkippedV1,
+    NotificationDeadLetteredV1,
+    PostalOrderCreatedV1,
+    PostalStatusChangedV1,
+)
+"""Every event type this service publishes."""
+
+
+def keep_envelope_types(types: tuple[type[EventData], ...]) -> list[type[Any]]:
+    """``EventEnvelope[T]`` for each type, to be held for the process's life.
+
+    pydantic caches parametrized models in a weak-value dictionary: once the
+    garbage collector has taken an unreferenced ``EventEnvelope[T]``, the next
+    event of type T builds the class and its schema again (milliseconds each,
+    dozens of times per hundred dossiers). A reference keeps them built."""
+    return [EventEnvelope[t] for t in types]  # type: ignore[valid-type]
+
+
+_ENVELOPE_TYPES = keep_envelope_types(PUBLISHED)
 
 E = TypeVar("E", bound=_NotificationState)
 

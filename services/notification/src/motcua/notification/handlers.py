@@ -23,7 +23,7 @@ from motcua.notification.domain.rules import (
     notice_recipient_role,
     plan_notices,
 )
-from motcua.notification.events import emit
+from motcua.notification.events import emit, keep_envelope_types
 from motcua.notification.notices import (
     DeliveryPolicy,
     Trigger,
@@ -33,7 +33,12 @@ from motcua.notification.notices import (
 )
 from motcua.notification.postal import request_cancellation
 from motcua.notification.tables import DossierContact, Notice, ParkedEvent, Recipient
-from motcua.shared.contracts import EventData, EventEnvelope, parse_event
+from motcua.shared.contracts import (
+    EventData,
+    EventEnvelope,
+    parse_event,
+    registered_event_types,
+)
 from motcua.shared.contracts import headers as h
 from motcua.shared.contracts.common import (
     NotificationChannel,
@@ -65,6 +70,14 @@ HANDLED_EVENTS = NOTIFYING_EVENTS | {
 }
 """What the consumer reads; the other dossier events are skipped unparsed."""
 
+_ENVELOPE_TYPES = keep_envelope_types(
+    tuple(
+        model
+        for (event_type, _version), model in registered_event_types().items()
+        if event_type in HANDLED_EVENTS
+    )
+)
+
 _RECIPIENT_NS = uuid.UUID("5b0d8d4e-0c4e-4d3e-9a53-6f1f0e3c2a11")
 
 
@@ -91,7 +104,7 @@ async def apply_event(
 ) -> bool:
     """Record what the event says; True if notices were written."""
     data = event.data
-    dossier = await _remember(session, event)
+    dossier, created, people = await _remember(session, event)
     if dossier is None:
         if event.event_type in NOTIFYING_EVENTS and not event.imported:
             await _park(session, event, traceparent)
@@ -100,7 +113,9 @@ async def apply_event(
     cancelled = await _cancel_postal_return_if_needed(session, event, dossier)
     wrote = False
     if event.event_type in NOTIFYING_EVENTS and not event.imported:
-        wrote = await _record_notices(session, policy, event, dossier, traceparent)
+        wrote = await _record_notices(
+            session, policy, event, dossier, traceparent, people, new_dossier=created
+        )
     if isinstance(data, DossierReceivedV1):
         wrote |= await _replay_parked(session, policy, event.dossier_code)
     return wrote or cancelled
@@ -128,15 +143,23 @@ def recipient_id(dossier_code: str, role: str) -> uuid.UUID:
 
 
 async def _upsert_person(
-    session: AsyncSession, dossier_code: str, role: str, person: Person
-) -> None:
+    session: AsyncSession,
+    dossier_code: str,
+    role: str,
+    person: Person,
+    *,
+    new_dossier: bool,
+) -> Recipient:
+    """``new_dossier``: the dossier's row is being created, so none of its
+    recipients exist yet (they are only ever written with it): no look-up."""
     rid = recipient_id(dossier_code, role)
-    row = await session.get(Recipient, rid)
+    row = None if new_dossier else await session.get(Recipient, rid)
     if row is None:
         row = Recipient(id=rid, dossier_code=dossier_code, role=role)
         session.add(row)
     row.full_name = person.full_name
     row.phone, row.email, row.address = person.phone, person.email, person.address
+    return row
 
 
 def _contact(person: Person | None) -> Contact | None:
@@ -147,39 +170,54 @@ def _contact(person: Person | None) -> Contact | None:
 
 async def _remember(
     session: AsyncSession, event: EventEnvelope[EventData]
-) -> DossierContact | None:
+) -> tuple[DossierContact | None, bool, dict[str, Recipient]]:
     """The dossier's contact row, created or refreshed from events that carry
-    the applicant (received; refused and completion requests at intake)."""
+    the applicant (received; refused and completion requests at intake);
+    whether it was created now; the recipients written (held here: the
+    session keeps loaded rows only while someone refers to them)."""
     data = event.data
     code = event.dossier_code
     dossier = await session.get(DossierContact, code)
     applicant = getattr(data, "applicant", None)
     if not isinstance(applicant, Person):
-        return dossier
+        return dossier, False, {}
     representative = (
         data.representative if isinstance(data, DossierReceivedV1) else None
     )
-    if dossier is None:
-        dossier = DossierContact(dossier_code=code)
-        session.add(dossier)
-    await _upsert_person(session, code, "applicant", applicant)
-    if representative is not None:
-        await _upsert_person(session, code, "representative", representative)
-    dossier.recipient_role = notice_recipient_role(
-        _contact(applicant), _contact(representative)
-    )
-    if isinstance(
-        data, DossierReceivedV1 | DossierRefusedV1 | DossierCompletionRequestedV1
-    ):
-        dossier.agency_code = data.receiving_agency_code
-        dossier.procedure_code = data.procedure_code
-    if isinstance(data, DossierReceivedV1):
-        _remember_received(dossier, data)
-    elif not dossier.notify_channels:
-        dossier.notify_channels = [NotificationChannel.SMS, NotificationChannel.EMAIL]
-    dossier.updated_at = utcnow()
+    created = dossier is None
+    # One flush at the end: the rows go out as one INSERT each, instead of an
+    # INSERT followed by an UPDATE when a look-up flushes half-built rows.
+    with session.no_autoflush:
+        if dossier is None:
+            dossier = DossierContact(dossier_code=code)
+            session.add(dossier)
+        people = {
+            "applicant": await _upsert_person(
+                session, code, "applicant", applicant, new_dossier=created
+            )
+        }
+        if representative is not None:
+            people["representative"] = await _upsert_person(
+                session, code, "representative", representative, new_dossier=created
+            )
+        dossier.recipient_role = notice_recipient_role(
+            _contact(applicant), _contact(representative)
+        )
+        if isinstance(
+            data, DossierReceivedV1 | DossierRefusedV1 | DossierCompletionRequestedV1
+        ):
+            dossier.agency_code = data.receiving_agency_code
+            dossier.procedure_code = data.procedure_code
+        if isinstance(data, DossierReceivedV1):
+            _remember_received(dossier, data)
+        elif not dossier.notify_channels:
+            dossier.notify_channels = [
+                NotificationChannel.SMS,
+                NotificationChannel.EMAIL,
+            ]
+        dossier.updated_at = utcnow()
     await session.flush()
-    return dossier
+    return dossier, created, people
 
 
 def _remember_received(dossier: DossierContact, data: DossierReceivedV1) -> None:
@@ -285,13 +323,19 @@ async def _record_notices(
     event: EventEnvelope[EventData],
     dossier: DossierContact,
     traceparent: str | None,
+    people: dict[str, Recipient],
+    *,
+    new_dossier: bool,
 ) -> bool:
+    """``new_dossier``: the dossier's row was created by this event, so no
+    notice of it exists yet (notices are only made for known dossiers) and
+    their idempotency keys need no look-up; the unique key still guards."""
     role = dossier.recipient_role
-    recipient = (
-        await session.get(Recipient, recipient_id(dossier.dossier_code, role))
-        if role
-        else None
-    )
+    recipient = None
+    if role:
+        recipient = people.get(role) or await session.get(
+            Recipient, recipient_id(dossier.dossier_code, role)
+        )
     contact = contact_of(recipient, dossier)
     chosen = [NotificationChannel(c) for c in dossier.notify_channels]
     plans = plan_notices(
@@ -322,6 +366,7 @@ async def _record_notices(
             template=plan.template,
             channel=plan.channel,
             context=context,
+            check_existing=not new_dossier,
         )
     return True
 

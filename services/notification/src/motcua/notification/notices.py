@@ -114,12 +114,15 @@ async def create_notice(
     channel: NotificationChannel,
     context: dict[str, Any],
     fallback_of: uuid.UUID | None = None,
+    check_existing: bool = True,
 ) -> Notice | None:
     """Record a notice in state ``created`` (rendered now, so its SMS parts are
-    known) and emit ``notification.created``. None if the key already exists.
-    A text too long even in its short variant fails at once and falls back."""
+    known) and emit ``notification.created``. None if the key already exists
+    (``check_existing=False``: the caller knows it cannot; the unique key on
+    ``idempotency_key`` still refuses a second row). A text too long even in
+    its short variant fails at once and falls back."""
     key = idempotency_key(trigger.event_id, channel, recipient_id)
-    if await existing_notice(session, key) is not None:
+    if check_existing and await existing_notice(session, key) is not None:
         return None
     notice = Notice(
         idempotency_key=key,
@@ -142,8 +145,7 @@ async def create_notice(
         notice.sms_segments = rendered.sms.segments if rendered.sms else None
     except SmsTooLongError as exc:
         too_long = exc
-    session.add(notice)
-    await session.flush()
+    session.add(notice)  # flushed with its event, by the next query or commit
     emit(session, notice, NotificationCreatedV1, sms_segments=notice.sms_segments)
     if too_long is not None:
         await fail_permanently(session, policy, notice, str(too_long))

@@ -73,16 +73,43 @@ class TemplateRenderer:
             auto_reload=False,  # templates ship with the package
         )
         self.env.filters.update(vn_date=vn_date, vn_datetime=vn_datetime, vnd=vnd)
+        self._compiled: dict[str, jinja2.Template | None] = {}
+
+    def _template(self, template: str, name: str) -> jinja2.Template | None:
+        """The compiled template, or None if the event has no such file
+        (remembered too: a miss would ask the loader again every time)."""
+        path = f"{template}/{name}"
+        try:
+            return self._compiled[path]
+        except KeyError:
+            pass
+        try:
+            found: jinja2.Template | None = self.env.get_template(path)
+        except jinja2.TemplateNotFound:
+            found = None
+        self._compiled[path] = found
+        return found
 
     def _text(self, template: str, name: str, context: dict[str, Any]) -> str:
-        return self.env.get_template(f"{template}/{name}").render(**context).strip()
+        compiled = self._template(template, name)
+        if compiled is None:
+            raise jinja2.TemplateNotFound(f"{template}/{name}")
+        return compiled.render(**context).strip()
 
     def _exists(self, template: str, name: str) -> bool:
-        try:
-            self.env.get_template(f"{template}/{name}")
-        except jinja2.TemplateNotFound:
-            return False
-        return True
+        return self._template(template, name) is not None
+
+    def attachment(self, template: str, context: dict[str, Any]) -> Attachment | None:
+        """The email's attachment (receipt or result notice), if the event has one."""
+        if not self._exists(template, "attachment.html.j2"):
+            return None
+        return Attachment(
+            filename=_ATTACHMENT_NAMES.get(template, "thong-bao-{code}.html").format(
+                code=context.get("dossier_code", "")
+            ),
+            content_type="text/html",
+            content=self._text(template, "attachment.html.j2", context),
+        )
 
     def render(
         self, template: str, channel: NotificationChannel, context: dict[str, Any]
@@ -97,17 +124,11 @@ class TemplateRenderer:
             )
         subject = self._text(template, "email_subject.txt.j2", context)
         text = self._text(template, "email.txt.j2", context)
-        attachment = None
-        if channel == NotificationChannel.EMAIL and self._exists(
-            template, "attachment.html.j2"
-        ):
-            attachment = Attachment(
-                filename=_ATTACHMENT_NAMES.get(
-                    template, "thong-bao-{code}.html"
-                ).format(code=context.get("dossier_code", "")),
-                content_type="text/html",
-                content=self._text(template, "attachment.html.j2", context),
-            )
+        attachment = (
+            self.attachment(template, context)
+            if channel == NotificationChannel.EMAIL
+            else None
+        )
         return RenderedMessage(channel, text, subject=subject, attachment=attachment)
 
     def _sms(self, template: str, context: dict[str, Any]) -> RenderedMessage:

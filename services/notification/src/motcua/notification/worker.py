@@ -202,6 +202,7 @@ class DeliveryWorker:
         )
         claims: list[Claim] = []
         async with self.runtime.transaction() as session:
+            taken: list[tuple[Notice, NotificationChannel]] = []
             for channel, limit in capacities.items():
                 rows = await session.execute(
                     sa.select(Notice)
@@ -210,10 +211,14 @@ class DeliveryWorker:
                     .limit(limit)
                     .with_for_update(skip_locked=True)
                 )
-                for notice in list(rows.scalars()):
-                    claim = await self._claim_one(session, notice, channel)
-                    if claim is not None:
-                        claims.append(claim)
+                taken.extend((notice, channel) for notice in rows.scalars())
+            if not taken:
+                return claims
+            parties = await _Parties.load(session, [n for n, _ in taken])
+            for notice, channel in taken:
+                claim = await self._claim_one(session, notice, channel, parties)
+                if claim is not None:
+                    claims.append(claim)
         return claims
 
     async def _claim_one(
@@ -221,6 +226,7 @@ class DeliveryWorker:
         session: AsyncSession,
         notice: Notice,
         channel: NotificationChannel,
+        parties: _Parties,
     ) -> Claim | None:
         uncertain = notice.state == NoticeState.SENDING
         if uncertain:
@@ -259,7 +265,7 @@ class DeliveryWorker:
         notice.updated_at = utcnow()
         emit_detail = "gửi lại, không rõ kết quả lần trước" if uncertain else ""
         emit(session, notice, NotificationSendingV1, detail=emit_detail)
-        message = await self._message(session, notice, channel)
+        message = self._message(notice, channel, parties)
         if message is None:
             await fail_permanently(
                 session, self.policy, notice, "Không có địa chỉ nhận"
@@ -267,14 +273,12 @@ class DeliveryWorker:
             return None
         return Claim(notice.id, notice.claim_token, channel, message)
 
-    async def _message(
-        self, session: AsyncSession, notice: Notice, channel: NotificationChannel
+    def _message(
+        self, notice: Notice, channel: NotificationChannel, parties: _Parties
     ) -> OutgoingMessage | None:
-        dossier = await session.get(DossierContact, notice.dossier_code)
+        dossier = parties.dossiers.get(notice.dossier_code)
         recipient = (
-            await session.get(Recipient, notice.recipient_id)
-            if notice.recipient_id
-            else None
+            parties.recipients.get(notice.recipient_id) if notice.recipient_id else None
         )
         assert notice.provider_idempotency_key is not None
         base = OutgoingMessage(
@@ -294,10 +298,10 @@ class DeliveryWorker:
             email = recipient.email if recipient else None
             if not email:
                 return None
-            rendered = self.policy.renderer.render(
-                notice.template, channel, notice.context
+            attachment = self.policy.renderer.attachment(
+                notice.template, notice.context
             )
-            return replace(base, destination=email, attachment=rendered.attachment)
+            return replace(base, destination=email, attachment=attachment)
         receiver = _receiver(dossier, recipient)
         if receiver is None:
             return None
@@ -339,10 +343,15 @@ class DeliveryWorker:
         SQLite instead of one per notice); a claim that is no longer ours
         (a receipt settled it first, or the lease expired) is left alone."""
         async with self.runtime.transaction() as session:
+            rows = await session.execute(
+                sa.select(Notice)
+                .where(col(Notice.id).in_([c.notice_id for c, _ in outcomes]))
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+            notices = {n.id: n for n in rows.scalars()}
             for claim, result in outcomes:
-                notice = await session.get(
-                    Notice, claim.notice_id, with_for_update=True
-                )
+                notice = notices.get(claim.notice_id)
                 if notice is None or notice.claim_token != claim.token:
                     continue
                 await self._apply(session, notice, claim.channel, result)
@@ -442,6 +451,37 @@ class DeliveryWorker:
                 session, development_waybill_codes(int(used or 0) + 1, count)
             )
         log.info("waybill_pool_filled", added=added)
+
+
+@dataclass(frozen=True)
+class _Parties:
+    """The dossiers and recipients of a round's notices, read at once (and held:
+    the session keeps loaded rows only while someone refers to them)."""
+
+    dossiers: dict[str, DossierContact]
+    recipients: dict[uuid.UUID, Recipient]
+
+    @classmethod
+    async def load(cls, session: AsyncSession, notices: list[Notice]) -> _Parties:
+        codes = {n.dossier_code for n in notices}
+        ids = {n.recipient_id for n in notices if n.recipient_id}
+        dossiers = (
+            await session.execute(
+                sa.select(DossierContact).where(
+                    col(DossierContact.dossier_code).in_(codes)
+                )
+            )
+        ).scalars()
+        recipients = (
+            (
+                await session.execute(
+                    sa.select(Recipient).where(col(Recipient.id).in_(ids))
+                )
+            ).scalars()
+            if ids
+            else ()
+        )
+        return cls({d.dossier_code: d for d in dossiers}, {r.id: r for r in recipients})
 
 
 def _receiver(
