@@ -16,7 +16,7 @@ from opentelemetry import context, propagate
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from motcua.notification.tables import Notice
-from motcua.shared.contracts import EventData, EventEnvelope, new_event
+from motcua.shared.contracts import EventData, new_event
 from motcua.shared.contracts import headers as h
 from motcua.shared.contracts.common import NotificationChannel
 from motcua.shared.contracts.notification import (
@@ -48,18 +48,6 @@ PUBLISHED: tuple[type[EventData], ...] = (
 )
 """Every event type this service publishes."""
 
-
-def keep_envelope_types(types: tuple[type[EventData], ...]) -> list[type[Any]]:
-    """``EventEnvelope[T]`` for each type, to be held for the process's life.
-
-    pydantic caches parametrized models in a weak-value dictionary: once the
-    garbage collector has taken an unreferenced ``EventEnvelope[T]``, the next
-    event of type T builds the class and its schema again (milliseconds each,
-    dozens of times per hundred dossiers). A reference keeps them built."""
-    return [EventEnvelope[t] for t in types]  # type: ignore[valid-type]
-
-
-_ENVELOPE_TYPES = keep_envelope_types(PUBLISHED)
 
 E = TypeVar("E", bound=_NotificationState)
 
@@ -97,6 +85,7 @@ def emit(
         dossier_code=notice.dossier_code,
         producer=PRODUCER,
         correlation_id=notice.correlation_id or None,
-    ).model_copy(update={"causation_id": notice.trigger_event_id})
+        causation_id=notice.trigger_event_id,
+    )
     with trace_of(notice.traceparent):
         add_event(session, envelope, topic=data.TOPIC)

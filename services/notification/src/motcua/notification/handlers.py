@@ -23,7 +23,7 @@ from motcua.notification.domain.rules import (
     notice_recipient_role,
     plan_notices,
 )
-from motcua.notification.events import emit, keep_envelope_types
+from motcua.notification.events import emit
 from motcua.notification.notices import (
     DeliveryPolicy,
     Trigger,
@@ -37,7 +37,6 @@ from motcua.shared.contracts import (
     EventData,
     EventEnvelope,
     parse_event,
-    registered_event_types,
 )
 from motcua.shared.contracts import headers as h
 from motcua.shared.contracts.common import (
@@ -69,14 +68,6 @@ HANDLED_EVENTS = NOTIFYING_EVENTS | {
     "dossier.result_delivered",  # a result handed over: no postal return
 }
 """What the consumer reads; the other dossier events are skipped unparsed."""
-
-_ENVELOPE_TYPES = keep_envelope_types(
-    tuple(
-        model
-        for (event_type, _version), model in registered_event_types().items()
-        if event_type in HANDLED_EVENTS
-    )
-)
 
 _RECIPIENT_NS = uuid.UUID("5b0d8d4e-0c4e-4d3e-9a53-6f1f0e3c2a11")
 

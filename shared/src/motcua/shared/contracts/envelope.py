@@ -124,6 +124,7 @@ def new_event(
     occurred_at: datetime | None = None,
     imported: bool | None = None,
     event_id: uuid.UUID | None = None,
+    causation_id: uuid.UUID | None = None,
 ) -> EventEnvelope[DataT]:
     """Wrap a payload in an envelope.
 
@@ -148,7 +149,7 @@ def new_event(
         producer=producer,
         agency_code=agency_code,
         correlation_id=correlation_id,
-        causation_id=causation.event_id if causation else None,
+        causation_id=causation.event_id if causation else causation_id,
         imported=imported,
         data=data,
     )
