@@ -58,14 +58,7 @@ class ConsumerEmitter:
         self._cause = cause
 
     def __call__(self, emit: Emit, dossier_code: str) -> EventEnvelope[Any]:
-        return self._ctx.emit(
-            emit.data,
-            cause=self._cause,
-            dossier_code=dossier_code,
-            agency_code=emit.acting_agency,
-            occurred_at=emit.occurred_at,
-            extra_headers=_headers(emit),
-        )
+        return self.with_payload(emit, dossier_code)[0]
 
     def with_payload(
         self, emit: Emit, dossier_code: str
