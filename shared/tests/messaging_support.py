@@ -31,6 +31,7 @@ from motcua.shared.messaging import (
     OutboxRelay,
     add_event,
 )
+from motcua.shared.messaging.refusal import EventRefused
 from motcua.shared.messaging.tables import InboxRecord, OutboxRecord
 from motcua.shared.settings import KafkaSettings
 
@@ -85,7 +86,17 @@ removing one."""
 async def recording_handler(
     ctx: HandlerContext, event: EventEnvelope[EventData]
 ) -> None:
-    """Records each application; refuses withdrawals with a refused reason."""
+    """Records each application; fails on withdrawals with a refused reason,
+    and refuses (after writing, to prove the write is undone) a "forged" one."""
+    if isinstance(event.data, DossierWithdrawnV1) and event.data.reason == "forged":
+        await ctx.session.execute(
+            applied.insert().values(
+                consumer="test",
+                event_id=str(event.event_id),
+                dossier_code=event.dossier_code,
+            )
+        )
+        raise EventRefused("illegal_transition", "the dossier is already closed")
     if (
         isinstance(event.data, DossierWithdrawnV1)
         and event.data.reason in REFUSED_REASONS

@@ -122,7 +122,7 @@ async def test_a_duplicate_delivery_is_applied_once(
         assert await applied_counts(hx.sessions) == counts
 
 
-@pytest.mark.parametrize("poison", ["unparseable", "handler_fails"])
+@pytest.mark.parametrize("poison", ["unparseable", "handler_fails", "refused"])
 async def test_a_poison_message_is_dead_lettered_and_the_next_one_still_processed(
     database_url: str, kafka_settings: KafkaSettings, unique: str, poison: str
 ) -> None:
@@ -139,8 +139,9 @@ async def test_a_poison_message_is_dead_lettered_and_the_next_one_still_processe
                 headers={h.EVENT_ID: "bad-1", h.EVENT_TYPE: "dossier.withdrawn"},
             )
         else:
+            reason = "poison" if poison == "handler_fails" else "forged"
             await write_events(
-                hx.sessions, topic, [withdrawal("POISON-1", reason="poison")]
+                hx.sessions, topic, [withdrawal("POISON-1", reason=reason)]
             )
         await write_events(hx.sessions, topic, [after])
         hx.relay.wake()
@@ -159,9 +160,15 @@ async def test_a_poison_message_is_dead_lettered_and_the_next_one_still_processe
         assert headers[h.DLT_CONSUMER] == group
         assert int(headers[h.DLT_ORIGINAL_OFFSET]) >= 0
         assert headers[h.DLT_ORIGINAL_PARTITION].isdigit()
-        expected_error = "EventParseError" if poison == "unparseable" else "ValueError"
-        assert headers[h.DLT_ERROR_TYPE] == expected_error
-        assert headers[h.DLT_ATTEMPTS] == ("1" if poison == "unparseable" else "3")
+        error_type, reason, attempts = {
+            "unparseable": ("EventParseError", "malformed", "1"),
+            "handler_fails": ("ValueError", "handler_failed", "3"),
+            # refused at once, and what the handler wrote first is undone
+            "refused": ("EventRefused", "illegal_transition", "1"),
+        }[poison]
+        assert headers[h.DLT_ERROR_TYPE] == error_type
+        assert headers[h.DLT_REASON] == reason
+        assert headers[h.DLT_ATTEMPTS] == attempts
         assert dead[0].key == b"POISON-1"
 
 

@@ -53,6 +53,7 @@ _DLT_HEADERS_SCHEMA: dict[str, Any] = {
             h.DLT_ORIGINAL_KEY,
             h.DLT_ERROR,
             h.DLT_ERROR_TYPE,
+            h.DLT_REASON,
             h.DLT_ATTEMPTS,
             h.DLT_FAILED_AT,
         )

@@ -32,8 +32,15 @@ class ServiceMetrics:
         self.consumed = Counter(
             "motcua_consumed_records_total",
             "Records handled by a consumer, by outcome "
-            "(applied, duplicate, ignored, dead_lettered)",
+            "(applied, duplicate, ignored, refused, dead_lettered)",
             ["consumer", "event_type", "outcome"],
+            registry=r,
+        )
+        self.dead_lettered = Counter(
+            "motcua_dead_lettered_total",
+            "Records a consumer wrote to its dead-letter topic, by reason "
+            "(malformed, handler_failed, or the code of a refusal)",
+            ["consumer", "reason"],
             registry=r,
         )
         self.batch_seconds = Histogram(

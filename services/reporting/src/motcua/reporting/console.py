@@ -236,6 +236,8 @@ class DeadLetterOut(BaseModel):
     original_topic: str | None
     error: str | None
     error_type: str | None
+    reason: str | None = None
+    """Stable code of why it was dead-lettered (``dlt-reason``)."""
     attempts: str | None
     failed_at: str | None
     body: Any
@@ -287,6 +289,7 @@ async def dead_letters(
             original_topic=d.headers.get(h.DLT_ORIGINAL_TOPIC),
             error=d.headers.get(h.DLT_ERROR),
             error_type=d.headers.get(h.DLT_ERROR_TYPE),
+            reason=d.headers.get(h.DLT_REASON),
             attempts=d.headers.get(h.DLT_ATTEMPTS),
             failed_at=d.headers.get(h.DLT_FAILED_AT),
             body=d.masked_body(),

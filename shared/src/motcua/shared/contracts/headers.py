@@ -30,6 +30,11 @@ DLT_ORIGINAL_OFFSET: Final = "dlt-original-offset"
 DLT_ORIGINAL_KEY: Final = "dlt-original-key"
 DLT_ERROR: Final = "dlt-error"
 DLT_ERROR_TYPE: Final = "dlt-error-type"
+DLT_REASON: Final = "dlt-reason"
+"""Why the record was dead-lettered, as a stable code: ``malformed`` (not a valid
+envelope), ``handler_failed`` (the handler kept raising), or the reason a
+consumer refused to apply it (``unknown_event_type``, ``illegal_transition``,
+``unknown_dossier``, ``signature_invalid`` …: see :class:`EventRefused`)."""
 DLT_ATTEMPTS: Final = "dlt-attempts"
 DLT_FAILED_AT: Final = "dlt-failed-at"
 

@@ -7,6 +7,7 @@ from motcua.shared.messaging.consumer import (
     HandlerContext,
 )
 from motcua.shared.messaging.outbox import add_event, add_raw
+from motcua.shared.messaging.refusal import EventRefused
 from motcua.shared.messaging.relay import OutboxRelay
 from motcua.shared.messaging.tables import MESSAGING_TABLES, InboxRecord, OutboxRecord
 
@@ -15,6 +16,7 @@ __all__ = [
     "ConsumedRecord",
     "EventConsumer",
     "EventHandler",
+    "EventRefused",
     "HandlerContext",
     "InboxRecord",
     "OutboxRecord",

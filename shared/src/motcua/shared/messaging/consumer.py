@@ -38,6 +38,7 @@ from motcua.shared.contracts.topics import dead_letter_topic
 from motcua.shared.db import utcnow
 from motcua.shared.logging import safe_error_text
 from motcua.shared.messaging.outbox import add_event, add_raw, flush_outbox
+from motcua.shared.messaging.refusal import EventRefused
 from motcua.shared.messaging.tables import InboxRecord
 from motcua.shared.metrics import ServiceMetrics
 
@@ -370,7 +371,9 @@ class EventConsumer:
                 if await self._seen(session, record):
                     self._count(event_type, "duplicate")
                     return False
-                await self._dead_letter(session, record, exc, attempts=1)
+                await self._dead_letter(
+                    session, record, exc, attempts=1, reason="malformed"
+                )
                 self._count(event_type, "dead_lettered")
                 return True
             outcome, dirty = await self._apply_with_retries(session, record, envelope)
@@ -396,11 +399,22 @@ class EventConsumer:
                     await session.flush()
             except _Skip:
                 return "duplicate", False
+            except EventRefused as refusal:  # retrying cannot make it valid
+                await self._dead_letter(
+                    session, record, refusal, attempts=attempt, reason=refusal.reason
+                )
+                return "refused", True
             except INFRASTRUCTURE_ERRORS:
                 raise
             except Exception as exc:
                 if attempt >= self._max_attempts:
-                    await self._dead_letter(session, record, exc, attempts=attempt)
+                    await self._dead_letter(
+                        session,
+                        record,
+                        exc,
+                        attempts=attempt,
+                        reason="handler_failed",
+                    )
                     return "dead_lettered", True
                 log.warning(
                     "event_apply_retrying",
@@ -464,19 +478,26 @@ class EventConsumer:
         error: BaseException,
         *,
         attempts: int,
+        reason: str,
     ) -> None:
         """Write the record to the dead-letter topic (via the outbox) and mark it
         in the inbox, in one savepoint of the batch transaction."""
-        error_text = safe_error_text(error)
+        refused = isinstance(error, EventRefused)
+        error_text = (
+            error.detail if isinstance(error, EventRefused) else safe_error_text(error)
+        )
         log.error(
-            "event_dead_lettered",
+            "event_refused" if refused else "event_dead_lettered",
             consumer=self.group_id,
             topic=record.topic,
             partition=record.partition,
             offset=record.offset,
+            reason=reason,
             error=error_text,
             attempts=attempts,
         )
+        if self._metrics is not None:
+            self._metrics.dead_lettered.labels(self.group_id, reason).inc()
         headers = {
             **record.headers,
             h.DLT_CONSUMER: self.group_id,
@@ -486,6 +507,7 @@ class EventConsumer:
             h.DLT_ORIGINAL_KEY: record.key or "",
             h.DLT_ERROR: error_text[:4000],
             h.DLT_ERROR_TYPE: type(error).__name__,
+            h.DLT_REASON: reason,
             h.DLT_ATTEMPTS: str(attempts),
             h.DLT_FAILED_AT: now_vn().isoformat(),
         }
