@@ -80,3 +80,36 @@ def test_log_lines_are_json_with_personal_data_masked(
     text = json.dumps(lines, ensure_ascii=False)
     for leak in ("0912345678", "001203004567", "0987654321"):
         assert leak not in text
+
+
+# Inputs on which a backtracking email pattern is quadratic (each start of a long
+# word scanned to its end): with the look-behinds every one is read in linear
+# time, so a megabyte takes a fraction of a second. A regression would not fail
+# an assertion but hang for hours; the suite's timeout ends it.
+ADVERSARIAL = {
+    "a long word": "a" * 1_000_000,
+    "a word of dots": "a." * 500_000,
+    "at signs without domains": "a@" * 500_000,
+    "a domain without a dot": "a@b" + "-" * 1_000_000,
+    "digits": "0" * 1_000_000,
+    "country codes": "+84" * 333_333,
+}
+
+
+@pytest.mark.parametrize("name", sorted(ADVERSARIAL))
+def test_masking_reads_adversarial_megabytes_in_one_pass(name: str) -> None:
+    from motcua.shared.logging import _mask_text
+
+    text = ADVERSARIAL[name] + " lan@example.vn 0912345678"
+    masked = _mask_text(text, limit=len(text))
+    assert masked.endswith(" ***@*** ***678")
+
+
+def test_long_texts_are_cut_without_leaving_half_an_id_number() -> None:
+    from motcua.shared.logging import MAX_SCANNED_CHARS
+
+    text = "x " * (MAX_SCANNED_CHARS // 2 - 3) + "001203004567 and more"
+    masked = mask_value(text)
+    assert "characters cut" in masked
+    assert "0012030" not in masked  # the cut ID number is dropped whole
+    assert len(masked) < MAX_SCANNED_CHARS + 40
