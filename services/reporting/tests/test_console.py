@@ -71,9 +71,10 @@ async def test_lag_is_exact_on_a_batched_backlog(
     finally:
         await consumer.stop()
 
-    lags = await broker_view.consumer_lag(
+    lags, ends = await broker_view.consumer_lag(
         kafka_settings, [group, f"idle-{unique}"], [topic]
     )
+    assert sorted(ends.values()) == [300, 300, 300]
     assert [(lag.partition, lag.committed, lag.end, lag.lag) for lag in lags] == [
         (0, 100, 300, 200),
         (1, 0, 300, 300),
@@ -192,6 +193,44 @@ async def test_dead_letters_are_shown_masked_and_republished_once_fixed(
 
 async def _async(value: bool) -> bool:
     return value
+
+
+async def test_a_huge_poison_record_is_shown_cut_and_masked_at_once(
+    reporting_settings: ReportingSettings, unique: str
+) -> None:
+    """A 900 KB dead letter once kept reporting at 100 % CPU for minutes (the
+    masking scan was quadratic): now its beginning is shown, masked, and
+    ``/healthz`` answers meanwhile."""
+    group = f"huge-{unique}"
+    topic = dead_letter_topic(group)
+    kafka = reporting_settings.kafka
+    await declare_topics(kafka, [topic])
+    body = b'{"note": "lan@example.vn 001203004567 ' + b"a" * 900_000 + b'"}'
+    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers)
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            topic,
+            body,
+            key=b"000.00.12.H14-260302-0001",
+            headers=[("dlt-reason", b"malformed"), ("dlt-consumer", group.encode())],
+        )
+    finally:
+        await producer.stop()
+    app = create_app(reporting_settings)
+    async with running_app(app) as client:
+        listing = asyncio.create_task(
+            client.get(f"/api/v1/console/dead-letters/{topic}", headers=OPERATOR)
+        )
+        assert (await client.get("/healthz")).status_code == 200
+        [letter] = (await listing).json()
+    assert letter["reason"] == "malformed"
+    assert letter["body_truncated"] is True
+    assert letter["body_bytes"] == len(body)
+    shown = letter["body"]
+    assert isinstance(shown, str)
+    assert shown.startswith('{"note": "***@*** *********567 aaa')
+    assert len(shown) < 17_000
 
 
 async def test_console_in_chromium(

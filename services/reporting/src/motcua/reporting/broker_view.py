@@ -32,6 +32,10 @@ class BrokerTimeoutError(RuntimeError):
     pass
 
 
+MAX_SHOWN_BODY_BYTES = 16_384
+"""Bytes of a dead letter's body the console shows (masked); the rest is cut."""
+
+
 @asynccontextmanager
 async def _reader(settings: KafkaSettings) -> AsyncIterator[AIOKafkaConsumer]:
     """A group-less consumer: reads anywhere, commits nothing."""
@@ -98,44 +102,60 @@ class PartitionLag:
 
     @property
     def lag(self) -> int:
-        return self.end - (self.committed or 0)
+        """Never negative: a group cannot have read past the end (the end is
+        read after the committed offset; the floor guards a broker whose end
+        offsets lag its commits)."""
+        return max(self.end - (self.committed or 0), 0)
 
 
 async def consumer_lag(
     settings: KafkaSettings,
     groups: Sequence[str],
     topics: Sequence[str],
-    *,
-    ends: dict[TopicPartition, int] | None = None,
-) -> list[PartitionLag]:
-    """Lag of each group on each partition of the topics it has committed on.
+) -> tuple[list[PartitionLag], dict[TopicPartition, int]]:
+    """Lag of each group on each partition of the topics it has committed on,
+    and the end offsets read for it.
 
     A topic counts as consumed by a group once the group committed on one of
     its partitions; its other partitions then lag by everything they hold.
+    Committed offsets are read *before* the end offsets: both only grow, so a
+    group catching up cannot show more read than there is (negative lag).
     """
-    if ends is None:
-        ends = await high_watermarks(settings, topics)
-    tps = sorted(ends, key=lambda tp: (tp.topic, tp.partition))
-    if not tps:
-        return []
+    async with _reader(settings) as consumer:
+        tps = await partitions_of(consumer, topics)
+        if not tps:
+            return [], {}
+        committed = await _committed(settings, groups, tps)
+        ends = await _highwaters(consumer, tps, timeout_s=10.0)
+    lags: list[PartitionLag] = []
+    for group in groups:
+        offsets = committed[group]
+        consumed = {tp.topic for tp in offsets}
+        lags.extend(
+            PartitionLag(group, tp.topic, tp.partition, offsets.get(tp), ends[tp])
+            for tp in sorted(tps, key=lambda tp: (tp.topic, tp.partition))
+            if tp.topic in consumed
+        )
+    return lags, ends
+
+
+async def _committed(
+    settings: KafkaSettings, groups: Sequence[str], tps: Sequence[TopicPartition]
+) -> dict[str, dict[TopicPartition, int]]:
     admin = AIOKafkaAdminClient(**_admin_kwargs(settings))
     await admin.start()
     try:
-        lags: list[PartitionLag] = []
+        found: dict[str, dict[TopicPartition, int]] = {}
         for group in groups:
-            offsets = await admin.list_consumer_group_offsets(group, partitions=tps)
-            committed = {
+            offsets = await admin.list_consumer_group_offsets(
+                group, partitions=list(tps)
+            )
+            found[group] = {
                 tp: meta.offset
                 for tp, meta in offsets.items()
                 if meta is not None and meta.offset >= 0
             }
-            consumed = {tp.topic for tp in committed}
-            lags.extend(
-                PartitionLag(group, tp.topic, tp.partition, committed.get(tp), ends[tp])
-                for tp in tps
-                if tp.topic in consumed
-            )
-        return lags
+        return found
     finally:
         await admin.close()
 
@@ -159,11 +179,21 @@ class DeadLetter:
             or f"{self.topic}:{self.partition}:{self.offset}"
         )
 
+    @property
+    def truncated(self) -> bool:
+        return len(self.value) > MAX_SHOWN_BODY_BYTES
+
     def masked_body(self) -> Any:
-        """The failed body for display, with personal data masked."""
+        """The failed body for display, with personal data masked; a body over
+        :data:`MAX_SHOWN_BODY_BYTES` is shown as the text of its beginning
+        (never parsed: a poison record must not cost the console more than
+        reading it)."""
+        if self.truncated:
+            head = self.value[:MAX_SHOWN_BODY_BYTES].decode(errors="replace")
+            return mask_value(head, max_chars=MAX_SHOWN_BODY_BYTES)
         try:
             return mask_value(json.loads(self.value))
-        except ValueError:
+        except (ValueError, RecursionError):
             return mask_value(self.value.decode(errors="replace"))
 
 

@@ -188,9 +188,8 @@ async def _add_broker_view(
     groups = ctx.settings.groups
     dlt_topics = [dead_letter_topic(g) for g in groups]
     kafka = ctx.settings.kafka
-    ends = await broker_view.high_watermarks(kafka, [*BUSINESS_TOPICS, *dlt_topics])
-    lags = await broker_view.consumer_lag(
-        kafka, groups, [*BUSINESS_TOPICS, *dlt_topics], ends=ends
+    lags, ends = await broker_view.consumer_lag(
+        kafka, groups, [*BUSINESS_TOPICS, *dlt_topics]
     )
     result.lag = [
         LagOut(
@@ -241,6 +240,11 @@ class DeadLetterOut(BaseModel):
     attempts: str | None
     failed_at: str | None
     body: Any
+    body_bytes: int = 0
+    """Size of the failed record's body."""
+    body_truncated: bool = False
+    """The body is larger than the console shows: ``body`` is the masked text
+    of its beginning."""
     republished_at: datetime | None
 
 
@@ -293,6 +297,8 @@ async def dead_letters(
             attempts=d.headers.get(h.DLT_ATTEMPTS),
             failed_at=d.headers.get(h.DLT_FAILED_AT),
             body=d.masked_body(),
+            body_bytes=len(d.value),
+            body_truncated=d.truncated,
             republished_at=done.get((d.partition, d.offset)),
         )
         for d in records
