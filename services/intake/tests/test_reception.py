@@ -181,6 +181,31 @@ async def test_what_the_catalogue_forbids_is_refused_per_field(
     assert await _counts(intake) == before
 
 
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31", "1899-12-31"])
+async def test_a_listing_day_out_of_any_dossier_life_is_a_422_not_a_500(
+    intake: Intake, day: str
+) -> None:
+    response = await intake.client.get(
+        "/api/v1/dossiers", params={"received_on": day}, headers=OFFICER
+    )
+    assert response.status_code == 422, response.text
+    [detail] = response.json()["error"]["details"]
+    assert detail["field"] == "query.received_on"
+    ok = await intake.client.get(
+        "/api/v1/dossiers", params={"received_on": "2100-12-31"}, headers=OFFICER
+    )
+    assert ok.status_code == 200
+
+
+async def test_a_wrong_method_is_a_405_that_says_what_is_allowed(
+    intake: Intake,
+) -> None:
+    response = await intake.client.delete("/api/v1/procedures")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET"
+    assert response.json()["error"]["code"] == "method_not_allowed"
+
+
 async def test_officers_receive_only_at_their_own_agency(intake: Intake) -> None:
     anonymous = await intake.client.post("/api/v1/dossiers", json=dossier())
     assert anonymous.status_code == 401

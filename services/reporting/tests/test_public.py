@@ -7,7 +7,9 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import datetime
+from pathlib import Path
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from reporting_support import (
@@ -24,7 +26,9 @@ from motcua.reporting.settings import ReportingSettings
 from motcua.reporting.tables import DossierRow
 from motcua.shared.auth import Role
 from motcua.shared.contracts import VN_TZ, now_vn
-from motcua.shared.testing.helpers import bearer, running_app, wait_for
+from motcua.shared.testing.brokers import BrokerUnderTest
+from motcua.shared.testing.helpers import bearer, running_app, wait_for, wait_http_ok
+from motcua.shared.testing.system import running_system
 
 pytestmark = pytest.mark.broker
 
@@ -133,30 +137,58 @@ async def test_lookup_shows_status_and_steps_without_personal_data(
         assert rated_at.json()["events"][-1]["service"] == "reporting"
 
 
-async def test_lookups_are_rate_limited_per_dossier_code(
-    reporting_settings: ReportingSettings,
+def _client_at(app: object, address: str) -> httpx.AsyncClient:
+    """Another caller of the running app, from its own address."""
+    transport = httpx.ASGITransport(app=app, client=(address, 40000))  # type: ignore[arg-type]
+    return httpx.AsyncClient(transport=transport, base_url="http://test")
+
+
+async def test_guessing_locks_the_guesser_out_not_the_citizen(
+    reporting_settings: ReportingSettings, unique: str
 ) -> None:
+    """Wrong ID numbers count per address and code: the guesser is refused
+    (429) while the citizen, from elsewhere, still sees the dossier; guesses
+    from many addresses together close the code for an hour at a higher
+    ceiling; every request counts against its address."""
+    agency = f"G{unique}.H56"
+    dossier = Dossier(f"{agency}-250203-0001", agency)
     settings = reporting_settings.model_copy(
-        update={"public_code_rate_limit": "3/minute"}
+        update={"public_code_rate_limit": "3/hour", "public_code_guess_limit": "5/hour"}
     )
-    async with running_app(create_app(settings)) as client:
-        statuses = [
-            (
-                await client.get(
-                    "/api/v1/public/dossiers/NO-SUCH-CODE",
-                    params={"id_number": ID_NUMBER},
-                )
-            ).status_code
-            for _ in range(4)
-        ]
-        assert statuses == [404, 404, 404, 429]
-        other = await client.get(
-            "/api/v1/public/dossiers/ANOTHER-CODE", params={"id_number": ID_NUMBER}
-        )
-        assert other.status_code == 404
-        assert (
-            await client.get("/api/v1/public/dossiers/X", params={"id_number": "12"})
-        ).status_code == 422
+    app = create_app(settings)
+    path = f"/api/v1/public/dossiers/{dossier.code}"
+    wrong = {"id_number": "001203004568"}
+    right = {"id_number": ID_NUMBER}
+    async with running_app(app):
+        event = dossier.received(T0, T0 + days(3))
+        await publish(settings.kafka, [event])
+        await wait_projected(app, [event.event_id])
+        async with (
+            _client_at(app, "203.0.113.9") as guesser,
+            _client_at(app, "198.51.100.7") as citizen,
+            _client_at(app, "192.0.2.44") as second_guesser,
+        ):
+            tries = [
+                (await guesser.get(path, params=wrong)).status_code for _ in range(4)
+            ]
+            assert tries == [404, 404, 404, 429]
+            assert (await guesser.get(path, params=right)).status_code == 429
+            assert (await citizen.get(path, params=right)).status_code == 200
+            assert (await citizen.get(path, params=right)).status_code == 200
+            other_code = f"{agency}-250203-0002"
+            assert (
+                await guesser.get(f"/api/v1/public/dossiers/{other_code}", params=right)
+            ).status_code == 404  # only this code is closed to the guesser
+            more = [
+                (await second_guesser.get(path, params=wrong)).status_code
+                for _ in range(2)
+            ]
+            assert more == [404, 404]  # five wrong answers for the code in all
+            assert (await citizen.get(path, params=right)).status_code == 429
+            bad = await citizen.get(
+                "/api/v1/public/dossiers/X", params={"id_number": "12"}
+            )
+            assert bad.status_code == 422
 
 
 async def test_reports_need_a_token_and_stay_inside_the_agency(
@@ -181,6 +213,14 @@ async def test_reports_need_a_token_and_stay_inside_the_agency(
         )
         assert bad.status_code == 422
         assert bad.json()["error"]["details"][0]["field"] == "quarter"
+        for first, last in (("0001-01-01", "0001-01-02"), ("9999-12-30", "9999-12-31")):
+            far = await client.get(
+                "/api/v1/reports/bieu-06",
+                params={"period": "custom", "from": first, "to": last},
+                headers=OPERATOR,
+            )
+            assert far.status_code == 422, far.text
+            assert far.json()["error"]["details"][0]["field"] == "query.from"
 
 
 @dataclasses.dataclass
@@ -191,3 +231,33 @@ class _Row:
 def _plain(row: DossierRow | None) -> _Row:
     assert row is not None
     return _Row({c.name: getattr(row, c.name) for c in sa.inspect(DossierRow).columns})
+
+
+async def test_a_forwarded_for_header_is_not_believed_by_default(
+    kafka_broker: BrokerUnderTest, tmp_path: Path
+) -> None:
+    """The real server (uvicorn, as ``motcua up`` runs it): a caller writing
+    another address into ``X-Forwarded-For`` is still counted as itself, so it
+    cannot dodge the guess limit by changing the header."""
+    with running_system(
+        bootstrap_servers=kafka_broker.bootstrap_servers,
+        profile=kafka_broker.profile,
+        data_dir=tmp_path,
+        services=("reporting",),
+        extra_env={"MOTCUA_REPORTING_PUBLIC_CODE_RATE_LIMIT": "2/hour"},
+    ) as system:
+        url = system.urls["reporting"]
+        await wait_http_ok(f"{url}/healthz")
+        path = f"{url}/api/v1/public/dossiers/000.00.12.H14-250203-0001"
+        async with httpx.AsyncClient(timeout=10) as client:
+            statuses = [
+                (
+                    await client.get(
+                        path,
+                        params={"id_number": ID_NUMBER},
+                        headers={"X-Forwarded-For": f"203.0.113.{n}"},
+                    )
+                ).status_code
+                for n in range(3)
+            ]
+    assert statuses == [404, 404, 429]

@@ -140,7 +140,10 @@ def install_error_handlers(app: FastAPI) -> None:
             and exc.status_code not in _STATUS_VI
         ):
             message = exc.detail
-        return error_response(exc.status_code, code, message)
+        response = error_response(exc.status_code, code, message)
+        # e.g. ``Allow`` on a 405, which HTTP requires (RFC 9110 §15.5.6)
+        response.headers.update(exc.headers or {})
+        return response
 
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(RequestValidationError, on_validation)

@@ -394,6 +394,7 @@ def serve(app: FastAPI) -> None:
         level=settings.common.log_level,
         json=settings.common.log_json,
     )
+    trusted = settings.common.trusted_proxies.strip()
     uvicorn.run(
         app,
         host=settings.http_host,
@@ -401,4 +402,8 @@ def serve(app: FastAPI) -> None:
         log_config=None,  # keep our structlog configuration
         access_log=False,
         timeout_graceful_shutdown=15,
+        # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise:
+        # any local caller could then pose as any address.
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or None,
     )

@@ -42,6 +42,14 @@ class CommonSettings(BaseSettings):
         "value in every service.",
     )
     jwt_issuer: str = Field(default="motcua", description="Expected `iss` claim.")
+    trusted_proxies: str = Field(
+        default="",
+        description="Reverse proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` "
+        "are believed (comma-separated addresses or networks, e.g. `10.0.0.5` or "
+        "`10.0.0.0/24`). Empty: none, the client is the connection's peer, so no "
+        "caller can pose as another address (the public lookup's limits count "
+        "per address).",
+    )
 
     @model_validator(mode="after")
     def _no_dev_secret_in_production(self) -> CommonSettings:

@@ -3,7 +3,7 @@ the domain and the outbox."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -71,6 +71,7 @@ from motcua.shared.contracts.dossier import (
 )
 from motcua.shared.db import utcnow
 from motcua.shared.errors import ApiError, ErrorDetail
+from motcua.shared.params import BusinessDate
 
 log = structlog.get_logger(__name__)
 
@@ -474,7 +475,7 @@ async def list_dossiers(
         int | None, Query(ge=1, le=10, description="National status code 1–10.")
     ] = None,
     received_on: Annotated[
-        date | None, Query(description="Day of reception (Vietnam time).")
+        BusinessDate | None, Query(description="Day of reception (Vietnam time).")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> DossierList:

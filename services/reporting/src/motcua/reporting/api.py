@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal, TypeVar
 
@@ -31,6 +31,7 @@ from motcua.shared.contracts.common import DossierStatus
 from motcua.shared.contracts.dossier import DossierRatedV1
 from motcua.shared.errors import ApiError, ErrorDetail, ErrorResponse
 from motcua.shared.messaging import add_event
+from motcua.shared.params import BusinessDate
 from motcua.shared.service import ServiceRuntime
 
 router = APIRouter(prefix="/api/v1")
@@ -162,8 +163,8 @@ def report_period(
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
     month: Annotated[int | None, Query(ge=1, le=12)] = None,
     quarter: Annotated[int | None, Query(ge=1, le=4)] = None,
-    first_day: Annotated[date | None, Query(alias="from")] = None,
-    last_day: Annotated[date | None, Query(alias="to")] = None,
+    first_day: Annotated[BusinessDate | None, Query(alias="from")] = None,
+    last_day: Annotated[BusinessDate | None, Query(alias="to")] = None,
 ) -> periods.ReportPeriod:
     today = now_vn().date()
     if period is None:
@@ -316,6 +317,8 @@ class PublicDossier(BaseModel):
 
 
 def _client(request: Request) -> str:
+    """The TCP peer (``X-Forwarded-For`` counts only from the reverse proxies in
+    ``MOTCUA_TRUSTED_PROXIES``, see :func:`motcua.shared.service.serve`)."""
     return request.client.host if request.client else "unknown"
 
 
@@ -335,11 +338,13 @@ async def _verified_dossier(
 ) -> DossierRow:
     """The dossier, if ``id_number`` is its applicant's; otherwise the same 404
     whether the code exists or not."""
-    ctx.limits.check(_client(request), code)
+    client = _client(request)
+    ctx.limits.admit(client, code)
     async with ctx.runtime.sessions() as session:
         row = await session.get(DossierRow, code)
     stored = row.id_hash if row is not None else None
     if row is None or not id_matches(stored, id_number, ctx.hash_id):
+        ctx.limits.wrong_id_number(client, code)
         raise _NOT_FOUND
     return row
 

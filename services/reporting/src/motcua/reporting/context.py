@@ -15,30 +15,48 @@ from motcua.reporting.settings import ReportingSettings
 from motcua.shared.errors import ApiError
 from motcua.shared.service import ServiceRuntime
 
+_TOO_MANY = ApiError(
+    429,
+    "too_many_requests",
+    "Bạn đã tra cứu quá nhiều lần, vui lòng thử lại sau ít phút.",
+)
+
 
 @dataclass
 class PublicLimits:
-    """In-process moving-window limits on the public endpoints, per client
-    address and per dossier code (one process; put a shared store behind
-    ``limits`` when running several)."""
+    """In-process moving-window limits on the public endpoints (one process;
+    put a shared store behind ``limits`` when running several).
+
+    Every request counts against its client address. Only *wrong* ID numbers
+    count against a dossier code: per client address and code (a guesser is
+    stopped without locking the citizen out, who asks from another address),
+    and, with a higher ceiling, per code from all addresses together.
+    """
 
     per_client: list[RateLimitItem]
+    per_client_and_code: list[RateLimitItem]
     per_code: list[RateLimitItem]
     limiter: MovingWindowRateLimiter = field(
         default_factory=lambda: MovingWindowRateLimiter(MemoryStorage())
     )
 
-    def check(self, client: str, code: str) -> None:
-        hits = [(item, "client", client) for item in self.per_client] + [
-            (item, "code", code) for item in self.per_code
+    def admit(self, client: str, code: str) -> None:
+        """Count the request; refuse it if the client or the code is over a limit."""
+        allowed = [self.limiter.hit(item, "client", client) for item in self.per_client]
+        allowed += [
+            self.limiter.test(item, "guess", client, code)
+            for item in self.per_client_and_code
         ]
-        allowed = [self.limiter.hit(item, kind, key) for item, kind, key in hits]
+        allowed += [self.limiter.test(item, "code", code) for item in self.per_code]
         if not all(allowed):
-            raise ApiError(
-                429,
-                "too_many_requests",
-                "Bạn đã tra cứu quá nhiều lần, vui lòng thử lại sau ít phút.",
-            )
+            raise _TOO_MANY
+
+    def wrong_id_number(self, client: str, code: str) -> None:
+        """A lookup of ``code`` gave a wrong ID number (or the code is unknown)."""
+        for item in self.per_client_and_code:
+            self.limiter.hit(item, "guess", client, code)
+        for item in self.per_code:
+            self.limiter.hit(item, "code", code)
 
 
 @dataclass
@@ -58,7 +76,8 @@ class ReportingContext:
             hash_id=id_hasher(settings.lookup_secret.get_secret_value().encode()),
             limits=PublicLimits(
                 per_client=parse_many(settings.public_rate_limit),
-                per_code=parse_many(settings.public_code_rate_limit),
+                per_client_and_code=parse_many(settings.public_code_rate_limit),
+                per_code=parse_many(settings.public_code_guess_limit),
             ),
         )
 

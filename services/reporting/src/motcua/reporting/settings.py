@@ -28,9 +28,16 @@ class ReportingSettings(ServiceSettings):
         "(`limits` notation, e.g. `30/minute`).",
     )
     public_code_rate_limit: str = Field(
-        default="20/hour",
-        description="Public lookups and ratings allowed per dossier code, whoever "
-        "asks (stops guessing ID numbers).",
+        default="10/hour",
+        description="Wrong ID numbers one client address may give for one dossier "
+        "code before it is refused for that code (stops guessing; the citizen, "
+        "asking from elsewhere, is not locked out).",
+    )
+    public_code_guess_limit: str = Field(
+        default="100/hour",
+        description="Wrong ID numbers for one dossier code from all addresses "
+        "together before the code is refused to everyone (stops a guess spread "
+        "over many addresses).",
     )
     console_groups: str = Field(
         default="intake,routing,notification,reporting",
