@@ -119,3 +119,55 @@ async def test_librdkafka_reads_our_envelopes_and_headers(
         "correlation_id",
         "data",
     }
+
+
+def _partitions_by_librdkafka(
+    bootstrap: str, topic: str, keys: list[str], partitioner: str | None
+) -> dict[str, int]:
+    from confluent_kafka import Producer
+
+    config = {"bootstrap.servers": bootstrap}
+    if partitioner:
+        config["partitioner"] = partitioner
+    producer = Producer(config)
+    chosen: dict[str, int] = {}
+
+    def delivered(error: object, message: object) -> None:
+        assert error is None, error
+        chosen[message.key().decode()] = message.partition()  # type: ignore[attr-defined]
+
+    for key in keys:
+        producer.produce(topic, b"{}", key=key.encode(), on_delivery=delivered)
+    producer.flush(30)
+    return chosen
+
+
+async def test_a_dossier_stays_on_one_partition_only_with_the_murmur2_partitioner(
+    kafka_broker: BrokerUnderTest, kafka_settings: KafkaSettings, unique: str
+) -> None:
+    """motcua's producers (aiokafka's default partitioner: murmur2 of the key,
+    as Kafka's Java client) and librdkafka with ``partitioner=murmur2_random``
+    put a dossier code on the same partition; librdkafka's own default
+    (``consistent_random``, CRC32) does not: a dossier's events would then be
+    split across partitions and lose their order (docs/integrators.md)."""
+    from aiokafka.partitioner import DefaultPartitioner
+
+    topic = f"partitioner.{unique}"
+    await declare_topics(kafka_settings, [topic])
+    partitions = list(range(kafka_settings.partitions))
+    keys = [f"000.01.31.H14-260302-{n:04d}" for n in range(1, 61)]
+    ours = {k: DefaultPartitioner()(k.encode(), partitions, partitions) for k in keys}
+    compatible, default = await asyncio.gather(
+        asyncio.to_thread(
+            _partitions_by_librdkafka,
+            kafka_broker.bootstrap_servers,
+            topic,
+            keys,
+            "murmur2_random",
+        ),
+        asyncio.to_thread(
+            _partitions_by_librdkafka, kafka_broker.bootstrap_servers, topic, keys, None
+        ),
+    )
+    assert compatible == ours
+    assert default != ours

@@ -6,6 +6,8 @@
 #   BOOTSTRAP_SERVERS   host:port of the cluster
 #   PARTITIONS          partitions of each new topic
 #   REPLICATION_FACTOR  replicas of each new topic
+# Every topic takes records up to 1 MiB (max.message.bytes, Kafka's default made
+# explicit: motcua's MAX_RECORD_BYTES, docs/deploy.md "Record sizes").
 #   TOPICS_COMMAND      the kafka-topics.sh to run (default: the image's)
 set -euo pipefail
 
@@ -18,7 +20,8 @@ topics="${TOPICS_COMMAND:-/opt/kafka/bin/kafka-topics.sh}"
 for topic in "$@"; do
   "$topics" --bootstrap-server "$BOOTSTRAP_SERVERS" --create --if-not-exists \
     --topic "$topic" --partitions "$PARTITIONS" \
-    --replication-factor "$REPLICATION_FACTOR"
+    --replication-factor "$REPLICATION_FACTOR" \
+    --config max.message.bytes=1048576
 done
 
 # An existing topic keeps its partition count: report any that has fewer.

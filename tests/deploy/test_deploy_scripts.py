@@ -17,6 +17,8 @@ from uuid import uuid4
 import deploy_checks as checks
 import pytest
 
+from motcua.shared.contracts.topics import MAX_RECORD_BYTES
+
 ROOT = checks.ROOT
 TOPICS_SCRIPT = ROOT / "deploy/kafka/create-topics.sh"
 DATABASES_SCRIPT = ROOT / "deploy/postgres/create-databases.sh"
@@ -78,6 +80,8 @@ def test_topic_init_creates_each_topic_once_if_missing(tmp_path: Path) -> None:
             env["PARTITIONS"],
             "--replication-factor",
             env["REPLICATION_FACTOR"],
+            "--config",
+            f"max.message.bytes={MAX_RECORD_BYTES}",
         ]
     assert "--describe" in calls[-1]
     # An existing topic with fewer partitions is reported, a full one is not.

@@ -18,7 +18,11 @@ from faststream.kafka.annotations import KafkaMessage
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
 from motcua.shared.contracts import headers as h
-from motcua.shared.contracts.topics import BUSINESS_TOPICS, dead_letter_topic
+from motcua.shared.contracts.topics import (
+    BUSINESS_TOPICS,
+    MAX_RECORD_BYTES,
+    dead_letter_topic,
+)
 from motcua.shared.messaging.consumer import EventConsumer
 from motcua.shared.messaging.relay import Publish
 from motcua.shared.settings import KafkaSettings
@@ -98,7 +102,12 @@ def _admin_kwargs(settings: KafkaSettings) -> dict[str, Any]:
 def create_broker(settings: KafkaSettings, *, client_id: str) -> KafkaBroker:
     """A FastStream broker that never auto-creates topics and never asks for an
     idempotent producer (aiokafka's InitProducerId fails on tansu): duplicates
-    are removed by the consumers' inboxes instead."""
+    are removed by the consumers' inboxes instead.
+
+    Records go to partitions by aiokafka's default partitioner, murmur2 of the
+    key (as Kafka's Java client): a dossier's events share a partition only if
+    every producer of the topic uses it (librdkafka: ``partitioner=
+    murmur2_random``; its own default, CRC32, picks other partitions)."""
     return KafkaBroker(
         settings.bootstrap_servers,
         client_id=f"motcua-{client_id}",
@@ -107,6 +116,7 @@ def create_broker(settings: KafkaSettings, *, client_id: str) -> KafkaBroker:
         enable_idempotence=False,
         linger_ms=2,
         max_batch_size=256 * 1024,
+        max_request_size=MAX_RECORD_BYTES,
         request_timeout_ms=30_000,
         security=_security(settings),
         logger=None,  # per-message access logs cost more than they tell
@@ -132,7 +142,14 @@ async def declare_topics(settings: KafkaSettings, names: Iterable[str]) -> list[
         for name in missing:
             try:
                 await admin.create_topics(
-                    [NewTopic(name, settings.partitions, settings.replication_factor)]
+                    [
+                        NewTopic(
+                            name,
+                            settings.partitions,
+                            settings.replication_factor,
+                            topic_configs={"max.message.bytes": str(MAX_RECORD_BYTES)},
+                        )
+                    ]
                 )
                 created.append(name)
             except TopicAlreadyExistsError:  # another service won the race
@@ -194,6 +211,7 @@ def subscribe(
         session_timeout_ms=profile.session_timeout_ms,
         heartbeat_interval_ms=profile.heartbeat_interval_ms,
         fetch_max_wait_ms=profile.fetch_max_wait_ms,
+        max_partition_fetch_bytes=MAX_RECORD_BYTES,
         decoder=_keep_raw,
         description=description or None,
     )(on_batch)

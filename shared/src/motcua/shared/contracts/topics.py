@@ -13,6 +13,18 @@ NOTIFICATION_EVENTS: Final = "motcua.notification.events"
 
 DEAD_LETTER_PREFIX: Final = "motcua.dlt."
 
+MAX_EVENT_BYTES: Final = 256 * 1024
+"""Largest event body motcua writes or accepts (a reception with every field
+full is a few kilobytes). Producers refuse to write a larger one; consumers
+refuse a larger record unread, and its dead letter keeps only this many bytes
+of it, so a dead letter always fits the topic."""
+
+MAX_RECORD_BYTES: Final = 1024 * 1024
+"""Largest record the topics are declared to take (``max.message.bytes``, what
+Kafka uses by default, set explicitly), the largest request a producer sends
+and the most a consumer fetches per partition: an event, its headers and a
+dead letter's headers fit well inside."""
+
 BUSINESS_TOPICS: Final = (DOSSIER_EVENTS, NOTIFICATION_EVENTS)
 
 
