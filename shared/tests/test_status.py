@@ -1,4 +1,5 @@
-"""The national status codes' legal transitions (domain.md §1.2)."""
+"""The national status codes' legal transitions (domain.md §1.2), and the act
+each dossier event announces."""
 
 from __future__ import annotations
 
@@ -6,19 +7,28 @@ import itertools
 
 import pytest
 
+from motcua.shared.contracts import EventData, registered_event_types
 from motcua.shared.contracts.common import DossierStatus
+from motcua.shared.contracts.envelope import UnknownEventData
+from motcua.shared.contracts.topics import DOSSIER_EVENTS
 from motcua.shared.domain.status import (
+    EVENT_ACTIONS,
     FINAL_STATUSES,
+    OPEN_STATUSES,
     TRANSITIONS,
     DossierAction,
     IllegalTransitionError,
+    action_of,
     apply,
+    can,
     is_legal,
     is_paused,
     legal_targets,
+    status_after_event,
 )
 
 S = DossierStatus
+A = DossierAction
 
 # 1→2 or 3; 2→4; 4→5→4 and 4→6→4; 4→8; any open →7; 4→9→10.
 LEGAL = {
@@ -45,11 +55,22 @@ def test_final_statuses_lead_nowhere() -> None:
     assert {S.REFUSED, S.WITHDRAWN, S.STOPPED, S.RESULT_DELIVERED} == FINAL_STATUSES
     for status in FINAL_STATUSES:
         assert legal_targets(status) == frozenset()
+        assert [a for a in A if can(status, a) and TRANSITIONS[a].changes_status] == []
+
+
+def test_a_stopped_dossier_cannot_be_withdrawn() -> None:
+    assert not can(S.STOPPED, A.WITHDRAW)
+    with pytest.raises(IllegalTransitionError) as refused:
+        apply(S.STOPPED, A.WITHDRAW)
+    assert str(refused.value) == (
+        "Không thể rút hồ sơ vì hồ sơ đang ở trạng thái «Dừng xử lý» (mã 8)."
+    )
+    assert {s for s in S if can(s, A.WITHDRAW)} == OPEN_STATUSES
 
 
 def test_an_illegal_action_is_refused_naming_the_current_status() -> None:
     with pytest.raises(IllegalTransitionError) as refused:
-        apply(S.RESOLVED, DossierAction.REQUEST_SUPPLEMENT)
+        apply(S.RESOLVED, A.REQUEST_SUPPLEMENT)
     assert str(refused.value) == (
         "Không thể yêu cầu bổ sung hồ sơ vì hồ sơ đang ở trạng thái "
         "«Đã xử lý xong» (mã 9)."
@@ -57,14 +78,79 @@ def test_an_illegal_action_is_refused_naming_the_current_status() -> None:
     assert refused.value.status is S.RESOLVED
 
 
-@pytest.mark.parametrize("action", list(DossierAction))
-def test_every_action_leads_to_one_status_from_its_sources(
+@pytest.mark.parametrize("action", list(A))
+def test_every_action_leads_from_each_source_to_its_listed_status(
     action: DossierAction,
 ) -> None:
     transition = TRANSITIONS[action]
-    for source in transition.sources:
-        assert apply(source, action) is transition.target
+    assert transition.sources or transition.creates is not None
+    for status in S:
+        if status in transition.sources:
+            assert apply(status, action) is transition.moves[status]
+        else:
+            assert not can(status, action)
+            with pytest.raises(IllegalTransitionError):
+                apply(status, action)
 
 
 def test_only_supplement_and_fee_pause_the_clock() -> None:
     assert {s for s in S if is_paused(s)} == {S.AWAITING_SUPPLEMENT, S.AWAITING_FEE}
+
+
+# -- events ---------------------------------------------------------------------------
+
+
+def _dossier_event_types() -> dict[str, type[EventData]]:
+    return {
+        event_type: model
+        for (event_type, _), model in registered_event_types().items()
+        if model.TOPIC == DOSSIER_EVENTS and model is not UnknownEventData
+    }
+
+
+def test_every_dossier_event_type_announces_one_act() -> None:
+    assert set(EVENT_ACTIONS) == set(_dossier_event_types())
+    assert action_of("notification.sent") is None
+    assert action_of("dossier.unknown_future_event") is None
+
+
+def test_the_status_an_event_carries_is_the_one_its_act_leads_to() -> None:
+    """Contracts declare the status on the wire; the table must agree."""
+    for event_type, model in _dossier_event_types().items():
+        field = model.model_fields.get("status")
+        if field is None:
+            continue
+        transition = TRANSITIONS[EVENT_ACTIONS[event_type]]
+        assert field.default in transition.targets | {transition.creates}, event_type
+
+
+@pytest.mark.parametrize(
+    ("holding", "event_type", "expected"),
+    [
+        (None, "dossier.received", S.RECEIVED),  # the first event of a dossier
+        (None, "dossier.handoff_offered", None),  # routing before intake: unknown
+        (S.SUBMITTED, "dossier.received", S.RECEIVED),
+        (S.RECEIVED, "dossier.handoff_offered", S.IN_PROGRESS),
+        (S.IN_PROGRESS, "dossier.handoff_offered", S.IN_PROGRESS),
+        (S.RESOLVED, "dossier.handoff_offered", S.RESOLVED),  # back to the desk
+        (S.AWAITING_SUPPLEMENT, "dossier.handoff_offered", None),  # not during a pause
+        (S.IN_PROGRESS, "dossier.supplement_requested", S.AWAITING_SUPPLEMENT),
+        # the desk took the supplement; routing's resumption is an echo
+        (S.IN_PROGRESS, "dossier.processing_resumed", S.IN_PROGRESS),
+        (S.AWAITING_FEE, "dossier.processing_resumed", S.IN_PROGRESS),
+        (S.IN_PROGRESS, "dossier.apology_issued", S.IN_PROGRESS),
+        (S.RESOLVED, "dossier.apology_issued", None),
+        (S.RESOLVED, "dossier.result_delivered", S.RESULT_DELIVERED),
+        (S.RECEIVED, "dossier.result_delivered", None),  # skips the result
+        (S.STOPPED, "dossier.withdrawn", None),
+        (S.STOPPED, "dossier.result_recorded", None),
+        (S.WITHDRAWN, "dossier.withdrawn", S.WITHDRAWN),  # told twice
+        (S.RESULT_DELIVERED, "dossier.rated", S.RESULT_DELIVERED),
+        (S.IN_PROGRESS, "dossier.rated", None),
+        (S.IN_PROGRESS, "notification.delivered", None),
+    ],
+)
+def test_what_a_follower_records(
+    holding: DossierStatus | None, event_type: str, expected: DossierStatus | None
+) -> None:
+    assert status_after_event(holding, event_type) is expected
