@@ -56,13 +56,14 @@ class Journal:
 def test_every_hand_over_with_its_mark() -> None:
     run = Journal()
     run(workflow.acknowledge, DESK, vn("2026-03-02 08:30"))
-    # the desk forwards at 15:00, after its 14:00 step due time: late
-    run(workflow.complete_step, DESK, vn("2026-03-02 15:00"), POLICY)
-    run(workflow.acknowledge, JUSTICE_OFFICER, vn("2026-03-02 15:30"))
+    # the desk forwards the next morning, a day after its 14:00 step due
+    # time: late (by the day, as Biểu 06 counts: ADR 0005)
+    run(workflow.complete_step, DESK, vn("2026-03-03 07:30"), POLICY)
+    run(workflow.acknowledge, JUSTICE_OFFICER, vn("2026-03-03 07:45"))
     run(pauses.request_supplement, JUSTICE_OFFICER, vn("2026-03-03 08:00"), ["Tờ khai"])
     run(pauses.resume_after_supplement, vn("2026-03-05 08:00"), POLICY)
     run(workflow.record_result, JUSTICE_OFFICER, vn("2026-03-05 09:00"), "Đã cấp")
-    # the department's step ran to 17/3 (extended by the pause): early
+    # the department's step ran to 18/3 (extended by the pause): early
     run(workflow.complete_step, JUSTICE_OFFICER, vn("2026-03-05 09:30"), POLICY)
     run(workflow.acknowledge, DESK, vn("2026-03-05 09:45"))
     run(workflow.confirm_delivery, DESK, vn("2026-03-05 10:00"))
@@ -94,7 +95,7 @@ def test_every_hand_over_with_its_mark() -> None:
         JUSTICE_OFFICER.name,
     )
     assert rows[1].due_at == vn("2026-03-02 14:00")
-    assert rows[2].due_at == vn("2026-03-17 15:00")  # 13/3 15:00 + 16 paused hours
+    assert rows[2].due_at == vn("2026-03-18 07:30")  # 16/3 07:30 + 16 paused hours
     # the appointment moved by the 16 paused working hours
     assert sheet.due_at == vn("2026-03-18 08:00")
     assert rows[3].due_at == vn("2026-03-18 08:00")

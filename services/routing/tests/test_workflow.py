@@ -25,9 +25,9 @@ from motcua.routing.domain import (
     HandoffState,
     IllegalActionError,
     InvalidActionError,
-    classify,
+    form05_mark,
 )
-from motcua.routing.rules import ACTION_RULES, OfficerAction
+from motcua.routing.rules import OFFICER_ACTIONS
 from motcua.shared.contracts.common import DossierStatus
 from motcua.shared.contracts.handoff import (
     DossierRoutedV1,
@@ -36,10 +36,12 @@ from motcua.shared.contracts.handoff import (
     HandoffReturnedV1,
     ProcessingResumedV1,
     ResultDeliveredV1,
+    ResultRecordedV1,
     StepCompletedV1,
     SupplementRequestedV1,
     Timeliness,
 )
+from motcua.shared.domain.status import TRANSITIONS
 
 S = DossierStatus
 DESK = officer(KIM_LONG_CENTRE, "Lê Văn Một Cửa")
@@ -80,8 +82,9 @@ def test_handoff_states_move_only_forward() -> None:
         dossier.handoff.moved(HandoffState.COMPLETED)
 
 
-def test_every_officer_action_has_a_rule() -> None:
-    assert set(ACTION_RULES) == set(OfficerAction)
+def test_every_officer_action_is_an_act_of_the_shared_status_table() -> None:
+    # The hand-off state each needs is routing's; the statuses, the table's.
+    assert set(OFFICER_ACTIONS) <= set(TRANSITIONS)
 
 
 # -- starting --------------------------------------------------------------------------
@@ -144,21 +147,37 @@ def test_completing_a_step_forwards_to_the_next_agency_with_a_fresh_step_clock()
         ("2026-03-02 10:00", "2026-03-03 09:00", Timeliness.EARLY),  # an earlier day
         ("2026-03-03 08:59", "2026-03-03 09:00", Timeliness.ON_TIME),  # the due day
         ("2026-03-03 09:00", "2026-03-03 09:00", Timeliness.ON_TIME),  # at the due time
-        ("2026-03-03 09:01", "2026-03-03 09:00", Timeliness.LATE),  # after it
+        ("2026-03-03 17:30", "2026-03-03 09:00", Timeliness.ON_TIME),  # the same day
+        ("2026-03-04 07:00", "2026-03-03 09:00", Timeliness.LATE),  # a later day
         ("2026-03-05 09:00", None, Timeliness.ON_TIME),  # no limit
     ],
 )
-def test_early_on_time_late(
+def test_form_05_marks_compare_days_as_bieu_06_does(
     finished: str, due: str | None, expected: Timeliness
 ) -> None:
-    assert classify(vn(finished), vn(due) if due else None) is expected
+    assert form05_mark(vn(finished), vn(due) if due else None) is expected
 
 
-def test_a_step_completed_after_its_due_time_is_marked_late() -> None:
+def test_a_step_completed_on_a_later_day_than_its_due_time_is_marked_late() -> None:
     dossier, _ = started()
     dossier = workflow.acknowledge(dossier, DESK, vn("2026-03-02 08:30")).dossier
-    outcome = workflow.complete_step(dossier, DESK, vn("2026-03-02 15:00"), POLICY)
-    assert outcome.handoffs[0].timeliness is Timeliness.LATE
+    # due 14:00: handed over at 15:00 the same day is on time (ADR 0005) …
+    same_day = workflow.complete_step(dossier, DESK, vn("2026-03-02 15:00"), POLICY)
+    assert same_day.handoffs[0].timeliness is Timeliness.ON_TIME
+    # … and the next morning, late
+    next_day = workflow.complete_step(dossier, DESK, vn("2026-03-03 07:30"), POLICY)
+    assert next_day.handoffs[0].timeliness is Timeliness.LATE
+
+
+def test_a_result_recorded_on_its_due_day_after_the_due_time_is_on_time() -> None:
+    # The inconsistency of issue 11: routing marked it late, Biểu 06 on time.
+    dossier, _ = started()
+    assert dossier.due_at == vn("2026-03-16 08:00")
+    held = workflow.acknowledge(dossier, DESK, vn("2026-03-02 08:30")).dossier
+    outcome = workflow.record_result(held, DESK, vn("2026-03-16 17:30"))
+    [recorded] = [e.data for e in outcome.events]
+    assert isinstance(recorded, ResultRecordedV1)
+    assert recorded.timeliness is Timeliness.ON_TIME
 
 
 def test_acting_before_acknowledging_is_refused_with_the_status_named() -> None:

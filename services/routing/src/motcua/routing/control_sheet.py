@@ -17,7 +17,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from motcua.routing.domain import classify, format_moment
+from motcua.routing.domain import form05_mark, format_moment
 from motcua.shared.contracts.dossier import DossierWithdrawnV1
 from motcua.shared.contracts.envelope import EventEnvelope
 from motcua.shared.contracts.handoff import (
@@ -188,7 +188,7 @@ def _apply(fold: _Fold, event: EventEnvelope[Any]) -> None:
             fold.pending = _Pending(
                 HandOverKind.RETURN,
                 fold.step_due,
-                classify(at, fold.step_due),
+                form05_mark(at, fold.step_due),
                 note=f"Trả lại: {returned.reason}",
             )
         case ProcessingResumedV1() as resumed:
@@ -276,7 +276,7 @@ def _delivered(fold: _Fold, delivered: ResultDeliveredV1, at: datetime) -> None:
             handed_over_at=at,
             to_agency_code=None,
             due_at=fold.due_at,
-            timeliness=classify(delivered.delivered_at, fold.due_at),
+            timeliness=form05_mark(delivered.delivered_at, fold.due_at),
             note=note.get(delivered.method, ""),
         )
     )

@@ -30,9 +30,7 @@ from motcua.shared.contracts.handoff import (
     DossierOverdueV1,
     HandoffEscalatedV1,
 )
-
-_STEP_CLOCK_RUNS = frozenset({DossierStatus.IN_PROGRESS, DossierStatus.RESOLVED})
-_OVERALL_CLOCK_RUNS = frozenset({DossierStatus.IN_PROGRESS})
+from motcua.shared.domain.status import TRAVELLING_STATUSES, UNRESOLVED_STATUSES
 
 
 class AlarmKind(StrEnum):
@@ -96,7 +94,11 @@ def alarms_due(dossier: Dossier, now: datetime) -> list[Alarm]:
     alarms: list[Alarm] = []
     handoff = dossier.handoff
     holder = dossier.holder
-    if handoff is not None and handoff.is_open and dossier.status in _STEP_CLOCK_RUNS:
+    if (
+        handoff is not None
+        and handoff.is_open
+        and dossier.status in TRAVELLING_STATUSES
+    ):
         kind = _deadline(handoff.step_due_at, handoff.nearly_due_at, now)
         if kind is not None and handoff.step_due_at is not None:
             alarms.append(
@@ -126,7 +128,7 @@ def alarms_due(dossier: Dossier, now: datetime) -> list[Alarm]:
                     from_agency_code=handoff.from_agency_code,
                 )
             )
-    if dossier.status in _OVERALL_CLOCK_RUNS:
+    if dossier.status is DossierStatus.IN_PROGRESS:
         kind = _deadline(dossier.due_at, dossier.nearly_due_at, now)
         if kind is not None and dossier.due_at is not None:
             alarms.append(
@@ -149,14 +151,18 @@ def next_alarm_at(dossier: Dossier, after: datetime | None = None) -> datetime |
     # the others at their moment.
     moments: list[tuple[datetime, bool]] = []
     handoff = dossier.handoff
-    if handoff is not None and handoff.is_open and dossier.status in _STEP_CLOCK_RUNS:
+    if (
+        handoff is not None
+        and handoff.is_open
+        and dossier.status in TRAVELLING_STATUSES
+    ):
         if handoff.nearly_due_at:
             moments.append((handoff.nearly_due_at, False))
         if handoff.step_due_at:
             moments.append((handoff.step_due_at, True))
         if handoff.state is HandoffState.OFFERED and handoff.escalate_at:
             moments.append((handoff.escalate_at, False))
-    if dossier.status in _OVERALL_CLOCK_RUNS:
+    if dossier.status is DossierStatus.IN_PROGRESS:
         if dossier.nearly_due_at:
             moments.append((dossier.nearly_due_at, False))
         if dossier.due_at:
@@ -178,16 +184,6 @@ class DeadlineFlags:
     """Working hours left on the step (negative: overdue by that much)."""
 
 
-_OVERALL_OPEN = frozenset(
-    {
-        DossierStatus.RECEIVED,
-        DossierStatus.IN_PROGRESS,
-        DossierStatus.AWAITING_SUPPLEMENT,
-        DossierStatus.AWAITING_FEE,
-    }
-)
-
-
 def flags(dossier: Dossier, now: datetime, policy: DeadlinePolicy) -> DeadlineFlags:
     """Deadline flags at ``now``; while paused, as they stood when the clock stopped."""
     at = dossier.pause.started_at if dossier.pause else now
@@ -201,7 +197,7 @@ def flags(dossier: Dossier, now: datetime, policy: DeadlinePolicy) -> DeadlineFl
             remaining = round(left / timedelta(hours=1), 2)
     overall = (
         _deadline(dossier.due_at, dossier.nearly_due_at, at)
-        if dossier.status in _OVERALL_OPEN
+        if dossier.status in UNRESOLVED_STATUSES
         else None
     )
     return DeadlineFlags(

@@ -30,6 +30,7 @@ from motcua.shared.contracts.handoff import (
     Timeliness,
 )
 from motcua.shared.domain.calendar import WorkCalendar
+from motcua.shared.domain.timeliness import Granularity, timeliness
 
 S = DossierStatus
 
@@ -62,20 +63,10 @@ class InvalidActionError(ActionRefusedError):
 # -- time ----------------------------------------------------------------------------
 
 
-def classify(finished_at: datetime, due_at: datetime | None) -> Timeliness:
-    """Early / on time / late, as on the control sheet and in Biểu 06.
-
-    Late means after the due instant; early means on an earlier day than the
-    due day (the report classes compare dates); anything else is on time,
-    including work without a due time.
-    """
-    if due_at is None:
-        return Timeliness.ON_TIME
-    if finished_at > due_at:
-        return Timeliness.LATE
-    if finished_at.astimezone(VN_TZ).date() < due_at.astimezone(VN_TZ).date():
-        return Timeliness.EARLY
-    return Timeliness.ON_TIME
+def form05_mark(finished_at: datetime, due_at: datetime | None) -> Timeliness:
+    """A hand-over's or a result's mark on the control sheet (form 05): by the
+    day, as Biểu 06 counts (docs/adr/0005-timeliness-compares-days.md)."""
+    return timeliness(finished_at, due_at, granularity=Granularity.DAY)
 
 
 @dataclass(frozen=True)

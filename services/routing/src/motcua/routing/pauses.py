@@ -27,8 +27,7 @@ from motcua.routing.domain import (
     format_moment,
     required_text,
 )
-from motcua.routing.rules import OfficerAction, check
-from motcua.shared.contracts.common import DossierStatus
+from motcua.routing.rules import check
 from motcua.shared.contracts.handoff import (
     ApologyIssuedV1,
     FeePaidV1,
@@ -36,13 +35,7 @@ from motcua.shared.contracts.handoff import (
     ProcessingResumedV1,
     SupplementRequestedV1,
 )
-from motcua.shared.domain.status import (
-    DossierAction,
-    apply,
-)
-
-S = DossierStatus
-
+from motcua.shared.domain.status import DossierAction, apply, can
 
 # -- pauses: supplements and fees --------------------------------------------------------
 
@@ -55,7 +48,7 @@ def request_supplement(
     reason: str = "",
 ) -> Outcome:
     """Status 4 → 5 and the clock pauses; at most once per agency."""
-    handoff = check(dossier, OfficerAction.REQUEST_SUPPLEMENT)
+    handoff = check(dossier, DossierAction.REQUEST_SUPPLEMENT)
     agency = handoff.to_agency_code
     if agency in dossier.supplement_agencies:
         raise IllegalActionError(
@@ -98,7 +91,7 @@ def request_fee(
     description: str = "",
 ) -> Outcome:
     """Status 4 → 6: a fee or tax must be paid; the clock pauses."""
-    handoff = check(dossier, OfficerAction.REQUEST_FEE)
+    handoff = check(dossier, DossierAction.REQUEST_FEE)
     if amount_vnd <= 0:
         raise InvalidActionError("amount_invalid", "Số tiền phải lớn hơn 0 đồng.")
     status = apply(dossier.status, DossierAction.REQUEST_FEE)
@@ -172,7 +165,7 @@ def record_fee_payment(
     policy: DeadlinePolicy,
 ) -> Outcome:
     """Status 6 → 4: the fee is paid and the clock resumes."""
-    handoff = check(dossier, OfficerAction.RECORD_FEE_PAYMENT)
+    handoff = check(dossier, DossierAction.RECORD_FEE_PAYMENT)
     if amount_vnd <= 0:
         raise InvalidActionError("amount_invalid", "Số tiền phải lớn hơn 0 đồng.")
     if dossier.pause is None or dossier.pause.kind is not PauseKind.FEE:
@@ -194,7 +187,7 @@ def resume_after_supplement(
     None when there is nothing to resume (not waiting for a supplement)."""
     if (
         dossier.imported
-        or dossier.status is not S.AWAITING_SUPPLEMENT
+        or not can(dossier.status, DossierAction.RECEIVE_SUPPLEMENT)
         or dossier.pause is None
         or dossier.pause.kind is not PauseKind.SUPPLEMENT
     ):
@@ -215,7 +208,7 @@ def issue_apology(
 ) -> Outcome:
     """Form 04: the holding agency apologises and sets a later appointment, at
     least one working day before the current one."""
-    handoff = check(dossier, OfficerAction.ISSUE_APOLOGY)
+    handoff = check(dossier, DossierAction.ISSUE_APOLOGY)
     reason = required_text(reason, "reason_required", "Cần nêu lý do chậm trả kết quả.")
     due = dossier.due_at
     if due is None:

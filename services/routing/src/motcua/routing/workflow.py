@@ -23,10 +23,10 @@ from motcua.routing.domain import (
     IllegalActionError,
     Officer,
     Outcome,
-    classify,
+    form05_mark,
     required_text,
 )
-from motcua.routing.rules import OfficerAction, check
+from motcua.routing.rules import check
 from motcua.shared.contracts.common import DossierStatus
 from motcua.shared.contracts.envelope import EventData
 from motcua.shared.contracts.handoff import (
@@ -40,14 +40,7 @@ from motcua.shared.contracts.handoff import (
     RoutedStep,
     StepCompletedV1,
 )
-from motcua.shared.domain.status import (
-    DossierAction,
-    apply,
-    is_final,
-)
-
-S = DossierStatus
-
+from motcua.shared.domain.status import DossierAction, apply, can
 
 # -- starting the workflow ------------------------------------------------------------
 
@@ -147,7 +140,7 @@ def _neighbour(
 
 
 def acknowledge(dossier: Dossier, officer: Officer, now: datetime) -> Outcome:
-    handoff = check(dossier, OfficerAction.ACKNOWLEDGE)
+    handoff = check(dossier, DossierAction.ACKNOWLEDGE)
     taken = handoff.moved(
         HandoffState.ACKNOWLEDGED, acknowledged_at=now, acknowledged_by=officer.name
     )
@@ -169,7 +162,7 @@ def complete_step(
     dossier: Dossier, officer: Officer, now: datetime, policy: DeadlinePolicy
 ) -> Outcome:
     """The holder finished its step: forward to the next step's agency."""
-    handoff = check(dossier, OfficerAction.COMPLETE_STEP)
+    handoff = check(dossier, DossierAction.COMPLETE_STEP)
     following = _neighbour(dossier.steps, handoff.step_no, after=True)
     if following is None:
         raise IllegalActionError(
@@ -177,7 +170,7 @@ def complete_step(
             f"Bước {handoff.step_no} là bước cuối của quy trình: bước này kết thúc "
             "khi xác nhận đã trả kết quả cho người nộp.",
         )
-    timeliness = classify(now, handoff.step_due_at)
+    timeliness = form05_mark(now, handoff.step_due_at)
     done = handoff.moved(
         HandoffState.COMPLETED,
         closed_at=now,
@@ -232,7 +225,7 @@ def return_to_previous(
     policy: DeadlinePolicy,
 ) -> Outcome:
     """Send the dossier back to the previous step's agency, with a reason."""
-    handoff = check(dossier, OfficerAction.RETURN)
+    handoff = check(dossier, DossierAction.RETURN)
     reason = required_text(reason, "reason_required", "Cần nêu lý do trả lại hồ sơ.")
     previous = _neighbour(dossier.steps, handoff.step_no, after=False)
     if previous is None:
@@ -245,7 +238,7 @@ def return_to_previous(
         closed_at=now,
         closed_by=officer.name,
         close_reason=reason,
-        timeliness=classify(now, handoff.step_due_at),
+        timeliness=form05_mark(now, handoff.step_due_at),
     )
     returned_event = HandoffReturnedV1(
         step_no=returned.step_no,
@@ -262,7 +255,7 @@ def return_to_previous(
 
 def stop(dossier: Dossier, officer: Officer, now: datetime, reason: str) -> Outcome:
     """Status 4 → 8: processing stops (or the dossier is not eligible)."""
-    handoff = check(dossier, OfficerAction.STOP)
+    handoff = check(dossier, DossierAction.STOP_PROCESSING)
     reason = required_text(reason, "reason_required", "Cần nêu lý do dừng xử lý hồ sơ.")
     status = apply(dossier.status, DossierAction.STOP_PROCESSING)
     closed = handoff.moved(
@@ -286,13 +279,13 @@ def record_result(
     summary: str = "",
 ) -> Outcome:
     """Status 4 → 9: the result is ready; it still travels to the return desk."""
-    handoff = check(dossier, OfficerAction.RECORD_RESULT)
+    handoff = check(dossier, DossierAction.RECORD_RESULT)
     status = apply(dossier.status, DossierAction.RECORD_RESULT)
     event = Emit(
         ResultRecordedV1(
             resolved_at=now,
             due_at=dossier.due_at,
-            timeliness=classify(now, dossier.due_at),
+            timeliness=form05_mark(now, dossier.due_at),
             result_summary=summary.strip(),
             status=status,
             officer=officer.name,
@@ -309,7 +302,7 @@ def confirm_delivery(
 ) -> Outcome:
     """Status 9 → 10 at the last step: the result reached the applicant, which
     completes the last step."""
-    handoff = check(dossier, OfficerAction.CONFIRM_DELIVERY)
+    handoff = check(dossier, DossierAction.DELIVER_RESULT)
     if handoff.step_no != dossier.last_step_no:
         raise IllegalActionError(
             "not_at_last_step",
@@ -317,7 +310,7 @@ def confirm_delivery(
             f"(bước {dossier.last_step_no}); hãy hoàn thành và chuyển tiếp trước.",
         )
     status = apply(dossier.status, DossierAction.DELIVER_RESULT)
-    timeliness = classify(now, handoff.step_due_at)
+    timeliness = form05_mark(now, handoff.step_due_at)
     done = handoff.moved(
         HandoffState.COMPLETED,
         closed_at=now,
@@ -357,7 +350,7 @@ def confirm_delivery(
 def deliver_by_post(dossier: Dossier, delivered_at: datetime) -> Outcome | None:
     """The post delivered the result (notification's event): status 9 → 10.
     None when the dossier is not waiting for its result to be delivered."""
-    if dossier.imported or dossier.status is not S.RESOLVED:
+    if dossier.imported or not can(dossier.status, DossierAction.DELIVER_RESULT):
         return None
     status = apply(dossier.status, DossierAction.DELIVER_RESULT)
     handoff = dossier.handoff
@@ -384,7 +377,7 @@ def deliver_by_post(dossier: Dossier, delivered_at: datetime) -> Outcome | None:
 def withdraw(dossier: Dossier, at: datetime) -> Outcome | None:
     """The citizen withdrew the dossier (intake's event): the workflow stops.
     None when it had already ended."""
-    if is_final(dossier.status):
+    if not can(dossier.status, DossierAction.WITHDRAW):
         return None
     status = apply(dossier.status, DossierAction.WITHDRAW)
     handoff = dossier.handoff
