@@ -14,7 +14,6 @@ from motcua.intake.history import (
     history_events,
     parse_row,
     read_rows,
-    timeliness,
     unflatten,
 )
 from motcua.shared.contracts.handoff import Timeliness
@@ -77,13 +76,6 @@ def test_bad_rows_are_rejected_with_reasons(
     row, problems = parse_row(RawRow(7, {**DELIVERED, **change}))
     assert row is None
     assert message in " ".join(problems)
-
-
-def test_timeliness_compares_dates() -> None:
-    due = vn("2026-03-05 10:00")
-    assert timeliness(vn("2026-03-04 16:00"), due) is Timeliness.EARLY
-    assert timeliness(vn("2026-03-05 16:00"), due) is Timeliness.ON_TIME
-    assert timeliness(vn("2026-03-06 07:30"), due) is Timeliness.LATE
 
 
 def test_csv_columns_become_nested_fields(tmp_path: Path) -> None:

@@ -18,8 +18,11 @@ from motcua.shared.contracts import now_vn
 from motcua.shared.contracts.handoff import (
     ApologyIssuedV1,
     HandoffOfferedV1,
+    ProcessingStoppedV1,
     ResultDeliveredV1,
+    ResultRecordedV1,
     SupplementRequestedV1,
+    Timeliness,
 )
 from motcua.shared.settings import KafkaSettings
 from motcua.shared.testing.helpers import bearer, wait_for
@@ -104,7 +107,7 @@ async def test_a_supplement_is_taken_only_after_an_agency_asked_for_it(
     await published(kafka_settings, {events[1]["event_id"]})
 
 
-async def test_results_apologies_and_stale_events(
+async def test_results_apologies_and_impossible_moves(
     intake: Intake, kafka_settings: KafkaSettings
 ) -> None:
     created = await intake.client.post(
@@ -117,6 +120,26 @@ async def test_results_apologies_and_stale_events(
         code,
         ApologyIssuedV1(reason="Chờ xác minh", new_due_at=new_due),
     )
+    # A delivery announced while intake holds status 2 is impossible by the
+    # shared table (9 → 10 only): ignored, where intake used to show 10.
+    await publish_as_routing(
+        kafka_settings, code, ResultDeliveredV1(delivered_at=now_vn(), method="desk")
+    )
+    await publish_as_routing(
+        kafka_settings, code, HandoffOfferedV1(step_no=1, to_agency_code=DESK)
+    )
+
+    async def in_progress() -> dict[str, object] | None:
+        body = await _status(intake, code)
+        return body if body["status"] == 4 else None
+
+    body = await wait_for(in_progress, timeout_s=30, message="status 4")
+    assert body["due_at"] == new_due.isoformat()
+    await publish_as_routing(
+        kafka_settings,
+        code,
+        ResultRecordedV1(resolved_at=now_vn(), timeliness=Timeliness.EARLY),
+    )
     await publish_as_routing(
         kafka_settings, code, ResultDeliveredV1(delivered_at=now_vn(), method="desk")
     )
@@ -125,9 +148,44 @@ async def test_results_apologies_and_stale_events(
         body = await _status(intake, code)
         return body if body["status"] == 10 else None
 
-    body = await wait_for(delivered, timeout_s=30, message="status 10")
-    assert body["due_at"] == new_due.isoformat()
+    await wait_for(delivered, timeout_s=30, message="status 10")
     withdrawal = await intake.client.post(
         f"/api/v1/dossiers/{code}/withdrawal", json={}, headers=OFFICER
     )
     assert withdrawal.status_code == 409
+
+
+async def test_a_stopped_dossier_cannot_be_withdrawn(
+    intake: Intake, kafka_settings: KafkaSettings
+) -> None:
+    """Issue 11: intake used to accept it (its own final statuses lacked 8)."""
+    created = await intake.client.post(
+        "/api/v1/dossiers", json=dossier(), headers=OFFICER
+    )
+    code = created.json()["code"]
+    await publish_as_routing(
+        kafka_settings, code, HandoffOfferedV1(step_no=1, to_agency_code=DESK)
+    )
+    await publish_as_routing(
+        kafka_settings, code, ProcessingStoppedV1(reason="Không đủ điều kiện")
+    )
+
+    async def stopped() -> dict[str, object] | None:
+        body = await _status(intake, code)
+        return body if body["status"] == 8 else None
+
+    await wait_for(stopped, timeout_s=30, message="status 8 from routing's event")
+    withdrawal = await intake.client.post(
+        f"/api/v1/dossiers/{code}/withdrawal",
+        json={"reason": "Không muốn tiếp tục"},
+        headers=OFFICER,
+    )
+    assert withdrawal.status_code == 409
+    assert withdrawal.json()["error"] == {
+        "code": "withdrawal_not_allowed",
+        "message": f"Hồ sơ {code} đang ở trạng thái “Dừng xử lý”, không thể rút.",
+        "details": [],
+    }
+    assert (await _status(intake, code))["status"] == 8
+    events = await outbox_events(intake.app.state.runtime.sessions, code)
+    assert [e["event_type"] for e in events] == ["dossier.received"]

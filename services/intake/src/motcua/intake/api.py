@@ -55,7 +55,6 @@ from motcua.intake.tables import DossierRecord
 from motcua.shared.auth import Principal, Role
 from motcua.shared.contracts import VN_TZ
 from motcua.shared.contracts.common import (
-    DossierStatus,
     FiledBy,
     NotificationChannel,
     ResultDelivery,
@@ -309,11 +308,7 @@ async def _record(
     limit = procedure.time_limit(body.channel)
     terms = appointment(ctx.calendar, received_at, limit)
     is_received = body.outcome is Outcome.RECEIVED
-    status = {
-        Outcome.RECEIVED: DossierStatus.RECEIVED,
-        Outcome.COMPLETION_REQUESTED: DossierStatus.SUBMITTED,
-        Outcome.REFUSED: DossierStatus.REFUSED,
-    }[body.outcome]
+    status = body.outcome.status
     details: dict[str, Any] = {
         "outcome": body.outcome.value,
         "summary": body.summary,

@@ -178,8 +178,8 @@ def _supplied(
     response_model=WithdrawalOut,
     responses={**ERRORS, **NOT_FOUND, **CONFLICT},
     summary="Withdraw a dossier at the citizen's request (rút hồ sơ)",
-    description="Publishes `dossier.withdrawn` (status 7). Refused, withdrawn "
-    "and delivered dossiers cannot be withdrawn.",
+    description="Publishes `dossier.withdrawn` (status 7). Refused, stopped, "
+    "withdrawn and delivered dossiers cannot be withdrawn (409).",
 )
 async def withdraw(
     code: DossierCode,

@@ -1,5 +1,6 @@
-"""Intake keeps each dossier's status current from the other services' events
-(thin adapter: parse → decide → persist). Nothing is emitted here."""
+"""Intake keeps each dossier's status current from routing's events (thin
+adapter: parse → ask the shared status table → persist). Nothing is emitted
+here."""
 
 from __future__ import annotations
 
@@ -19,27 +20,27 @@ from motcua.shared.contracts.handoff import (
     ResultRecordedV1,
     SupplementRequestedV1,
 )
+from motcua.shared.domain.status import status_after_event
 from motcua.shared.messaging import HandlerContext
 
 log = structlog.get_logger(__name__)
 
-_STATUS_OF: dict[type[EventData], DossierStatus] = {
-    HandoffOfferedV1: DossierStatus.IN_PROGRESS,
-    SupplementRequestedV1: DossierStatus.AWAITING_SUPPLEMENT,
-    FeeRequestedV1: DossierStatus.AWAITING_FEE,
-    ProcessingResumedV1: DossierStatus.IN_PROGRESS,
-    ProcessingStoppedV1: DossierStatus.STOPPED,
-    ResultRecordedV1: DossierStatus.RESOLVED,
-    ResultDeliveredV1: DossierStatus.RESULT_DELIVERED,
-}
-HANDLED_EVENTS: tuple[type[EventData], ...] = (*_STATUS_OF, ApologyIssuedV1)
+HANDLED_EVENTS: tuple[type[EventData], ...] = (
+    HandoffOfferedV1,
+    SupplementRequestedV1,
+    FeeRequestedV1,
+    ProcessingResumedV1,
+    ProcessingStoppedV1,
+    ResultRecordedV1,
+    ResultDeliveredV1,
+    ApologyIssuedV1,
+)
+"""Routing's events that change what intake shows of a dossier (its status,
+through the shared status table, or its appointment)."""
 HANDLED_EVENT_TYPES = frozenset(model.EVENT_TYPE for model in HANDLED_EVENTS)
 """Every other record on the topic (most of all intake's own receptions and
 routing's ``dossier.routed``, two of the three events of each dossier) is
 acknowledged by the consumer without being parsed or written to the inbox."""
-_FINAL = frozenset(
-    {DossierStatus.REFUSED, DossierStatus.WITHDRAWN, DossierStatus.RESULT_DELIVERED}
-)
 
 
 async def on_dossier_event(
@@ -47,18 +48,18 @@ async def on_dossier_event(
 ) -> None:
     if event.producer == ctx.producer:
         return  # our own events: the record was written with them
-    status = _STATUS_OF.get(type(event.data))
-    if status is None and not isinstance(event.data, ApologyIssuedV1):
+    if not isinstance(event.data, HANDLED_EVENTS):
         return
     record = await ctx.session.get(DossierRecord, event.dossier_code)
     if record is None or event.occurred_at < record.received_at:
         return  # not received here, or about an earlier dossier with this code
-    _apply(record, event, status)
+    follow_routing_event(record, event)
 
 
-def _apply(
-    record: DossierRecord, event: EventEnvelope[EventData], status: DossierStatus | None
+def follow_routing_event(
+    record: DossierRecord, event: EventEnvelope[EventData]
 ) -> None:
+    """Apply one of routing's events to the record intake holds."""
     data = event.data
     if isinstance(data, ProcessingResumedV1 | ApologyIssuedV1):
         new_due = (
@@ -66,13 +67,21 @@ def _apply(
         )
         if new_due is not None:
             record.due_at = new_due
-    if status is None:
+    if is_stale(event.occurred_at, record.status_changed_at):
         return
     current = DossierStatus(record.status)
-    if current in _FINAL or is_stale(event.occurred_at, record.status_changed_at):
+    status = status_after_event(current, event.event_type)
+    if status is None:
+        # impossible from the status intake holds (a final one above all)
+        log.info(
+            "status_event_ignored",
+            dossier_code=record.code,
+            status=int(current),
+            event_type=event.event_type,
+        )
         return
-    if isinstance(data, HandoffOfferedV1) and current is not DossierStatus.RECEIVED:
-        return  # a later hand-off does not undo a pause
+    if status is current:
+        return  # no move (a hand-over between agencies, an apology, an echo)
     record.status = int(status)
     record.status_changed_at = event.occurred_at
     if isinstance(data, SupplementRequestedV1):

@@ -52,9 +52,10 @@ from motcua.shared.contracts.handoff import (
     ResultDeliveredV1,
     ResultRecordedV1,
     SupplementRequestedV1,
-    Timeliness,
 )
 from motcua.shared.domain.calendar import WorkCalendar
+from motcua.shared.domain.status import RESULT_STATUSES
+from motcua.shared.domain.timeliness import Granularity, timeliness
 from motcua.shared.errors import translate_validation_errors
 
 IMPORT_NAMESPACE = uuid.UUID("6f1c2b0e-3c55-5a7e-9d0b-6d6f74637561")
@@ -299,17 +300,6 @@ def event_id(code: str, event_type: str) -> uuid.UUID:
     return uuid.uuid5(IMPORT_NAMESPACE, f"{code}/{event_type}")
 
 
-def timeliness(finished: datetime, due: datetime | None) -> Timeliness:
-    """Early / on time / late compare the finish date with the appointment date."""
-    if due is None:
-        return Timeliness.ON_TIME
-    finished_day = finished.astimezone(VN_TZ).date()
-    due_day = due.astimezone(VN_TZ).date()
-    if finished_day < due_day:
-        return Timeliness.EARLY
-    return Timeliness.ON_TIME if finished_day == due_day else Timeliness.LATE
-
-
 @dataclass(frozen=True)
 class HistoricEvent:
     data: DossierEventData
@@ -397,14 +387,12 @@ def _outcome_events(
     row: HistoricalDossier, due: datetime | None
 ) -> list[HistoricEvent]:
     events: list[HistoricEvent] = []
-    if row.resolved_at and row.status in (
-        DossierStatus.RESOLVED,
-        DossierStatus.RESULT_DELIVERED,
-    ):
+    if row.resolved_at and row.status in RESULT_STATUSES:
         recorded = ResultRecordedV1(
             resolved_at=row.resolved_at,
             due_at=due,
-            timeliness=timeliness(row.resolved_at, due),
+            # as Biểu 06 counts it (docs/adr/0005-timeliness-compares-days.md)
+            timeliness=timeliness(row.resolved_at, due, granularity=Granularity.DAY),
             result_summary=row.result_summary,
         )
         events.append(HistoricEvent(recorded, row.resolved_at))

@@ -13,6 +13,7 @@ from motcua.intake.catalogue import Procedure
 from motcua.shared.contracts.common import Channel, DossierStatus
 from motcua.shared.contracts.dossier import WorkflowStep
 from motcua.shared.domain.calendar import TimeLimit, WorkCalendar
+from motcua.shared.domain.status import TRANSITIONS, DossierAction, can
 
 
 class Outcome(StrEnum):
@@ -27,6 +28,22 @@ class Outcome(StrEnum):
         return {"received": "01", "completion_requested": "02", "refused": "03"}[
             self.value
         ]
+
+    @property
+    def action(self) -> DossierAction:
+        """The act on the dossier's status the decision is (shared table)."""
+        return {
+            "received": DossierAction.ACCEPT,
+            "completion_requested": DossierAction.REQUEST_COMPLETION,
+            "refused": DossierAction.REFUSE,
+        }[self.value]
+
+    @property
+    def status(self) -> DossierStatus:
+        """The status a dossier starts in after this decision."""
+        status = TRANSITIONS[self.action].creates
+        assert status is not None  # (every desk decision creates a dossier)
+        return status
 
 
 @dataclass(frozen=True)
@@ -69,19 +86,15 @@ def unknown_components(procedure: Procedure, submitted: Iterable[str]) -> list[s
     return [code for code in submitted if procedure.component(code) is None]
 
 
-_CLOSED = frozenset(
-    {DossierStatus.REFUSED, DossierStatus.WITHDRAWN, DossierStatus.RESULT_DELIVERED}
-)
-
-
 def can_withdraw(status: DossierStatus) -> bool:
-    """A citizen may withdraw until the result is handed over."""
-    return status not in _CLOSED
+    """A citizen may withdraw an open dossier (not one refused, stopped,
+    withdrawn or delivered)."""
+    return can(status, DossierAction.WITHDRAW)
 
 
 def can_take_supplement(status: DossierStatus) -> bool:
     """Supplements are accepted only after an agency asked for them."""
-    return status is DossierStatus.AWAITING_SUPPLEMENT
+    return can(status, DossierAction.RECEIVE_SUPPLEMENT)
 
 
 def is_stale(event_time: datetime, last_change: datetime | None) -> bool:
