@@ -5,7 +5,7 @@ Period: 15/12/2024 – 14/3/2025 (quarter 1 of 2025). Day numbers are ordinals.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 import pytest
 
@@ -13,10 +13,8 @@ from motcua.reporting.bieu06 import (
     COLUMNS,
     Bieu06Counts,
     classify,
-    finish_timeliness,
 )
 from motcua.reporting.periods import OPEN_DAY, official_quarter
-from motcua.shared.contracts import VN_TZ
 
 Q = official_quarter(2025, 1)
 START, END = Q.start_day, Q.end_day
@@ -156,37 +154,6 @@ def test_every_counted_dossier_keeps_the_invariant(name, dossier, expected) -> N
 
 def test_columns_carry_the_official_numbers() -> None:
     assert [c.number for c in COLUMNS] == [4, 5, 6, 8, 9, 10, 12, 13]
-
-
-@pytest.mark.parametrize(
-    ("finished", "due", "expected"),
-    [
-        (
-            datetime(2025, 1, 9, 16, 0, tzinfo=VN_TZ),
-            datetime(2025, 1, 10, 8, 0, tzinfo=VN_TZ),
-            "early",
-        ),
-        (
-            datetime(2025, 1, 10, 16, 59, tzinfo=VN_TZ),
-            datetime(2025, 1, 10, 8, 0, tzinfo=VN_TZ),
-            "on_time",
-        ),
-        (
-            datetime(2025, 1, 11, 7, 0, tzinfo=VN_TZ),
-            datetime(2025, 1, 10, 17, 0, tzinfo=VN_TZ),
-            "late",
-        ),
-        (datetime(2025, 1, 11, 7, 0, tzinfo=VN_TZ), None, "on_time"),
-        # 23:30 UTC on the 9th is the 10th in Vietnam: dates are Vietnamese dates.
-        (
-            datetime(2025, 1, 9, 23, 30, tzinfo=VN_TZ).astimezone(VN_TZ),
-            datetime(2025, 1, 10, 6, 30, tzinfo=VN_TZ),
-            "early",
-        ),
-    ],
-)
-def test_timeliness_compares_dates(finished, due, expected) -> None:
-    assert finish_timeliness(finished, due) == expected
 
 
 def test_on_time_rate_and_totals() -> None:

@@ -29,6 +29,7 @@ from motcua.shared.auth import Principal, Role, require
 from motcua.shared.contracts import VN_TZ, new_event, now_vn
 from motcua.shared.contracts.common import DossierStatus
 from motcua.shared.contracts.dossier import DossierRatedV1
+from motcua.shared.domain.status import DossierAction, can
 from motcua.shared.errors import ApiError, ErrorDetail, ErrorResponse
 from motcua.shared.messaging import add_event
 from motcua.shared.params import BusinessDate
@@ -349,7 +350,10 @@ async def _verified_dossier(
     return row
 
 
-_RATABLE = (DossierStatus.RESOLVED, DossierStatus.RESULT_DELIVERED)
+def _ratable(status: int) -> bool:
+    """A citizen rates a dossier that has its result (the shared status table;
+    0: reporting has not learnt the status yet)."""
+    return bool(status) and can(DossierStatus(status), DossierAction.RATE)
 
 
 @router.get(
@@ -379,7 +383,7 @@ async def public_lookup(
         received_at=row.received_at.astimezone(VN_TZ) if row.received_at else None,
         appointment_at=row.due_at.astimezone(VN_TZ) if row.due_at else None,
         steps=steps,
-        can_rate=row.status in _RATABLE,
+        can_rate=_ratable(row.status),
     )
 
 
@@ -411,7 +415,7 @@ async def rate_dossier(
     code: str, body: RatingIn, request: Request, ctx: Context
 ) -> RatingAccepted:
     row = await _verified_dossier(ctx, request, code, body.id_number)
-    if row.status not in _RATABLE:
+    if not _ratable(row.status):
         raise ApiError(
             409,
             "dossier_not_resolved",

@@ -14,8 +14,9 @@ Rules (domain reference §1.6, §1.10, Thanh Hóa's production rules):
 - carried over = received before the period and not closed before it starts;
 - resolved = result recorded (status 9/10) or withdrawn (7) inside the period;
   early / on time / late compare the finish *date* with the appointment
-  *date*; a dossier without an appointment is on time; a withdrawal counts
-  as on time;
+  *date* (:func:`motcua.shared.domain.timeliness.timeliness` by the day, as
+  everywhere: docs/adr/0005); a dossier without an appointment is on time; a
+  withdrawal counts as on time;
 - in progress = received before the period ends and still open at its end;
   within time if the appointment is on or after the period end, if there is
   none, or if the clock is paused (statuses 5, 6 and 8); overdue otherwise.
@@ -30,11 +31,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from motcua.shared.contracts import VN_TZ
+from motcua.shared.domain.timeliness import Timeliness
 
 # -- a tiny predicate language ------------------------------------------------
 
@@ -130,12 +130,6 @@ def matches(
 class Closure(StrEnum):
     RESOLVED = "resolved"  # statuses 9/10: result recorded
     WITHDRAWN = "withdrawn"  # status 7
-
-
-class Timeliness(StrEnum):
-    EARLY = "early"  # trước hạn
-    ON_TIME = "on_time"  # đúng hạn
-    LATE = "late"  # quá hạn
 
 
 ONLINE = "online"
@@ -275,17 +269,6 @@ _OCCURRENCE_LABELS = {
 def classify(facts: Mapping[str, Any], *, start: int, end: int) -> dict[str, int]:
     """The form's columns one dossier adds to (1 each), for a period."""
     return {c.key: 1 for c in COLUMNS if matches(c.rule, facts, start=start, end=end)}
-
-
-def finish_timeliness(finished_at: datetime, due_at: datetime | None) -> Timeliness:
-    """Early / on time / late: the finish date against the appointment date."""
-    if due_at is None:
-        return Timeliness.ON_TIME
-    finished = finished_at.astimezone(VN_TZ).date()
-    due = due_at.astimezone(VN_TZ).date()
-    if finished < due:
-        return Timeliness.EARLY
-    return Timeliness.ON_TIME if finished == due else Timeliness.LATE
 
 
 # -- one row of the form ----------------------------------------------------------

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from motcua.reporting.bieu06 import Closure, Occurrence, finish_timeliness
+from motcua.reporting.bieu06 import Closure, Occurrence
 from motcua.reporting.periods import OPEN_DAY, day_number
 from motcua.shared.contracts import EventData, EventEnvelope
 from motcua.shared.contracts.common import DossierStatus
@@ -40,15 +40,7 @@ from motcua.shared.contracts.handoff import (
     SupplementRequestedV1,
 )
 from motcua.shared.contracts.notification import PostalOrderCreatedV1
-
-PAUSED_STATUSES = frozenset(
-    {
-        DossierStatus.AWAITING_SUPPLEMENT,
-        DossierStatus.AWAITING_FEE,
-        DossierStatus.STOPPED,
-    }
-)
-"""The clock does not run (Biểu 06 counts them within time)."""
+from motcua.shared.domain.timeliness import Granularity, timeliness
 
 
 @dataclass
@@ -296,7 +288,7 @@ def _close_resolved(
 ) -> None:
     facts.closed_at = finished_at
     facts.closure = Closure.RESOLVED
-    facts.timeliness = finish_timeliness(finished_at, due_at)
+    facts.timeliness = timeliness(finished_at, due_at, granularity=Granularity.DAY)
     facts.paused = False
     if facts.received_at is not None:
         hours = (finished_at - facts.received_at).total_seconds() / 3600
