@@ -42,6 +42,20 @@ class CommonSettings(BaseSettings):
         "value in every service.",
     )
     jwt_issuer: str = Field(default="motcua", description="Expected `iss` claim.")
+    personal_data_keys: SecretStr | None = Field(
+        default=None,
+        description="The personal-data key ring, a JSON Web Key Set of 256-bit "
+        "symmetric keys `<service>-<n>` and `lookup-<n>` (ADR 0007; `motcua keys "
+        "personal-data` makes one). Give each service only its own keys, intake "
+        "all of them. Unset: `MOTCUA_PERSONAL_DATA_KEYS_FILE`, else (not in "
+        "production) `keys/personal-data.jwks.json` in the data folder, created "
+        "on first use.",
+    )
+    personal_data_keys_file: Path | None = Field(
+        default=None,
+        description="A file holding the personal-data key ring (instead of "
+        "`MOTCUA_PERSONAL_DATA_KEYS`).",
+    )
     trusted_proxies: str = Field(
         default="",
         description="Reverse proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` "

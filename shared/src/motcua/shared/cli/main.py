@@ -30,6 +30,8 @@ app = typer.Typer(
 )
 token_app = typer.Typer(help="Bearer tokens for local use.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+keys_app = typer.Typer(help="Key rings for production.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 console = Console()
 
 
@@ -134,6 +136,35 @@ def token_issue(
         ttl=timedelta(hours=hours),
     )
     typer.echo(token)
+
+
+@keys_app.command("personal-data")
+def keys_personal_data(
+    source: Annotated[
+        Path | None,
+        typer.Option(
+            "--from", help="An existing key ring to take a share from (else a new one)."
+        ),
+    ] = None,
+    service: Annotated[
+        str | None,
+        typer.Option("--for", help="Print only what this service is given (ADR 0007)."),
+    ] = None,
+) -> None:
+    """Print a personal-data key ring (JSON Web Key Set) for
+    MOTCUA_PERSONAL_DATA_KEYS: a new one, or one service's share of one."""
+    import json
+
+    from motcua.shared.personal_data import PersonalDataKeys, share_for
+
+    keys = (
+        PersonalDataKeys.from_jwks(json.loads(source.read_text("utf-8")))
+        if source
+        else PersonalDataKeys.generate()
+    )
+    if service:
+        keys = share_for(keys, service)
+    typer.echo(json.dumps(keys.to_jwks(), indent=2))
 
 
 def _service_command(name: str, app_factory: str) -> typer.Typer:
