@@ -14,7 +14,7 @@ from motcua.intake.app import create_app
 from motcua.shared.auth import Role
 from motcua.shared.local_broker import LocalBroker, free_port
 from motcua.shared.settings import KafkaSettings
-from motcua.shared.testing.helpers import bearer, wait_for
+from motcua.shared.testing.helpers import bearer, read_metric, wait_for
 
 pytestmark = pytest.mark.broker
 
@@ -26,7 +26,8 @@ async def test_submissions_while_the_broker_is_down_are_published_when_it_return
     kafka = KafkaSettings(
         bootstrap_servers=f"127.0.0.1:{port}", profile="tansu", partitions=3
     )
-    app = create_app(intake_settings(database_url, kafka, tmp_path, f"intake-{unique}"))
+    settings = intake_settings(database_url, kafka, tmp_path, f"intake-{unique}")
+    app = create_app(settings.model_copy(update={"metrics_sample_interval_s": 0.2}))
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(
@@ -50,6 +51,15 @@ async def test_submissions_while_the_broker_is_down_are_published_when_it_return
             event_ids = {e["event_id"] for e in await outbox_events(runtime.sessions)}
             assert len(event_ids) == 3
 
+            async def backlog_on_metrics() -> bool:  # what the outbox alert reads
+                pending = await read_metric(client, "motcua_outbox_pending")
+                age = await read_metric(
+                    client, "motcua_outbox_oldest_unpublished_age_seconds"
+                )
+                return pending == 3 and age is not None and age >= 1.0
+
+            await wait_for(backlog_on_metrics, message="outbox backlog and age")
+
             with LocalBroker("127.0.0.1", port):
 
                 async def back() -> bool:
@@ -65,3 +75,11 @@ async def test_submissions_while_the_broker_is_down_are_published_when_it_return
                     return await runtime.relay.pending_count() == 0
 
                 await wait_for(drained, message="outbox drained")
+
+                async def age_back_to_zero() -> bool:
+                    age = await read_metric(
+                        client, "motcua_outbox_oldest_unpublished_age_seconds"
+                    )
+                    return age == 0.0
+
+                await wait_for(age_back_to_zero, message="outbox age 0 once drained")

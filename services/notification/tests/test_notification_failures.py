@@ -18,7 +18,7 @@ from notification_support import (
 
 from motcua.shared.auth import Role
 from motcua.shared.contracts.common import NotificationChannel
-from motcua.shared.testing.helpers import bearer, wait_for
+from motcua.shared.testing.helpers import bearer, read_metric, wait_for
 
 pytestmark = [pytest.mark.broker]
 
@@ -151,6 +151,20 @@ async def test_outage_opens_the_circuit_and_every_notice_waits_until_it_ends(
             return body["circuits"]["sms"] in ("open", "half-open")
 
         await wait_for(circuit_open, message="SMS circuit open")
+
+        async def circuit_gauge() -> bool:  # what the circuit alert fires on
+            gauge = await read_metric(
+                service.client, "motcua_notification_circuit_open", channel="sms"
+            )
+            return gauge == 1.0
+
+        await wait_for(circuit_gauge, message="SMS circuit gauge at 1")
+        assert (
+            await read_metric(
+                service.client, "motcua_notification_circuit_open", channel="email"
+            )
+            == 0.0
+        )
         # while it is open the gateway sees only the trial calls, and no notice
         # runs out of attempts (none falls back, none is dead-lettered)
         requests_during_outage = (

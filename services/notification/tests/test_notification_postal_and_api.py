@@ -28,7 +28,7 @@ from motcua.shared.auth import Role
 from motcua.shared.contracts.common import NotificationChannel
 from motcua.shared.contracts.dossier import DossierWithdrawnV1
 from motcua.shared.contracts.handoff import SupplementRequestedV1
-from motcua.shared.testing.helpers import bearer, wait_for
+from motcua.shared.testing.helpers import bearer, read_metric, wait_for
 
 pytestmark = [pytest.mark.broker]
 
@@ -40,7 +40,8 @@ async def test_postal_return_places_an_order_with_a_pooled_waybill_and_reports_d
     first = received(
         code, phone_number=number, post=True, channels=[NotificationChannel.SMS]
     )
-    async with running_notification(make_settings(database_url)) as service:
+    settings = make_settings(database_url, metrics_sample_interval_s=0.2)
+    async with running_notification(settings) as service:
         await publish(
             service.kafka,
             first,
@@ -71,6 +72,18 @@ async def test_postal_return_places_an_order_with_a_pooled_waybill_and_reports_d
             params={"dossier_code": code},
             headers=bearer(AGENCY, Role.DESK_OFFICER),
         )
+        providers = await service.client.get(
+            "/api/v1/notifications/providers", headers=bearer("*", Role.OPERATOR)
+        )
+        free = providers.json()["free_waybills"]
+
+        async def pool_gauge() -> bool:  # the operator's alert reads this gauge
+            gauge = await read_metric(
+                service.client, "motcua_notification_waybills_free"
+            )
+            return gauge == free
+
+        await wait_for(pool_gauge, message="waybill pool gauge")
     [
         order
     ] = await orders()  # two result events with different ids: one order per event id

@@ -149,3 +149,26 @@ async def migrate(script_location: Path, url: str, *, version_table: str) -> Non
                 await conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
     finally:
         await engine.dispose()
+
+
+async def schema_revisions(
+    script_location: Path, url: str, *, version_table: str
+) -> tuple[str | None, str | None]:
+    """(revision the database is at, newest revision shipped); None: no revision."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(
+        alembic_config(script_location, url, version_table)
+    ).get_current_head()
+    engine = _create_async_engine(url, poolclass=NullPool)
+    try:
+        async with engine.connect() as conn:
+            current = await conn.run_sync(
+                lambda sync: MigrationContext.configure(
+                    sync, opts={"version_table": version_table}
+                ).get_current_revision()
+            )
+    finally:
+        await engine.dispose()
+    return current, head

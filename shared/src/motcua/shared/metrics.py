@@ -29,6 +29,26 @@ class ServiceMetrics:
         self.outbox_pending = Gauge(
             "motcua_outbox_pending", "Outbox rows not yet published", registry=r
         )
+        self.outbox_oldest_age = Gauge(
+            "motcua_outbox_oldest_unpublished_age_seconds",
+            "Age of the oldest outbox row not yet published (0: none waiting); "
+            "sampled every metrics_sample_interval_s",
+            registry=r,
+        )
+        self.consumer_lag = Gauge(
+            "motcua_consumer_lag",
+            "Records of a partition a consumer group has not committed yet "
+            "(high watermark - committed offset), sampled from the broker",
+            ["group", "topic", "partition"],
+            registry=r,
+        )
+        self.sample_failures = Counter(
+            "motcua_metrics_sample_failures_total",
+            "Samples of the sampled gauges that failed (database or broker "
+            "unreachable); the gauges keep their last value, lag is cleared",
+            ["sample"],
+            registry=r,
+        )
         self.consumed = Counter(
             "motcua_consumed_records_total",
             "Records handled by a consumer, by outcome "

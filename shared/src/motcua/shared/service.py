@@ -30,7 +30,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from motcua.shared.asyncapi import build_asyncapi
 from motcua.shared.contracts.envelope import EventData
-from motcua.shared.db import create_engine, create_session_factory, migrate, ping
+from motcua.shared.contracts.topics import BUSINESS_TOPICS
+from motcua.shared.db import (
+    create_engine,
+    create_session_factory,
+    migrate,
+    ping,
+    schema_revisions,
+)
 from motcua.shared.errors import install_error_handlers
 from motcua.shared.kafka import (
     create_broker,
@@ -43,6 +50,7 @@ from motcua.shared.logging import configure_logging
 from motcua.shared.messaging.consumer import EventConsumer, EventHandler
 from motcua.shared.messaging.relay import OutboxRelay
 from motcua.shared.metrics import ServiceMetrics
+from motcua.shared.sampling import Sample, Sampler
 from motcua.shared.settings import ServiceSettings
 from motcua.shared.telemetry import create_tracer_provider
 
@@ -112,6 +120,13 @@ class ServiceRuntime:
             batch_size=settings.relay_batch_size,
             poll_interval_s=settings.relay_poll_interval_s,
         )
+        self.sampler = Sampler(
+            metrics=self.metrics,
+            sessions=self.sessions,
+            kafka=settings.kafka,
+            interval_s=settings.metrics_sample_interval_s,
+            broker_ready=lambda: self.broker_connected,
+        )
         self.consumers: list[EventConsumer] = []
         self.broker_connected = False
         self._connect_task: asyncio.Task[None] | None = None
@@ -154,7 +169,17 @@ class ServiceRuntime:
             description=description,
         )
         self.consumers.append(consumer)
+        self.sampler.watch_lag([consumer.group_id], topics)
         return consumer
+
+    def observe_lag(self, groups: Sequence[str]) -> None:
+        """Also report the lag of other services' groups (``motcua_consumer_lag``),
+        so it is seen while they are down."""
+        self.sampler.watch_lag(groups, BUSINESS_TOPICS)
+
+    def add_sampler(self, name: str, sample: Sample) -> None:
+        """Refresh a gauge every ``metrics_sample_interval_s`` (not per record)."""
+        self.sampler.add(name, sample)
 
     def run_in_background(self, factory: Callable[[], Any]) -> None:
         """Start a coroutine once the broker is connected (schedulers, workers)."""
@@ -170,12 +195,35 @@ class ServiceRuntime:
 
     # -- lifecycle ------------------------------------------------------------
 
-    async def start(self) -> None:
+    @property
+    def version_table(self) -> str:
+        return f"alembic_version_{self.name}"
+
+    async def migrate(self) -> None:
+        """Upgrade the database to the newest revision this release ships."""
         await migrate(
-            self.migrations,
-            self.database_url,
-            version_table=f"alembic_version_{self.name}",
+            self.migrations, self.database_url, version_table=self.version_table
         )
+
+    async def check_schema(self) -> None:
+        """Refuse to run on a database another release's migrations left."""
+        current, head = await schema_revisions(
+            self.migrations, self.database_url, version_table=self.version_table
+        )
+        if current != head:
+            msg = (
+                f"the {self.name} database is at revision {current or 'none'}, this "
+                f"release needs {head}: run `motcua {self.name} migrate` (the "
+                f"migration Job) first"
+            )
+            raise RuntimeError(msg)
+
+    async def start(self) -> None:
+        if self.settings.migrate_on_start:
+            await self.migrate()
+        else:
+            await self.check_schema()
+        self.sampler.start()
         self._connect_task = asyncio.create_task(
             self._connect(), name=f"{self.name}-connect"
         )
@@ -204,6 +252,7 @@ class ServiceRuntime:
         )
 
     async def stop(self) -> None:
+        await self.sampler.stop()
         if self._connect_task is not None and not self._connect_task.done():
             self._connect_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -173,6 +173,19 @@ class ServiceSettings(BaseSettings):
         description="How often the outbox relay looks for rows written by other "
         "processes (rows written here wake it at once).",
     )
+    metrics_sample_interval_s: float = Field(
+        default=15.0,
+        gt=0,
+        description="How often the gauges that need a query are refreshed: "
+        "outbox backlog and age, consumer lag, and the service's own (waybill "
+        "pool, overdue dossiers).",
+    )
+    migrate_on_start: bool = Field(
+        default=True,
+        description="Upgrade the database at start. `false` (Kubernetes, where a "
+        "Job runs `motcua <service> migrate`): the service only checks that the "
+        "database is at the revision it ships and refuses to start otherwise.",
+    )
     common: CommonSettings = Field(default_factory=CommonSettings)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)

@@ -100,6 +100,12 @@ class WorkerMetrics:
             ["channel"],
             registry=registry,
         )
+        self.waybills_free = Gauge(
+            "motcua_notification_waybills_free",
+            "Waybill codes left in the pool for postal orders (sampled every "
+            "metrics_sample_interval_s)",
+            registry=registry,
+        )
 
 
 class DeliveryWorker:
@@ -128,12 +134,19 @@ class DeliveryWorker:
         }
         self.limiters = {c: AsyncLimiter(rate, 1) for c, rate in rates.items()}
         self.metrics = WorkerMetrics(runtime)
+        runtime.add_sampler("waybill_pool", self.sample_waybill_pool)
+        for channel in NotificationChannel:  # series exist before the first round
+            self.metrics.circuit_open.labels(channel.value).set(0)
         self._wake = asyncio.Event()
         self._slots = asyncio.Semaphore(settings.worker_concurrency)
         self._cancellations_checked = 0.0
 
     def wake(self) -> None:
         self._wake.set()
+
+    async def sample_waybill_pool(self) -> None:
+        async with self.runtime.sessions() as session:
+            self.metrics.waybills_free.set(await free_waybills(session))
 
     def circuit_states(self) -> dict[str, str]:
         return {c.value: b.state.value for c, b in self.breakers.items()}

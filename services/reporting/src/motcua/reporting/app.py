@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
+from prometheus_client import Gauge
 
-from motcua.reporting import api, console
+from motcua.reporting import api, console, queries
 from motcua.reporting.context import ReportingContext
 from motcua.reporting.projections import Projector
 from motcua.reporting.settings import ReportingSettings
@@ -33,6 +35,8 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         topics=[DOSSIER_EVENTS, NOTIFICATION_EVENTS],
         description="Read model of every dossier and notification event.",
     )
+    runtime.observe_lag(settings.groups)
+    _sample_deadlines(runtime, settings)
     app = create_http_app(
         runtime,
         title="motcua reporting",
@@ -41,3 +45,30 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
     )
     app.state.reporting = context
     return app
+
+
+def _sample_deadlines(runtime: ServiceRuntime, settings: ReportingSettings) -> None:
+    """Gauges of open dossiers past or near their appointment (the overdue
+    alert watches them rise)."""
+    registry = runtime.metrics.registry
+    overdue = Gauge(
+        "motcua_reporting_dossiers_overdue",
+        "Open dossiers past their appointment (due_at), not paused",
+        registry=registry,
+    )
+    nearly_due = Gauge(
+        "motcua_reporting_dossiers_nearly_due",
+        "Open dossiers due within nearly_due_hours, not paused",
+        registry=registry,
+    )
+    window = timedelta(hours=settings.nearly_due_hours)
+
+    async def sample() -> None:
+        async with runtime.sessions() as session:
+            late, soon = await queries.deadline_counts(
+                session, now=datetime.now(UTC), window=window
+            )
+        overdue.set(late)
+        nearly_due.set(soon)
+
+    runtime.add_sampler("dossier_deadlines", sample)

@@ -102,6 +102,8 @@ class Overview(BaseModel):
     agencies: list[AgencyDeadlines]
     deadlines: list[DeadlineOut]
     broker_error: str | None = None
+    alerts_url: str | None = None
+    """Where the operators' alerts are (MOTCUA_REPORTING_ALERTS_URL)."""
 
 
 @router.get(
@@ -171,6 +173,7 @@ async def overview(
             )
             for e in due.entries
         ],
+        alerts_url=ctx.settings.alerts_url,
     )
     try:
         await _add_broker_view(ctx, result, republished)

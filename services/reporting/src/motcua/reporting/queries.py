@@ -399,6 +399,21 @@ def _due_soon(now: datetime, window: timedelta) -> tuple[ColumnElement[bool], ..
     )
 
 
+async def deadline_counts(
+    session: AsyncSession, *, now: datetime, window: timedelta
+) -> tuple[int, int]:
+    """(overdue, nearly due) open, running dossiers at ``now``: the gauges'
+    numbers, one aggregate over the due-time index."""
+    row = (
+        await session.execute(
+            sa.select(
+                _counted(DOSSIER.c.due_at < now), _counted(DOSSIER.c.due_at >= now)
+            ).where(*_due_soon(now, window))
+        )
+    ).one()
+    return int(row[0]), int(row[1])
+
+
 async def deadlines(
     session: AsyncSession, *, now: datetime, window: timedelta, limit: int = 200
 ) -> DeadlineSummary:

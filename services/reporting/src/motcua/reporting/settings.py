@@ -44,6 +44,12 @@ class ReportingSettings(ServiceSettings):
         description="Consumer groups the console shows lag and dead letters for "
         "(comma-separated; dead-letter topics are `motcua.dlt.<group>`).",
     )
+    alerts_url: str | None = Field(
+        default=None,
+        description="Where operators see the alerts (Prometheus's /alerts page or "
+        "Alertmanager); the console links to it. `motcua up --with-prometheus` "
+        "sets it to the local Prometheus.",
+    )
     nearly_due_hours: float = Field(
         default=24.0,
         gt=0,

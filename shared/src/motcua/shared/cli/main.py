@@ -43,11 +43,47 @@ def up(
     broker_port: Annotated[
         int, typer.Option(help="Port of the local tansu broker.")
     ] = 9092,
+    with_prometheus: Annotated[
+        bool,
+        typer.Option(
+            help="Also run Debian's Prometheus, scraping the services with the "
+            "production alert rules (docs/operations.md)."
+        ),
+    ] = False,
+    prometheus_port: Annotated[
+        int, typer.Option(help="Port of the local Prometheus.")
+    ] = 9090,
+    alert_for: Annotated[
+        str | None,
+        typer.Option(
+            help="Local Prometheus only: shorten every alert's `for:` window to "
+            "at most this duration (e.g. 1m) to see alerts fire sooner."
+        ),
+    ] = None,
 ) -> None:
-    """Start the broker and all four services (Ctrl-C stops everything)."""
+    """Start the broker and all the services (Ctrl-C stops everything)."""
     from motcua.shared.cli.supervisor import run_up
 
-    raise typer.Exit(run_up(data_dir=data_dir, broker_port=broker_port))
+    prometheus = None
+    if with_prometheus:
+        from motcua.shared.cli.prometheus import (
+            PrometheusUnavailableError,
+            prometheus_process,
+        )
+
+        try:
+            prometheus = prometheus_process(
+                data_dir,
+                installed_services(),
+                port=prometheus_port,
+                alert_for=alert_for,
+            )
+        except (PrometheusUnavailableError, ValueError) as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from exc
+    raise typer.Exit(
+        run_up(data_dir=data_dir, broker_port=broker_port, prometheus=prometheus)
+    )
 
 
 @app.command()
@@ -176,6 +212,28 @@ def _service_command(name: str, app_factory: str) -> typer.Typer:
             from motcua.shared.service import serve
 
             serve(load_object(app_factory)())
+
+    @group.command("migrate")
+    def migrate_command(
+        check: Annotated[
+            bool,
+            typer.Option(
+                "--check", help="Only report; exit 1 if the database is behind."
+            ),
+        ] = False,
+        wait: Annotated[
+            float,
+            typer.Option(
+                help="With --check: keep checking for up to this many seconds "
+                "(an init container waiting for the migration Job)."
+            ),
+        ] = 0.0,
+    ) -> None:
+        """Upgrade the service's database to the revision this release ships
+        (the Kubernetes migration Job), or check that it is there."""
+        from motcua.shared.cli.migrate import run_migrate
+
+        raise typer.Exit(run_migrate(name, app_factory, check=check, wait_s=wait))
 
     return group
 

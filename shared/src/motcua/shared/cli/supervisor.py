@@ -38,6 +38,7 @@ class Supervisor:
         self.host = host
         self.broker: LocalBroker | None = None
         self.children: list[Child] = []
+        self.extra_env: dict[str, str] = {}
         self._stopping = False
 
     def environment(self) -> dict[str, str]:
@@ -47,6 +48,7 @@ class Supervisor:
         if self.broker is not None:
             env["KAFKA_BOOTSTRAP_SERVERS"] = self.broker.bootstrap_servers
             env["KAFKA_PROFILE"] = "tansu"
+        env.update(self.extra_env)
         return env
 
     def start_broker(self) -> str:
@@ -119,6 +121,7 @@ class Supervisor:
         table.add_column("log")
         table.add_row("broker", broker, "")
         links = {s.name: s.links for s in installed_services()}
+        links["prometheus"] = (("alerts", "/alerts"),)
         for child in self.children:
             extra = "  ".join(
                 f"{label}: {child.url}{path}"
@@ -163,13 +166,23 @@ class Supervisor:
         console.print("Stopped.")
 
 
-def run_up(*, data_dir: Path, broker_port: int, host: str = "127.0.0.1") -> int:
+def run_up(
+    *,
+    data_dir: Path,
+    broker_port: int,
+    host: str = "127.0.0.1",
+    prometheus: ProcessSpec | None = None,
+) -> int:
     supervisor = Supervisor(data_dir=data_dir, broker_port=broker_port, host=host)
     signal.signal(signal.SIGINT, supervisor.request_stop)
     signal.signal(signal.SIGTERM, supervisor.request_stop)
+    if prometheus is not None:  # the console links to its alerts
+        supervisor.extra_env["MOTCUA_REPORTING_ALERTS_URL"] = f"{prometheus.url}/alerts"
     try:
         broker = supervisor.start_broker()
         supervisor.start_all()
+        if prometheus is not None:
+            supervisor.spawn(prometheus)
         if not supervisor.wait_ready():
             return 1
         supervisor.print_summary(broker)

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import httpx
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
+from prometheus_client.parser import text_string_to_metric_families
 
 from motcua.shared.auth import Role, issue_token
 from motcua.shared.settings import CommonSettings
@@ -109,6 +110,20 @@ def service_process(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+async def read_metric(
+    client: httpx.AsyncClient, name: str, **labels: str
+) -> float | None:
+    """The value of one sample on the service's ``/metrics`` (None: absent)."""
+    text = (await client.get("/metrics/")).text
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(
+                sample.labels.get(k) == v for k, v in labels.items()
+            ):
+                return float(sample.value)
+    return None
 
 
 async def wait_http_ok(url: str, *, timeout_s: float = 60.0) -> None:
