@@ -1,6 +1,8 @@
-"""Offsets read from the broker: true high watermarks and consumer-group lag.
+"""Offsets read from the broker: true high watermarks and consumer-group lag,
+for the lag gauges every service samples (``motcua_consumer_lag``).
 
-Used by the services' lag gauges and by reporting's operator console. Two
+Reporting's console reads the same with its own copy in ``broker_view``; the
+two are to become one once the console's changes in flight have landed. Two
 tansu facts shape this module. ListOffsets "latest" answers the last *batch's*
 base offset + 1, so end offsets undercount batched topics: the high watermark
 is taken from a fetch response instead (seek into the last batch, fetch, read
@@ -94,7 +96,8 @@ class PartitionLag:
 
     @property
     def lag(self) -> int:
-        return self.end - (self.committed or 0)
+        """Never negative: the end is read after the committed offset."""
+        return max(self.end - (self.committed or 0), 0)
 
 
 async def consumer_lag(
@@ -102,35 +105,50 @@ async def consumer_lag(
     groups: Sequence[str],
     topics: Sequence[str],
     *,
-    ends: dict[TopicPartition, int] | None = None,
+    timeout_s: float = 10.0,
 ) -> list[PartitionLag]:
     """Lag of each group on each partition of the topics it has committed on.
 
     A topic counts as consumed by a group once the group committed on one of
     its partitions; its other partitions then lag by everything they hold.
+    Committed offsets are read *before* the ends: both only grow, so a group
+    catching up never shows more read than there is.
     """
-    if ends is None:
-        ends = await high_watermarks(settings, topics)
-    tps = sorted(ends, key=lambda tp: (tp.topic, tp.partition))
-    if not tps:
-        return []
+    async with group_less_reader(settings) as consumer:
+        tps = await partitions_of(consumer, topics)
+        if not tps:
+            return []
+        committed = await _committed(settings, groups, tps)
+        ends = await read_highwaters(consumer, tps, timeout_s)
+    ordered = sorted(tps, key=lambda tp: (tp.topic, tp.partition))
+    lags: list[PartitionLag] = []
+    for group in groups:
+        offsets = committed[group]
+        consumed = {tp.topic for tp in offsets}
+        lags.extend(
+            PartitionLag(group, tp.topic, tp.partition, offsets.get(tp), ends[tp])
+            for tp in ordered
+            if tp.topic in consumed
+        )
+    return lags
+
+
+async def _committed(
+    settings: KafkaSettings, groups: Sequence[str], tps: Sequence[TopicPartition]
+) -> dict[str, dict[TopicPartition, int]]:
     admin = AIOKafkaAdminClient(**admin_kwargs(settings))
     await admin.start()
     try:
-        lags: list[PartitionLag] = []
+        found: dict[str, dict[TopicPartition, int]] = {}
         for group in groups:
-            offsets = await admin.list_consumer_group_offsets(group, partitions=tps)
-            committed = {
+            offsets = await admin.list_consumer_group_offsets(
+                group, partitions=list(tps)
+            )
+            found[group] = {
                 tp: meta.offset
                 for tp, meta in offsets.items()
                 if meta is not None and meta.offset >= 0
             }
-            consumed = {tp.topic for tp in committed}
-            lags.extend(
-                PartitionLag(group, tp.topic, tp.partition, committed.get(tp), ends[tp])
-                for tp in tps
-                if tp.topic in consumed
-            )
-        return lags
+        return found
     finally:
         await admin.close()

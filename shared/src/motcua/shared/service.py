@@ -16,11 +16,11 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import structlog
 import uvicorn
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Query
 from fastapi.responses import HTMLResponse, JSONResponse
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import make_asgi_app
@@ -315,9 +315,22 @@ def health_router(runtime: ServiceRuntime) -> APIRouter:
         summary="Readiness: database and broker reachable",
         responses={503: {"description": "Database or broker unreachable"}},
     )
-    async def readyz() -> JSONResponse:
+    async def readyz(
+        broker: Annotated[
+            Literal["required", "optional"],
+            Query(
+                description="`optional`: ready while the database answers, even "
+                "when the broker does not (writes wait in the outbox); what "
+                "Kubernetes' readiness probe asks, so a Kafka outage does not "
+                "take the HTTP API away."
+            ),
+        ] = "required",
+    ) -> JSONResponse:
         checks = await runtime.readiness()
-        ready = all(v == "ok" for v in checks.values())
+        deciding = {
+            k: v for k, v in checks.items() if k != "broker" or broker == "required"
+        }
+        ready = all(v == "ok" for v in deciding.values())
         return JSONResponse(
             {
                 "status": "ok" if ready else "unavailable",
