@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -228,3 +229,27 @@ def test_the_kubernetes_scrape_example_is_a_valid_configuration(
         "app_kubernetes_io_component": "service",
         "__meta_kubernetes_pod_container_port_name": "http",
     }
+
+
+def test_up_refuses_a_bad_alert_window_or_service_before_starting(
+    tmp_path: Path,
+) -> None:
+    """Nothing starts (no port is taken) when an option is wrong."""
+    motcua = [sys.executable, "-c", "from motcua.shared.cli.main import main; main()"]
+    data = str(tmp_path / "var")
+    for args, said in (
+        (
+            ["--with-prometheus", "--alert-for", "ten minutes"],
+            "not a Prometheus duration",
+        ),
+        (["--without", "nosuch"], "no such service: nosuch"),
+    ):
+        done = subprocess.run(
+            [*motcua, "up", "--data-dir", data, *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert said in done.stdout + done.stderr

@@ -53,6 +53,14 @@ def up(
     prometheus_port: Annotated[
         int, typer.Option(help="Port of the local Prometheus.")
     ] = 9090,
+    without: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="SERVICE",
+            help="Do not start this service (repeatable): run it yourself, e.g. "
+            "`./motcua notification`, to stop and start it while the rest runs.",
+        ),
+    ] = None,
     alert_for: Annotated[
         str | None,
         typer.Option(
@@ -64,6 +72,11 @@ def up(
     """Start the broker and all the services (Ctrl-C stops everything)."""
     from motcua.shared.cli.supervisor import run_up
 
+    skipped = frozenset(without or ())
+    unknown = skipped - {s.name for s in installed_services()}
+    if unknown:
+        console.print(f"[red]no such service: {', '.join(sorted(unknown))}[/red]")
+        raise typer.Exit(2)
     prometheus = None
     if with_prometheus:
         from motcua.shared.cli.prometheus import (
@@ -82,7 +95,12 @@ def up(
             console.print(f"[red]{exc}[/red]")
             raise typer.Exit(2) from exc
     raise typer.Exit(
-        run_up(data_dir=data_dir, broker_port=broker_port, prometheus=prometheus)
+        run_up(
+            data_dir=data_dir,
+            broker_port=broker_port,
+            prometheus=prometheus,
+            without=skipped,
+        )
     )
 
 

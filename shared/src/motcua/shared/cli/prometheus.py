@@ -145,10 +145,10 @@ def prometheus_process(
     alert_for: str | None,
 ) -> ProcessSpec:
     """The process spec ``motcua up`` starts for Prometheus."""
-    checkout = find_checkout()
-    binary = prometheus_binary(checkout)
     if alert_for:
         duration_seconds(alert_for)  # refuse a bad value before anything starts
+    checkout = find_checkout()
+    binary = prometheus_binary(checkout)
     local = LocalPrometheus(port=port, folder=data_dir.resolve() / "prometheus")
     config = write_config(local, services, checkout=checkout, alert_for=alert_for)
     return ProcessSpec(

@@ -77,12 +77,16 @@ class Supervisor:
             Child(spec.name, process, spec.url, spec.health_url, log_path)
         )
 
-    def start_all(self) -> None:
+    def start_all(self, without: frozenset[str] = frozenset()) -> None:
+        """Every service (but those in ``without``, which the operator runs
+        alone) and the helper processes of all of them."""
         for service in installed_services():
             if service.extra_processes:
                 for spec in load_object(service.extra_processes)(self.data_dir):
                     self.spawn(spec)
         for service in installed_services():
+            if service.name in without:
+                continue
             url = f"http://127.0.0.1:{service.default_port}"
             self.spawn(
                 ProcessSpec(
@@ -172,6 +176,7 @@ def run_up(
     broker_port: int,
     host: str = "127.0.0.1",
     prometheus: ProcessSpec | None = None,
+    without: frozenset[str] = frozenset(),
 ) -> int:
     supervisor = Supervisor(data_dir=data_dir, broker_port=broker_port, host=host)
     signal.signal(signal.SIGINT, supervisor.request_stop)
@@ -180,7 +185,7 @@ def run_up(
         supervisor.extra_env["MOTCUA_REPORTING_ALERTS_URL"] = f"{prometheus.url}/alerts"
     try:
         broker = supervisor.start_broker()
-        supervisor.start_all()
+        supervisor.start_all(without)
         if prometheus is not None:
             supervisor.spawn(prometheus)
         if not supervisor.wait_ready():
