@@ -253,3 +253,31 @@ def test_up_refuses_a_bad_alert_window_or_service_before_starting(
         )
         assert done.returncode == 2, done.stdout + done.stderr
         assert said in done.stdout + done.stderr
+
+
+def test_the_compose_prometheus_scrapes_every_compose_service(tmp_path: Path) -> None:
+    """docker-compose.yml's Prometheus: one job per motcua container at its
+    compose name and port, labelled as the rules expect, its rules mounted;
+    promtool accepts the configuration (the rules' path as mounted)."""
+    from deploy_checks import container_ports, load_compose, motcua_containers
+
+    compose = load_compose(ROOT)
+    containers = motcua_containers(ROOT, compose)
+    prometheus = compose["services"]["prometheus"]
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in prometheus["volumes"]}
+    config_file = ROOT / mounts["/etc/prometheus/prometheus.yml"]
+    assert (ROOT / mounts["/etc/prometheus/rules"]).resolve() == RULES.parent
+    config = _load(config_file)
+    jobs = {
+        job["job_name"]: job["static_configs"][0] for job in config["scrape_configs"]
+    }
+    assert set(jobs) == set(containers.values())
+    for name, service in containers.items():
+        [port] = container_ports(compose["services"][name])
+        assert jobs[service]["targets"] == [f"{name}:{port}"]
+        assert jobs[service]["labels"] == {"system": "motcua"}
+    config["rule_files"] = [str(RULES)]
+    copy = tmp_path / "prometheus.yml"
+    copy.write_text(json.dumps(config))
+    checked = _promtool("check", "config", str(copy), cwd=tmp_path)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
