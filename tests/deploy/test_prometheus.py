@@ -271,7 +271,9 @@ def test_the_compose_prometheus_scrapes_every_compose_service(tmp_path: Path) ->
     jobs = {
         job["job_name"]: job["static_configs"][0] for job in config["scrape_configs"]
     }
-    assert set(jobs) == set(containers.values())
+    assert set(jobs) == set(containers.values()), (
+        "one scrape job per motcua service in deploy/prometheus/compose.yml"
+    )
     for name, service in containers.items():
         [port] = container_ports(compose["services"][name])
         assert jobs[service]["targets"] == [f"{name}:{port}"]
