@@ -9,6 +9,10 @@
 # Every topic takes records up to 1 MiB (max.message.bytes, Kafka's default made
 # explicit: motcua's MAX_RECORD_BYTES, docs/deploy.md "Record sizes").
 #   TOPICS_COMMAND      the kafka-topics.sh to run (default: the image's)
+#
+# The history topics (motcua.dossier.events, motcua.notification.events) are
+# kept forever (retention.ms=-1, retention.bytes=-1; ADR 0013): they are the
+# legal record that rebuilds and verification read.
 set -euo pipefail
 
 : "${BOOTSTRAP_SERVERS:?BOOTSTRAP_SERVERS must be set}"
@@ -18,10 +22,15 @@ set -euo pipefail
 
 topics="${TOPICS_COMMAND:-/opt/kafka/bin/kafka-topics.sh}"
 for topic in "$@"; do
+  configs=()
+  case "$topic" in
+    motcua.dossier.events|motcua.notification.events)
+      configs=(--config retention.ms=-1 --config retention.bytes=-1) ;;
+  esac
   "$topics" --bootstrap-server "$BOOTSTRAP_SERVERS" --create --if-not-exists \
     --topic "$topic" --partitions "$PARTITIONS" \
     --replication-factor "$REPLICATION_FACTOR" \
-    --config max.message.bytes=1048576
+    --config max.message.bytes=1048576 "${configs[@]}"
 done
 
 # An existing topic keeps its partition count: report any that has fewer.

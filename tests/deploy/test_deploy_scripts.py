@@ -82,6 +82,12 @@ def test_topic_init_creates_each_topic_once_if_missing(tmp_path: Path) -> None:
             env["REPLICATION_FACTOR"],
             "--config",
             f"max.message.bytes={MAX_RECORD_BYTES}",
+            # the history topics are kept forever (ADR 0013)
+            *(
+                ["--config", "retention.ms=-1", "--config", "retention.bytes=-1"]
+                if topic in ("motcua.dossier.events", "motcua.notification.events")
+                else []
+            ),
         ]
     assert "--describe" in calls[-1]
     # An existing topic with fewer partitions is reported, a full one is not.

@@ -22,6 +22,7 @@ from motcua.shared.contracts.topics import (
     BUSINESS_TOPICS,
     MAX_RECORD_BYTES,
     dead_letter_topic,
+    topic_config,
 )
 from motcua.shared.messaging.consumer import EventConsumer
 from motcua.shared.messaging.relay import Publish
@@ -147,7 +148,10 @@ async def declare_topics(settings: KafkaSettings, names: Iterable[str]) -> list[
                             name,
                             settings.partitions,
                             settings.replication_factor,
-                            topic_configs={"max.message.bytes": str(MAX_RECORD_BYTES)},
+                            topic_configs={
+                                "max.message.bytes": str(MAX_RECORD_BYTES),
+                                **topic_config(name),
+                            },
                         )
                     ]
                 )
@@ -156,9 +160,41 @@ async def declare_topics(settings: KafkaSettings, names: Iterable[str]) -> list[
                 pass
         if created:
             log.info("topics_declared", topics=created, partitions=settings.partitions)
+        await _check_retention(admin, [n for n in names if n not in created])
         return created
     finally:
         await admin.close()
+
+
+async def _check_retention(admin: AIOKafkaAdminClient, names: Iterable[str]) -> None:
+    """A history topic created before ADR 0013 (or by hand) may still drop
+    records after the broker's default retention: say so loudly (changing a
+    topic's configuration is the cluster operator's decision)."""
+    from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+    wanted = [n for n in dict.fromkeys(names) if topic_config(n)]
+    if not wanted:
+        return
+    try:
+        answers = await admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, n) for n in wanted]
+        )
+    except Exception as exc:  # a broker without DescribeConfigs: nothing to check
+        log.info("topic_retention_unchecked", error=repr(exc))
+        return
+    for answer in answers:
+        for _code, _msg, _type, topic, entries in answer.resources:
+            configs = {e[0]: e[1] for e in entries}
+            expected = topic_config(topic)
+            if any(configs.get(k) not in (None, v) for k, v in expected.items()):
+                log.warning(
+                    "topic_retention_too_short",
+                    topic=topic,
+                    retention_ms=configs.get("retention.ms"),
+                    expected=expected,
+                    fix=f"kafka-configs.sh --alter --entity-type topics --entity-name "
+                    f"{topic} --add-config retention.ms=-1,retention.bytes=-1",
+                )
 
 
 def kafka_publisher(broker: KafkaBroker) -> Publish:

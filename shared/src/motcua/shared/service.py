@@ -52,6 +52,8 @@ from motcua.shared.messaging.relay import OutboxRelay
 from motcua.shared.metrics import ServiceMetrics
 from motcua.shared.sampling import Sample, Sampler
 from motcua.shared.settings import ServiceSettings
+from motcua.shared.signing.keystore import KeyMaterial
+from motcua.shared.signing.local import key_material
 from motcua.shared.telemetry import create_tracer_provider
 
 log = structlog.get_logger(__name__)
@@ -132,6 +134,15 @@ class ServiceRuntime:
         self._connect_task: asyncio.Task[None] | None = None
         self._background: list[asyncio.Task[Any]] = []
         self._on_connected: list[Callable[[], Any]] = []
+        self._keys: KeyMaterial | None = None
+
+    @property
+    def keys(self) -> KeyMaterial:
+        """The keystore this process signs and verifies with (opened, and in
+        development created, on first use: never at import time)."""
+        if self._keys is None:
+            self._keys = key_material(self.settings.common, self.settings.signing)
+        return self._keys
 
     # -- wiring ---------------------------------------------------------------
 
@@ -219,6 +230,7 @@ class ServiceRuntime:
             raise RuntimeError(msg)
 
     async def start(self) -> None:
+        _ = self.keys.keyring()  # a missing production keystore stops us here
         if self.settings.migrate_on_start:
             await self.migrate()
         else:

@@ -129,6 +129,49 @@ class KafkaSettings(BaseSettings):
         return self
 
 
+class SigningSettings(BaseSettings):
+    """Agencies' signing keys and how events are checked (ADR 0012)."""
+
+    model_config = SettingsConfigDict(env_prefix="MOTCUA_SIGNING_", extra="ignore")
+
+    keystore: Path | None = Field(
+        default=None,
+        description="Folder of the keystore (jwks.json, private/). Unset: "
+        "`<data folder>/keys`, created at first start in development and test; "
+        "in production it must exist (mounted from a secret store, never the "
+        "repository).",
+    )
+    accept_unsigned_legacy: bool = Field(
+        default=True,
+        description="Accept unsigned events as *unsigned legacy* when they are "
+        "imported history or older than the keystore's `signing_since`, for "
+        "dossiers with no signed event. Set false once old history is sealed "
+        "(`motcua keys seal-legacy`).",
+    )
+    clock_tolerance_s: float = Field(
+        default=300.0,
+        ge=0,
+        description="How far an event's `occurred_at` may lie outside its key's "
+        "validity period (clock skew between producers).",
+    )
+    rotation_grace_s: float = Field(
+        default=300.0,
+        ge=0,
+        description="After `motcua keys rotate`, how long the old key stays valid "
+        "(processes reload the keystore within a second; this covers events "
+        "already signed and in flight).",
+    )
+    checkpoint_interval_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often reporting signs a checkpoint over the heads of the "
+        "dossier chains changed since the last one.",
+    )
+
+    def folder(self, data_dir: Path) -> Path:
+        return (self.keystore or data_dir / "keys").resolve()
+
+
 class TelemetrySettings(BaseSettings):
     """OpenTelemetry export (standard OTEL_ variables)."""
 
@@ -189,6 +232,7 @@ class ServiceSettings(BaseSettings):
     common: CommonSettings = Field(default_factory=CommonSettings)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
+    signing: SigningSettings = Field(default_factory=SigningSettings)
 
     @model_validator(mode="after")
     def _default_port(self) -> ServiceSettings:

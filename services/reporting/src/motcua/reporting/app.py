@@ -15,6 +15,7 @@ from motcua.reporting.settings import ReportingSettings
 from motcua.shared.contracts.dossier import DossierRatedV1
 from motcua.shared.contracts.topics import DOSSIER_EVENTS, NOTIFICATION_EVENTS
 from motcua.shared.service import ServiceRuntime, create_http_app
+from motcua.shared.signing.http import jwks_router
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -41,7 +42,11 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         runtime,
         title="motcua reporting",
         description="Báo cáo, tra cứu và giám sát luồng sự kiện.",
-        routers=[api.router, console.router],
+        routers=[
+            api.router,
+            console.router,
+            jwks_router(lambda: runtime.keys.keyring()),
+        ],
     )
     app.state.reporting = context
     return app

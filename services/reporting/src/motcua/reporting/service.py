@@ -13,5 +13,6 @@ SERVICE = ServiceDefinition(
         ("Operator console", "/console"),
         ("API docs", "/docs"),
         ("AsyncAPI", "/asyncapi"),
+        ("Public signing keys", "/.well-known/jwks.json"),
     ),
 )

@@ -13,6 +13,7 @@ from motcua.shared.cli.services import installed_services, load_object
 from motcua.shared.settings import (
     CommonSettings,
     KafkaSettings,
+    SigningSettings,
     TelemetrySettings,
     describe_settings,
 )
@@ -41,6 +42,7 @@ def _configuration_page() -> str:
         ("Every service: data, logs, authentication", CommonSettings),
         ("Every service: the broker", KafkaSettings),
         ("Every service: tracing", TelemetrySettings),
+        ("Every service: signing keys and checks", SigningSettings),
     ]
     groups += [(f"{s.title}", load_object(s.settings)) for s in installed_services()]
     lines = [
@@ -50,12 +52,13 @@ def _configuration_page() -> str:
         "Every variable is optional: the defaults run the embedded system (`./motcua up`).",
         "",
     ]
-    shared = {row["env"] for _t, cls in groups[:3] for row in describe_settings(cls)}
+    shared = {row["env"] for _t, cls in groups[:4] for row in describe_settings(cls)}
     for title, cls in groups:
         rows = [
             r
             for r in describe_settings(cls)
-            if cls in (CommonSettings, KafkaSettings, TelemetrySettings)
+            if cls
+            in (CommonSettings, KafkaSettings, TelemetrySettings, SigningSettings)
             or r["env"] not in shared
         ]
         lines += [

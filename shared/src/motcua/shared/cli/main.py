@@ -19,6 +19,7 @@ from motcua.shared.local_broker import LocalBroker
 from motcua.shared.settings import (
     CommonSettings,
     KafkaSettings,
+    SigningSettings,
     TelemetrySettings,
     describe_settings,
 )
@@ -138,6 +139,7 @@ def config() -> None:
         CommonSettings,
         KafkaSettings,
         TelemetrySettings,
+        SigningSettings,
     ]
     groups += [load_object(s.settings) for s in installed_services()]
     for group in groups:
@@ -256,6 +258,14 @@ def _service_command(name: str, app_factory: str) -> typer.Typer:
     return group
 
 
+def _register_signing() -> None:
+    from motcua.shared.cli.keys import keys_app
+    from motcua.shared.cli.verify import verify_app
+
+    app.add_typer(keys_app, name="keys")
+    app.add_typer(verify_app, name="verify")
+
+
 def _register_plugins() -> None:
     """Commands of other installed packages (entry point group ``motcua.commands``:
     a function taking the root Typer app), e.g. ``motcua bench``."""
@@ -277,6 +287,7 @@ def _register_services() -> None:
 
 def main() -> None:
     _register_services()
+    _register_signing()
     _register_plugins()
     try:
         app()

@@ -170,6 +170,19 @@ class Supervisor:
         console.print("Stopped.")
 
 
+def _keystore(data_dir: Path) -> None:
+    """The agencies' signing keys: created under the data folder at the first
+    start (development), before any service signs with them."""
+    from motcua.shared.settings import CommonSettings, SigningSettings
+    from motcua.shared.signing.local import ensure_keystore
+
+    store, created = ensure_keystore(
+        CommonSettings(data_dir=data_dir), SigningSettings()
+    )
+    if created:
+        console.print(f"Signing keys created in {store.folder} (development only).")
+
+
 def run_up(
     *,
     data_dir: Path,
@@ -184,6 +197,7 @@ def run_up(
     if prometheus is not None:  # the console links to its alerts
         supervisor.extra_env["MOTCUA_REPORTING_ALERTS_URL"] = f"{prometheus.url}/alerts"
     try:
+        _keystore(supervisor.data_dir)
         broker = supervisor.start_broker()
         supervisor.start_all(without)
         if prometheus is not None:

@@ -74,6 +74,22 @@ def registered_event_types() -> dict[tuple[str, int], type[EventData]]:
     return dict(_REGISTRY)
 
 
+class ChainLink(BaseModel):
+    """Where an event sits in its dossier's hash chain (ADR 0012)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    prev: list[str] = Field(
+        default_factory=list,
+        description="SHA-256 digests (hex) of the dossier's events this one follows: "
+        "the heads of the chain as its producer knew them (sorted; empty for the "
+        "first event of a dossier, several when it joins concurrent acts).",
+    )
+    seq: int = Field(
+        ge=1, description="1 + the highest `seq` among `prev` (1 for the first)."
+    )
+
+
 class EventEnvelope(BaseModel, Generic[DataT]):
     """What travels on every motcua topic: metadata plus a typed payload."""
 
@@ -103,6 +119,17 @@ class EventEnvelope(BaseModel, Generic[DataT]):
         "update records and reports but send no notices.",
     )
     data: DataT
+    chain: ChainLink | None = Field(
+        default=None,
+        description="Link in the dossier's hash chain; set on every event that "
+        "changes a dossier's legal state (unset: unsigned legacy or not chained).",
+    )
+    signature: str | None = Field(
+        default=None,
+        description="Detached JWS (compact, `<header>..<signature>`, ES256) of the "
+        "acting agency over the RFC 8785 bytes of this envelope without "
+        "`signature`; the header's `kid` names the key (published JWKS).",
+    )
 
     @field_validator("occurred_at")
     @classmethod
@@ -181,6 +208,15 @@ def parse_event(raw: bytes | str) -> EventEnvelope[EventData]:
     """
     try:
         obj = json.loads(raw)
+    except ValueError as exc:
+        msg = f"not a motcua event envelope: {exc}"
+        raise EventParseError(msg) from exc
+    return parse_envelope(obj)
+
+
+def parse_envelope(obj: Any) -> EventEnvelope[EventData]:
+    """:func:`parse_event` for a body already decoded from JSON."""
+    try:
         key = (obj["event_type"], int(obj["schema_version"]))
     except (ValueError, TypeError, KeyError) as exc:
         msg = f"not a motcua event envelope: {exc}"

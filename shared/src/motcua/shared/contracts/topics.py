@@ -27,6 +27,16 @@ dead letter's headers fit well inside."""
 
 BUSINESS_TOPICS: Final = (DOSSIER_EVENTS, NOTIFICATION_EVENTS)
 
+RETAINED_FOREVER: Final = {"retention.ms": "-1", "retention.bytes": "-1"}
+"""Topic configuration of the history topics (ADR 0013): they are the legal
+record every rebuild and verification reads, kept as long as dossiers are
+(Kafka's default would drop them after seven days)."""
+
+
+def topic_config(topic: str) -> dict[str, str]:
+    """Configuration a topic is created with (empty: the broker's defaults)."""
+    return dict(RETAINED_FOREVER) if topic in BUSINESS_TOPICS else {}
+
 
 def dead_letter_topic(consumer: str) -> str:
     """Per-consumer dead-letter topic, e.g. ``motcua.dlt.routing``."""

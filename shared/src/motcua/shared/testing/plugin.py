@@ -6,17 +6,28 @@
   PostgreSQL when ``MOTCUA_TEST_POSTGRES_URL`` is set. If it is set and the server
   does not answer, the test fails: CI must never silently skip PostgreSQL.
 - ``sqlite_database_url`` / ``postgres_database_url``: one backend only.
+- ``signing_keystore`` (session, automatic): one keystore with a key per agency,
+  named by ``MOTCUA_SIGNING_KEYSTORE`` for every app, helper and process the
+  tests start (generating keys per test would cost more than the tests).
 """
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from motcua.shared.domain.agencies import load_registry
 from motcua.shared.settings import KafkaSettings
+from motcua.shared.signing.keystore import (
+    FileKeystore,
+    province_of,
+    registry_agencies,
+)
 from motcua.shared.testing.brokers import BrokerUnderTest, broker_for_tests
 from motcua.shared.testing.databases import (
     POSTGRES_ENV,
@@ -27,6 +38,28 @@ from motcua.shared.testing.databases import (
 )
 
 BACKENDS = ("sqlite", "postgres")
+TEST_KEYS_VALID_FROM = datetime(2000, 1, 1, tzinfo=UTC)
+"""Tests replay business times from years back: their keys are valid since."""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def signing_keystore(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[FileKeystore]:
+    previous = os.environ.get("MOTCUA_SIGNING_KEYSTORE")
+    store = FileKeystore(tmp_path_factory.mktemp("keystore") / "keys")
+    registry = load_registry()
+    store.init(
+        registry_agencies(registry),
+        province=province_of(registry),
+        valid_from=TEST_KEYS_VALID_FROM,
+    )
+    os.environ["MOTCUA_SIGNING_KEYSTORE"] = str(store.folder)
+    yield store
+    if previous is None:
+        os.environ.pop("MOTCUA_SIGNING_KEYSTORE", None)
+    else:
+        os.environ["MOTCUA_SIGNING_KEYSTORE"] = previous
 
 
 @pytest.fixture(scope="session")
