@@ -37,6 +37,9 @@ def records(count: int) -> list[ConsumedRecord]:
             DossierWithdrawnV1(reason="rút hồ sơ"),
             dossier_code=f"000.01.31.H14-261201-{i % 300:04d}",
             producer="bench",
+            # unsigned (imported): the core's own cost; signing_bench.py
+            # measures what signing and checking add
+            imported=True,
         )
         out.append(
             ConsumedRecord(

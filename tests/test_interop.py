@@ -21,6 +21,9 @@ from motcua.shared.db import create_engine, create_session_factory, migrate
 from motcua.shared.kafka import create_broker, declare_topics, kafka_publisher
 from motcua.shared.messaging import OutboxRelay, add_event
 from motcua.shared.settings import KafkaSettings
+from motcua.shared.signing.keystore import FileKeystore, KeyMaterial
+from motcua.shared.signing.store import SIGNER, open_chain
+from motcua.shared.signing.verifier import verify_history
 from motcua.shared.testing.brokers import BrokerUnderTest
 
 pytestmark = pytest.mark.broker
@@ -58,6 +61,7 @@ async def test_librdkafka_reads_our_envelopes_and_headers(
     kafka_settings: KafkaSettings,
     sqlite_database_url: str,
     unique: str,
+    signing_keystore: FileKeystore,
 ) -> None:
     topic = f"interop.{unique}"
     await declare_topics(kafka_settings, [topic])
@@ -65,7 +69,8 @@ async def test_librdkafka_reads_our_envelopes_and_headers(
         MIGRATIONS, sqlite_database_url, version_table="alembic_version_interop"
     )
     engine = create_engine(sqlite_database_url)
-    sessions = create_session_factory(engine)
+    keys = KeyMaterial(signing_keystore)
+    sessions = create_session_factory(engine, info={SIGNER: lambda: keys})
     broker = create_broker(kafka_settings, client_id="interop")
     await broker.start()
     relay = OutboxRelay(
@@ -88,6 +93,7 @@ async def test_librdkafka_reads_our_envelopes_and_headers(
     )
     try:
         async with sessions() as session, session.begin():
+            await open_chain(session, event.dossier_code)
             add_event(session, event, topic=topic)
         assert await relay.publish_pending() == 1
     finally:
@@ -118,7 +124,13 @@ async def test_librdkafka_reads_our_envelopes_and_headers(
         "producer",
         "correlation_id",
         "data",
+        "chain",
+        "signature",
     }
+    # what librdkafka read verifies against the published keys (ADR 0012)
+    report = verify_history(event.dossier_code, [record.value()], keys.keyring())
+    assert [e.status for e in report.events] == ["valid"]
+    assert report.events[0].signer == "000.01.31.H14"
 
 
 def _partitions_by_librdkafka(

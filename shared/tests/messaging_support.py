@@ -60,6 +60,10 @@ async def create_tables(engine: AsyncEngine) -> None:
 def withdrawal(
     dossier_code: str, reason: str = "", **kwargs: Any
 ) -> EventEnvelope[Any]:
+    """A withdrawal as imported history (``imported``): unsigned, so these
+    tests of the messaging core need no keystore (``test_signed_history``
+    covers signed events through the same core)."""
+    kwargs.setdefault("imported", True)
     return new_event(
         DossierWithdrawnV1(reason=reason),
         dossier_code=dossier_code,

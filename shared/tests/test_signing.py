@@ -444,3 +444,40 @@ def test_checkpoints_chain_and_detect_deleted_history(keys: KeyMaterial) -> None
     assert any(
         "not the province" in p for p in cp.verify_sequence([by_desk], ring).problems
     )
+
+
+def test_a_province_seal_vouches_for_legacy_events(keys: KeyMaterial) -> None:
+    from motcua.shared.contracts.dossier import DossierLegacySealedV1
+
+    ring = keys.keyring()
+    old = datetime(2025, 5, 1, 8, tzinfo=UTC)
+    legacy = [
+        new_event(
+            reception(old),
+            dossier_code=CODE,
+            producer="intake",
+            agency_code=DESK,
+            occurred_at=old,
+            imported=True,
+        ).to_json()
+    ]
+    state = consume(legacy, ring)
+    assert state.unsealed == set(state.links)
+    writer = Writer(keys, state=state)
+    writer.add(
+        DossierLegacySealedV1(legacy_events=sorted(state.unsealed)),
+        ring.province,
+        START,
+    )
+    assert not writer.state.unsealed
+    history = [*legacy, *writer.bodies]
+    report = verify_history(CODE, history, ring)
+    assert report.intact, report.to_json()
+    assert [e.status for e in report.events] == ["sealed_legacy", "valid"]
+    assert not report.signed  # sealed, still not signed by the agency that acted
+
+    edited = [legacy[0].replace(b"Nguy", b"Ngyu"), *writer.bodies]
+    report = verify_history(CODE, edited, ring)
+    assert not report.intact
+    assert report.events[1].status == CHAIN_BROKEN  # the seal follows the original
+    assert "missing before #2" in report.events[1].detail

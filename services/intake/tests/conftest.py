@@ -7,7 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from intake_support import Intake, intake_settings
+from intake_support import Intake, intake_settings, spread_codes
 
 from motcua.intake.app import create_app
 from motcua.shared.contracts import now_vn
@@ -56,6 +56,7 @@ async def intake_service(
     )
     app = create_app(settings)
     async with running_app(app) as client:
+        await spread_codes(app)
         yield Intake(app=app, client=client, settings=settings)
 
 

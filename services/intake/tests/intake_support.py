@@ -5,10 +5,11 @@ writing what routing would publish."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +19,14 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from motcua.intake.repository import raise_sequence
 from motcua.intake.settings import IntakeSettings
-from motcua.shared.contracts import VN_TZ, EventData, new_event
+from motcua.shared.contracts import VN_TZ, EventData, new_event, now_vn
 from motcua.shared.contracts import headers as h
 from motcua.shared.contracts.topics import DOSSIER_EVENTS
 from motcua.shared.messaging.tables import OutboxRecord
 from motcua.shared.settings import CommonSettings, KafkaSettings
+from motcua.shared.testing.signing import test_chains
 
 DESK = "000.01.31.H14"  # Trung tâm Phục vụ hành chính công xã Kim Long
 OTHER_DESK = "000.01.32.H14"  # xã Xuân Quang
@@ -78,20 +81,53 @@ def intake_settings(
     )
 
 
+# -- dossier codes -------------------------------------------------------------
+
+_CODE_BLOCKS = itertools.count(1)
+CODE_BLOCK = 150
+
+
+async def spread_codes(app: FastAPI, *, days: int = 3) -> None:
+    """Start this app's dossier codes in a block of its own.
+
+    Every test database starts its daily counters at 1, but all tests share
+    one topic, and a dossier code names one chain of signed events: two test
+    systems issuing the same code would write two histories for one dossier,
+    which consumers rightly refuse (ADR 0012). Production codes are unique.
+    """
+    floor = next(_CODE_BLOCKS) * CODE_BLOCK
+    runtime = app.state.runtime
+    registry = app.state.intake.registry
+    desks = [a.code for a in registry if a.has_type("one_stop_centre")]
+    today = now_vn().date()
+    async with runtime.transaction() as session:
+        for offset in range(-1, days):
+            for desk in desks:
+                await raise_sequence(
+                    session, desk, today + timedelta(days=offset), floor
+                )
+
+
 # -- events ------------------------------------------------------------------
+
+
+async def outbox_bodies(
+    sessions: async_sessionmaker[AsyncSession], dossier_code: str | None = None
+) -> list[bytes]:
+    """Record bodies intake queued, oldest first."""
+    t = OutboxRecord.__table__  # type: ignore[attr-defined]
+    query = sa.select(t.c.payload).order_by(t.c.id)
+    if dossier_code is not None:
+        query = query.where(t.c.key == dossier_code)
+    async with sessions() as session:
+        return [bytes(p) for p in (await session.execute(query)).scalars().all()]
 
 
 async def outbox_events(
     sessions: async_sessionmaker[AsyncSession], dossier_code: str | None = None
 ) -> list[dict[str, Any]]:
     """Envelopes intake queued, oldest first."""
-    t = OutboxRecord.__table__  # type: ignore[attr-defined]
-    query = sa.select(t.c.payload).order_by(t.c.id)
-    if dossier_code is not None:
-        query = query.where(t.c.key == dossier_code)
-    async with sessions() as session:
-        rows = (await session.execute(query)).scalars().all()
-    return [json.loads(payload) for payload in rows]
+    return [json.loads(b) for b in await outbox_bodies(sessions, dossier_code)]
 
 
 async def published(
@@ -130,16 +166,26 @@ async def published(
 
 
 async def publish_as_routing(
-    kafka: KafkaSettings, dossier_code: str, data: EventData
+    kafka: KafkaSettings,
+    dossier_code: str,
+    data: EventData,
+    *,
+    sessions: async_sessionmaker[AsyncSession] | None = None,
+    agency_code: str | None = None,
 ) -> uuid.UUID:
-    """Publish an event as routing's relay would."""
-    event = new_event(data, dossier_code=dossier_code, producer="routing")
+    """Publish an event as routing's relay would: signed by the agency entitled
+    to the act and linked after intake's own events (read from ``sessions``,
+    intake's database) and those this test published before."""
+    event = new_event(
+        data, dossier_code=dossier_code, producer="routing", agency_code=agency_code
+    )
+    known = await outbox_bodies(sessions, dossier_code) if sessions is not None else []
     producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers)
     await producer.start()
     try:
         await producer.send_and_wait(
             DOSSIER_EVENTS,
-            event.to_json(),
+            test_chains().body(event, known=known),
             key=dossier_code.encode(),
             headers=[
                 (h.EVENT_ID, str(event.event_id).encode()),

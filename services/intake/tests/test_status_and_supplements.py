@@ -17,6 +17,7 @@ from motcua.shared.auth import Role
 from motcua.shared.contracts import now_vn
 from motcua.shared.contracts.handoff import (
     ApologyIssuedV1,
+    HandoffAcknowledgedV1,
     HandoffOfferedV1,
     ProcessingStoppedV1,
     ResultDeliveredV1,
@@ -30,6 +31,17 @@ from motcua.shared.testing.helpers import bearer, wait_for
 pytestmark = pytest.mark.broker
 
 OFFICER = bearer(DESK, Role.DESK_OFFICER)
+
+
+async def _hand_to_desk(intake: Intake, kafka: KafkaSettings, code: str) -> None:
+    """Routing offers the first step to the desk, which takes it over (the desk
+    then holds the dossier: it may sign the acts that follow)."""
+    sessions = intake.app.state.runtime.sessions
+    for data in (
+        HandoffOfferedV1(step_no=1, to_agency_code=DESK),
+        HandoffAcknowledgedV1(step_no=1, to_agency_code=DESK),
+    ):
+        await publish_as_routing(kafka, code, data, sessions=sessions)
 
 
 async def _status(intake: Intake, code: str) -> dict[str, object]:
@@ -56,15 +68,14 @@ async def test_a_supplement_is_taken_only_after_an_agency_asked_for_it(
     assert early.status_code == 409
     assert early.json()["error"]["code"] == "supplement_not_requested"
 
-    await publish_as_routing(
-        kafka_settings, code, HandoffOfferedV1(step_no=1, to_agency_code=DESK)
-    )
+    await _hand_to_desk(intake, kafka_settings, code)
     await publish_as_routing(
         kafka_settings,
         code,
         SupplementRequestedV1(
             requested_components=["Tờ khai có chữ ký"], reason="Thiếu chữ ký"
         ),
+        sessions=intake.app.state.runtime.sessions,
     )
 
     async def waiting() -> dict[str, object] | None:
@@ -115,23 +126,27 @@ async def test_results_apologies_and_impossible_moves(
     )
     code = created.json()["code"]
     new_due = now_vn().replace(microsecond=0)
+    await _hand_to_desk(intake, kafka_settings, code)
+    sessions = intake.app.state.runtime.sessions
     await publish_as_routing(
         kafka_settings,
         code,
         ApologyIssuedV1(reason="Chờ xác minh", new_due_at=new_due),
+        sessions=sessions,
     )
-    # A delivery announced while intake holds status 2 is impossible by the
-    # shared table (9 → 10 only): ignored, where intake used to show 10.
+    # A delivery announced while intake holds status 4 is impossible by the
+    # shared table (9 → 10 only): ignored. (It is signed by the holder, so the
+    # chain guard lets it through: the state check is what refuses it.)
     await publish_as_routing(
-        kafka_settings, code, ResultDeliveredV1(delivered_at=now_vn(), method="desk")
-    )
-    await publish_as_routing(
-        kafka_settings, code, HandoffOfferedV1(step_no=1, to_agency_code=DESK)
+        kafka_settings,
+        code,
+        ResultDeliveredV1(delivered_at=now_vn(), method="desk"),
+        sessions=sessions,
     )
 
     async def in_progress() -> dict[str, object] | None:
         body = await _status(intake, code)
-        return body if body["status"] == 4 else None
+        return body if body["status"] == 4 and body["due_at"] else None
 
     body = await wait_for(in_progress, timeout_s=30, message="status 4")
     assert body["due_at"] == new_due.isoformat()
@@ -139,9 +154,13 @@ async def test_results_apologies_and_impossible_moves(
         kafka_settings,
         code,
         ResultRecordedV1(resolved_at=now_vn(), timeliness=Timeliness.EARLY),
+        sessions=sessions,
     )
     await publish_as_routing(
-        kafka_settings, code, ResultDeliveredV1(delivered_at=now_vn(), method="desk")
+        kafka_settings,
+        code,
+        ResultDeliveredV1(delivered_at=now_vn(), method="desk"),
+        sessions=sessions,
     )
 
     async def delivered() -> dict[str, object] | None:
@@ -163,11 +182,12 @@ async def test_a_stopped_dossier_cannot_be_withdrawn(
         "/api/v1/dossiers", json=dossier(), headers=OFFICER
     )
     code = created.json()["code"]
+    await _hand_to_desk(intake, kafka_settings, code)
     await publish_as_routing(
-        kafka_settings, code, HandoffOfferedV1(step_no=1, to_agency_code=DESK)
-    )
-    await publish_as_routing(
-        kafka_settings, code, ProcessingStoppedV1(reason="Không đủ điều kiện")
+        kafka_settings,
+        code,
+        ProcessingStoppedV1(reason="Không đủ điều kiện"),
+        sessions=intake.app.state.runtime.sessions,
     )
 
     async def stopped() -> dict[str, object] | None:

@@ -26,6 +26,7 @@ from motcua.shared.messaging.outbox import envelope_headers
 from motcua.shared.messaging.tables import OutboxRecord
 from motcua.shared.settings import CommonSettings, KafkaSettings
 from motcua.shared.testing.helpers import bearer, running_app, wait_for
+from motcua.shared.testing.signing import test_chains
 
 
 class Clock:
@@ -38,8 +39,13 @@ class Clock:
         return self.now
 
 
-async def publish(kafka: KafkaSettings, *events: EventEnvelope[Any]) -> None:
-    """Publish envelopes as another service's relay would (key, headers)."""
+async def publish(
+    kafka: KafkaSettings, *events: EventEnvelope[Any], signed: bool = True
+) -> None:
+    """Publish envelopes as another service's relay would (key, headers):
+    acts of a dossier's history signed by the entitled agency and linked after
+    what this test published for the dossier (``signed=False``: as a system
+    from before signing would, unsigned legacy)."""
     producer = AIOKafkaProducer(
         bootstrap_servers=kafka.bootstrap_servers, acks="all", enable_idempotence=False
     )
@@ -49,7 +55,7 @@ async def publish(kafka: KafkaSettings, *events: EventEnvelope[Any]) -> None:
             headers = envelope_headers(event)
             await producer.send_and_wait(
                 event.data.TOPIC,
-                event.to_json(),
+                test_chains().body(event) if signed else event.to_json(),
                 key=event.dossier_code.encode(),
                 headers=[(k, v.encode()) for k, v in headers.items()],
             )
@@ -174,6 +180,10 @@ class RoutingUnderTest:
     async def scalar(self, stmt: Any) -> Any:
         async with self.sessions() as session:
             return await session.scalar(stmt)
+
+    async def session_rows(self, stmt: Any) -> list[Any]:
+        async with self.app.state.runtime.sessions() as session:
+            return list((await session.execute(stmt)).all())
 
     async def outbox_count(self, code: str) -> int:
         """Events queued about one dossier (the group also replays others)."""

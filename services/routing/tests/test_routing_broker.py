@@ -29,6 +29,7 @@ from routing_support import (
 
 from motcua.routing.tables import DeadlineAlarm, HandoffRow, ParkedEvent
 from motcua.shared.auth import Role
+from motcua.shared.contracts import headers as h
 from motcua.shared.contracts import new_event
 from motcua.shared.contracts.common import NotificationChannel
 from motcua.shared.contracts.dossier import (
@@ -42,6 +43,8 @@ from motcua.shared.contracts.handoff import (
     Timeliness,
 )
 from motcua.shared.contracts.notification import PostalStatusChangedV1
+from motcua.shared.contracts.topics import DOSSIER_EVENTS
+from motcua.shared.messaging.tables import OutboxRecord
 from motcua.shared.settings import KafkaSettings
 from motcua.shared.testing.helpers import bearer
 
@@ -465,8 +468,17 @@ async def test_duplicates_and_events_before_their_dossier_are_applied_once(
         )
         announced = received(code)
         # the withdrawal overtakes the reception; the reception comes twice, and
-        # once more under another event id
-        await publish(kafka_settings, withdrawn, announced, announced, received(code))
+        # once more under another event id. Only unsigned legacy history can
+        # arrive like this: a signed event always follows the events it links
+        # to (ADR 0012), and a second reception would be a second first event.
+        await publish(
+            kafka_settings,
+            withdrawn,
+            announced,
+            announced,
+            received(code),
+            signed=False,
+        )
 
         async def withdrawn_dossier() -> dict[str, Any] | None:
             d = await svc.routed(code)
@@ -479,7 +491,17 @@ async def test_duplicates_and_events_before_their_dossier_are_applied_once(
         assert (
             await svc.scalar(sa.select(sa.func.count()).select_from(ParkedEvent)) == 0
         )
-        assert await svc.outbox_count(code) == 2  # routed + offered, once
+        # routed + offered, once; the reception under another event id came
+        # after routing had signed the dossier's history: an unsigned event
+        # can no longer join it, so it is dead-lettered, not applied
+        stmt = sa.select(OutboxRecord.topic, OutboxRecord.headers).where(  # type: ignore[call-overload]
+            OutboxRecord.key == code  # type: ignore[arg-type]
+        )
+        rows = await svc.session_rows(stmt)
+        assert sorted(t for t, _ in rows if t == DOSSIER_EVENTS) == [DOSSIER_EVENTS] * 2
+        assert [hd[h.DLT_REASON] for t, hd in rows if t != DOSSIER_EVENTS] == [
+            "signature_invalid"
+        ]
 
         # a supplement nobody asked for changes nothing
         await publish(kafka_settings, received(other))

@@ -20,6 +20,11 @@ from sqlmodel import SQLModel
 
 from motcua.shared.db import UTCDateTime
 from motcua.shared.messaging.tables import MESSAGING_TABLES
+from motcua.shared.signing.tables import (
+    SIGNING_TABLES,
+    create_signing_tables,
+    drop_signing_tables,
+)
 
 
 def run_alembic_env(service_tables: Collection[str]) -> None:
@@ -30,7 +35,7 @@ def run_alembic_env(service_tables: Collection[str]) -> None:
     url = config.get_main_option("sqlalchemy.url")
     assert url, "sqlalchemy.url is not set"
     version_table = config.attributes.get("version_table", "alembic_version")
-    owned = set(service_tables) | set(MESSAGING_TABLES)
+    owned = set(service_tables) | set(MESSAGING_TABLES) | set(SIGNING_TABLES)
 
     def include_name(name: str | None, type_: str, _parent: Any) -> bool:
         return type_ != "table" or name in owned
@@ -102,4 +107,10 @@ def drop_messaging_tables(op: Any) -> None:
     op.drop_table("outbox")
 
 
-__all__ = ["create_messaging_tables", "drop_messaging_tables", "run_alembic_env"]
+__all__ = [
+    "create_messaging_tables",
+    "create_signing_tables",
+    "drop_messaging_tables",
+    "drop_signing_tables",
+    "run_alembic_env",
+]

@@ -52,8 +52,10 @@ from motcua.shared.messaging.relay import OutboxRelay
 from motcua.shared.metrics import ServiceMetrics
 from motcua.shared.sampling import Sample, Sampler
 from motcua.shared.settings import ServiceSettings
+from motcua.shared.signing.guard import ChainGuard
 from motcua.shared.signing.keystore import KeyMaterial
 from motcua.shared.signing.local import key_material
+from motcua.shared.signing.store import SIGNER
 from motcua.shared.telemetry import create_tracer_provider
 
 log = structlog.get_logger(__name__)
@@ -111,7 +113,10 @@ class ServiceRuntime:
         self.tracer = self.tracer_provider.get_tracer(f"motcua.{self.name}")
         self.database_url = settings.resolved_database_url
         self.engine = create_engine(self.database_url)
-        self.sessions = create_session_factory(self.engine)
+        self.sessions = create_session_factory(
+            self.engine, info={SIGNER: lambda: self.keys}
+        )
+        self.chain_guard = ChainGuard(lambda: self.keys, settings.signing)
         self.broker = create_broker(settings.kafka, client_id=self.name)
         self.relay = OutboxRelay(
             name=self.name,
@@ -130,6 +135,8 @@ class ServiceRuntime:
             broker_ready=lambda: self.broker_connected,
         )
         self.consumers: list[EventConsumer] = []
+        self.extra_topics: list[str] = []
+        """Topics this service only produces to, declared at start."""
         self.broker_connected = False
         self._connect_task: asyncio.Task[None] | None = None
         self._background: list[asyncio.Task[Any]] = []
@@ -171,6 +178,7 @@ class ServiceRuntime:
             max_attempts=self.settings.consumer_max_attempts,
             on_committed=self.relay.wake,
             event_types=event_types,
+            guard=self.chain_guard,
         )
         subscribe(
             self.broker,
@@ -245,7 +253,10 @@ class ServiceRuntime:
         delay = 0.5
         while True:
             try:
-                await declare_topics(self.settings.kafka, topics_for(self.consumers))
+                await declare_topics(
+                    self.settings.kafka,
+                    [*topics_for(self.consumers), *self.extra_topics],
+                )
                 await self.broker.start()
             except Exception as exc:
                 log.warning("broker_unavailable", error=repr(exc), retry_in_s=delay)

@@ -71,6 +71,7 @@ from motcua.shared.contracts.dossier import (
 from motcua.shared.db import utcnow
 from motcua.shared.errors import ApiError, ErrorDetail
 from motcua.shared.params import BusinessDate
+from motcua.shared.signing.store import open_chain
 
 log = structlog.get_logger(__name__)
 
@@ -362,6 +363,7 @@ async def _record(
     )
     session.add(record)
     data = _reception_event(ctx, body, procedure, version, record, components)
+    await open_chain(session, code)  # a new code: the first link of its chain
     emit(session, ctx, data, record, received_at)
     content = present(ctx, record).model_dump(mode="json")
     if key is not None:

@@ -42,6 +42,7 @@ from motcua.shared.contracts.dossier import (
     SubmittedComponent,
 )
 from motcua.shared.errors import ApiError
+from motcua.shared.signing.store import open_chain
 
 log = structlog.get_logger(__name__)
 
@@ -118,6 +119,7 @@ async def _supplement(
     async with ctx.runtime.transaction() as session:
         record = await session.get(DossierRecord, code, with_for_update=True)
         assert record is not None
+        await open_chain(session, code)
         if not can_take_supplement(DossierStatus(record.status)):
             raise ApiError(
                 409,
@@ -206,6 +208,7 @@ async def _withdraw(
     async with ctx.runtime.transaction() as session:
         record = await session.get(DossierRecord, code, with_for_update=True)
         assert record is not None
+        await open_chain(session, code)
         status = DossierStatus(record.status)
         if not can_withdraw(status):
             raise ApiError(

@@ -13,7 +13,6 @@ import io
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from motcua.intake.applicants import national_phone
 from motcua.shared.contracts import VN_TZ
+from motcua.shared.fonts import font_dir
 
 FORM_TITLES = {
     "01": "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ",
@@ -158,7 +158,7 @@ def render_html(view: FormView) -> str:
 
 
 def _font_dir() -> Path:
-    return Path(str(resources.files("motcua.intake") / "data" / "fonts"))
+    return font_dir()
 
 
 def render_pdf(view: FormView) -> bytes:

@@ -13,6 +13,7 @@ from motcua.intake.forms import build_view, render_html, render_pdf
 from motcua.intake.reception import Outcome
 from motcua.shared.auth import decode_token
 from motcua.shared.errors import ApiError
+from motcua.shared.signing.pdf import sign_pdf
 
 router = APIRouter(prefix="/api/v1", tags=["forms"])
 
@@ -33,7 +34,9 @@ _optional_bearer = HTTPBearer(auto_error=False, description="JWT, or use `sig`")
     },
     summary="Printable form 01 (receipt and appointment), 02 or 03",
     description="Open with the signed link returned on reception (`sig`), or "
-    "with a bearer token of the receiving agency. `format=pdf` for a PDF.",
+    "with a bearer token of the receiving agency. `format=pdf` for a PDF, "
+    "digitally signed (PAdES) by the receiving agency with the certificate "
+    "published in the JWKS (`x5c`).",
 )
 async def form(
     code: DossierCode,
@@ -76,8 +79,17 @@ async def form(
         lookup_base_url=ctx.settings.public_lookup_url,
     )
     if format == "pdf":
-        return Response(
+        # the receiving desk signs its printout (PAdES; ADR 0012)
+        signed = await sign_pdf(
             render_pdf(view),
+            agency_code=record.receiving_agency_code,
+            keys=ctx.runtime.keys,
+            at=ctx.now(),
+            reason=view.title,
+            location=view.agency_name,
+        )
+        return Response(
+            signed,
             media_type="application/pdf",
             headers={"Content-Disposition": f'inline; filename="{code}-mau{form}.pdf"'},
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -25,6 +25,7 @@ from motcua.reporting.reports import (
     build_kpis,
 )
 from motcua.reporting.tables import DossierRow, TimelineEntry
+from motcua.reporting.verification import verify_stored
 from motcua.shared.auth import Principal, Role, require
 from motcua.shared.contracts import VN_TZ, new_event, now_vn
 from motcua.shared.contracts.common import DossierStatus
@@ -72,6 +73,14 @@ class TimelineItem(BaseModel):
     partition: int
     offset: int
     imported: bool = False
+    signing: str | None = Field(
+        default=None,
+        description="`signed` (checked: the signer's key, its entitlement, the "
+        "chain), `unsigned_legacy` (before signing, or imported history), or "
+        "null for events that are not legal acts (notices).",
+    )
+    signer: str | None = Field(default=None, description="e-ID of the signer.")
+    seq: int | None = Field(default=None, description="Position in the chain.")
 
 
 class Timeline(BaseModel):
@@ -121,10 +130,41 @@ async def timeline(code: str, staff: Staff, ctx: Context) -> Timeline:
                 partition=r.partition,
                 offset=r.offset,
                 imported=r.imported,
+                signing=r.signing,
+                signer=r.signer,
+                seq=r.seq,
             )
             for r in rows
         ],
     )
+
+
+@router.get(
+    "/dossiers/{code}/verification",
+    responses={
+        404: {"model": ErrorResponse},
+        401: {"model": ErrorResponse},
+        403: {"model": ErrorResponse},
+    },
+    summary="Check a dossier's signed history, event by event",
+    description="Each legal act of the dossier as reporting stored it, with its "
+    "signer, key, signature and chain status (`valid`, `unsigned_legacy`, "
+    "`signature_invalid`, `signer_not_entitled`, `chain_broken`), and what is "
+    "wrong with the whole: an event missing, out of order, or recorded by a signed "
+    "checkpoint and no longer there. `intact` is true when nothing is wrong. "
+    "Officers of the agencies that took part, and operators.",
+    tags=["timelines"],
+)
+async def verification(code: str, staff: Staff, ctx: Context) -> dict[str, Any]:
+    runtime = ctx.runtime
+    report, bodies = await verify_stored(runtime.sessions, runtime.keys, code)
+    if not bodies and not report.problems:
+        raise ApiError(
+            404, "dossier_not_found", f"Chưa có sự kiện nào của hồ sơ {code}."
+        )
+    if not staff.acts_for("*"):
+        await _ensure_involved(ctx, staff, code, {e.signer for e in report.events})
+    return {**report.to_json(), "checked_at": now_vn().isoformat()}
 
 
 async def _ensure_involved(

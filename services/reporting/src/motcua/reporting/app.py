@@ -12,8 +12,13 @@ from motcua.reporting import api, console, queries
 from motcua.reporting.context import ReportingContext
 from motcua.reporting.projections import Projector
 from motcua.reporting.settings import ReportingSettings
+from motcua.reporting.verification import Checkpointer
 from motcua.shared.contracts.dossier import DossierRatedV1
-from motcua.shared.contracts.topics import DOSSIER_EVENTS, NOTIFICATION_EVENTS
+from motcua.shared.contracts.topics import (
+    CHECKPOINTS,
+    DOSSIER_EVENTS,
+    NOTIFICATION_EVENTS,
+)
 from motcua.shared.service import ServiceRuntime, create_http_app
 from motcua.shared.signing.http import jwks_router
 
@@ -38,6 +43,9 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
     )
     runtime.observe_lag(settings.groups)
     _sample_deadlines(runtime, settings)
+    checkpointer = Checkpointer(runtime, settings.signing.checkpoint_interval_s)
+    runtime.run_in_background(checkpointer.run)
+    runtime.extra_topics.append(CHECKPOINTS)
     app = create_http_app(
         runtime,
         title="motcua reporting",

@@ -55,6 +55,7 @@ from motcua.shared.contracts.dossier import DossierReceivedV1
 from motcua.shared.db import utcnow
 from motcua.shared.messaging import ConsumedRecord, HandlerContext
 from motcua.shared.messaging.consumer import INFRASTRUCTURE_ERRORS
+from motcua.shared.signing.guard import Checked
 from motcua.shared.telemetry import trace_id_from_traceparent
 
 FACT_FIELDS = tuple(f.name for f in dataclasses.fields(DossierFacts))
@@ -76,7 +77,9 @@ def facts_of(row: Any) -> DossierFacts:
 
 
 def timeline_values(
-    record: ConsumedRecord, event: EventEnvelope[EventData]
+    record: ConsumedRecord,
+    event: EventEnvelope[EventData],
+    checked: Checked | None = None,
 ) -> dict[str, Any]:
     published = (
         datetime.fromtimestamp(record.timestamp_ms / 1000, UTC)
@@ -97,6 +100,11 @@ def timeline_values(
         "imported": event.imported,
         "published_at": published,
         "projected_at": utcnow(),
+        # a legal act keeps its signed bytes: `motcua verify` checks them here
+        "body": record.value.decode() if checked is not None else None,
+        "seq": checked.seq if checked is not None else None,
+        "signing": checked.signing if checked is not None else None,
+        "signer": checked.signer if checked is not None else None,
     }
 
 
@@ -362,7 +370,7 @@ class Projector:
     ) -> None:
         session = ctx.session
         batch = _batch(session, self)
-        timeline = timeline_values(ctx.record, event)
+        timeline = timeline_values(ctx.record, event, ctx.checked)
         if folds(event):
             code = event.dossier_code
             dossier = batch.dossiers.get(code)

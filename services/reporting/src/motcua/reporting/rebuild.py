@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from motcua.reporting.broker_view import active_members, high_watermarks
@@ -48,6 +49,13 @@ from motcua.shared.db import create_engine, create_session_factory, migrate, utc
 from motcua.shared.kafka import _admin_kwargs
 from motcua.shared.messaging import ConsumedRecord, EventConsumer, InboxRecord
 from motcua.shared.messaging.consumer import INFRASTRUCTURE_ERRORS
+from motcua.shared.signing.canonical import split_body
+from motcua.shared.signing.chain import ChainState
+from motcua.shared.signing.guard import ChainGuard, Checked
+from motcua.shared.signing.keystore import KeyMaterial
+from motcua.shared.signing.local import key_material
+from motcua.shared.signing.tables import ChainRow
+from motcua.shared.signing.verifier import check_event
 
 log = structlog.get_logger(__name__)
 
@@ -57,6 +65,20 @@ TIMELINE = TimelineEntry.__table__  # type: ignore[attr-defined]
 OCCURRENCE = OccurrenceRow.__table__  # type: ignore[attr-defined]
 CHANGE = ScheduleChangeRow.__table__  # type: ignore[attr-defined]
 INBOX = InboxRecord.__table__  # type: ignore[attr-defined]
+CHAIN = ChainRow.__table__  # type: ignore[attr-defined]
+
+
+class RefusedInReplayError(Exception):
+    """An event the chain guard refuses: the batch goes through the consumer core."""
+
+
+def _chain_upsert(session: AsyncSession) -> Any:
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(CHAIN)
+    return stmt.on_conflict_do_update(
+        index_elements=["dossier_code"],
+        set_={"state": stmt.excluded.state, "version": CHAIN.c.version + 1},
+    )
 
 
 class GroupStillRunningError(RuntimeError):
@@ -98,6 +120,8 @@ def bulk_replay(
     """The rebuild's applier, with the live consumer core as its fallback."""
     group = settings.service_name
     projector = Projector(id_hasher(settings.lookup_secret.get_secret_value().encode()))
+    keys = key_material(settings.common, settings.signing)
+    guard = ChainGuard(lambda: keys, settings.signing)
     consumer = EventConsumer(
         group_id=group,
         topics=BUSINESS_TOPICS,
@@ -105,8 +129,11 @@ def bulk_replay(
         sessions=sessions,
         producer=group,
         max_attempts=settings.consumer_max_attempts,
+        guard=guard,
     )
-    return BulkReplay(sessions, group, projector.hash_id, fallback=consumer)
+    return BulkReplay(
+        sessions, group, projector.hash_id, fallback=consumer, keys=keys, guard=guard
+    )
 
 
 async def _ensure_stopped(settings: ReportingSettings, group: str) -> None:
@@ -126,6 +153,9 @@ async def _empty(sessions: async_sessionmaker[AsyncSession], group: str) -> None
         for name in PROJECTION_TABLES:
             await session.execute(sa.text(f"DELETE FROM {name}"))  # our own table names
         await session.execute(sa.delete(inbox).where(inbox.c.consumer == group))
+        # the chains are rebuilt from the events too (the checkpoints stay: they
+        # are what the rebuilt history is checked against)
+        await session.execute(sa.delete(CHAIN))
 
 
 async def _replay(
@@ -198,11 +228,15 @@ class BulkReplay:
         hash_id: IdHasher,
         *,
         fallback: EventConsumer,
+        keys: KeyMaterial,
+        guard: ChainGuard,
     ) -> None:
         self._sessions = sessions
         self._group = group
         self._hash_id = hash_id
         self._fallback = fallback
+        self._keys = keys
+        self._guard = guard
 
     async def apply(self, records: Sequence[ConsumedRecord]) -> None:
         try:
@@ -223,6 +257,7 @@ class BulkReplay:
         fresh = await self._unseen(session, parsed)
         if not fresh:
             return
+        checks = await self._verify(session, fresh)
         facts = await _load_facts(session, {e.dossier_code for _, e in fresh})
         known = set(facts)
         initial = {code: f.row_values() for code, f in facts.items()}
@@ -238,7 +273,9 @@ class BulkReplay:
             if projected.facts != before or projected.occurrences:
                 facts[code] = projected.facts
                 touched.add(code)
-            timeline.append(timeline_values(record, event))
+            timeline.append(
+                timeline_values(record, event, checks.get(record.message_id))
+            )
             more_occurrences, more_changes = side_values(event, projected)
             occurrences += more_occurrences
             changes += more_changes
@@ -276,6 +313,62 @@ class BulkReplay:
                 for r, _ in fresh
             ],
         )
+
+    async def _verify(
+        self,
+        session: AsyncSession,
+        fresh: list[tuple[ConsumedRecord, EventEnvelope[EventData]]],
+    ) -> dict[str, Checked]:
+        """The chain guard's check, in memory for the whole batch; anything it
+        refuses sends the batch through the consumer core (which dead-letters
+        it exactly as the live service does)."""
+        codes = {e.dossier_code for _, e in fresh if self._guard.wants(e.event_type)}
+        states: dict[str, ChainState] = {}
+        for chunk in _chunks(sorted(codes)):
+            rows = await session.execute(
+                sa.select(CHAIN.c.dossier_code, CHAIN.c.state).where(
+                    CHAIN.c.dossier_code.in_(chunk)
+                )
+            )
+            states.update({r.dossier_code: ChainState.from_json(r.state) for r in rows})
+        ring = self._keys.keyring()
+        checks: dict[str, Checked] = {}
+        for record, event in fresh:
+            if not self._guard.wants(event.event_type):
+                continue
+            body = split_body(record.value)
+            code = event.dossier_code
+            verdict = check_event(
+                body, states.get(code, ChainState()), ring, self._guard.policy
+            )
+            if verdict.state is None or verdict.reason is not None:
+                raise RefusedInReplayError(verdict.reason or "")
+            states[code] = verdict.state
+            link = body.chain
+            checks[record.message_id] = Checked(
+                verdict.digest,
+                verdict.state.links.get(verdict.digest)
+                if verdict.legacy
+                else (link.get("seq") if link else None),
+                "unsigned_legacy" if verdict.legacy else "signed",
+                verdict.signer,
+            )
+        if states:
+            now = utcnow()
+            await session.execute(
+                _chain_upsert(session),
+                [
+                    {
+                        "dossier_code": code,
+                        "state": state.to_json(),
+                        "version": 1,
+                        "checkpointed_version": 0,
+                        "updated_at": now,
+                    }
+                    for code, state in states.items()
+                ],
+            )
+        return checks
 
     async def _unseen(
         self,

@@ -44,6 +44,19 @@ class TimelineEntry(SQLModel, table=True):
     projected_at: datetime = Field(
         default_factory=utcnow, sa_column=sa.Column(UTCDateTime, nullable=False)
     )
+    body: str | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.Text, nullable=True),
+        description="The record body of a chained event, signature included: "
+        "what `motcua verify` and the verification endpoint check.",
+    )
+    seq: int | None = Field(default=None, description="Position in the chain.")
+    signing: str | None = Field(
+        default=None,
+        max_length=16,
+        description="`signed`, `unsigned_legacy`, or none (not a legal act).",
+    )
+    signer: str | None = Field(default=None, max_length=32)
 
 
 GROUP_COLUMNS = ("agency_code", "procedure_level", "field_code", "procedure_code")

@@ -11,14 +11,14 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from motcua.routing import domain, pauses, workflow
 from motcua.routing.commands import Decision, act, ensure_may_see, route_from_dispatch
 from motcua.routing.context import Routing
 from motcua.routing.control_sheet import build_control_sheet
-from motcua.routing.rendering import control_sheet_html
+from motcua.routing.rendering import control_sheet_html, control_sheet_pdf
 from motcua.routing.repository import dossier_events, handoffs_of, load_dossier
 from motcua.routing.views import (
     AgencyRef,
@@ -34,6 +34,7 @@ from motcua.routing.views import (
 from motcua.shared.auth import Principal, Role, require
 from motcua.shared.contracts.common import ResultDelivery
 from motcua.shared.errors import ApiError, ErrorResponse
+from motcua.shared.signing.pdf import sign_pdf
 
 router = APIRouter(prefix="/api/v1", tags=["routing"])
 _Route = TypeVar("_Route", bound=Callable[..., Any])
@@ -264,6 +265,34 @@ async def control_sheet(
 )
 async def control_sheet_page(code: str, principal: Reader, routing: RoutingDep) -> str:
     return control_sheet_html(await _sheet(routing, code, principal))
+
+
+@router.get(
+    "/dossiers/{code}/control-sheet.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}, **_ERRORS},
+    summary="Process control sheet, form 05, as a PDF signed by the receiving agency",
+    description="Digitally signed (PAdES) with the receiving agency's key and the "
+    "certificate published in the JWKS (`x5c`); a PDF reader that trusts the "
+    "issuing CA reports the signature as valid.",
+)
+async def control_sheet_document(
+    code: str, principal: Reader, routing: RoutingDep
+) -> Response:
+    sheet = await _sheet(routing, code, principal)
+    signed = await sign_pdf(
+        control_sheet_pdf(sheet),
+        agency_code=sheet.receiving_agency.code,
+        keys=routing.runtime.keys,
+        at=routing.clock(),
+        reason="Phiếu kiểm soát quá trình giải quyết hồ sơ",
+        location=sheet.receiving_agency.name,
+    )
+    return Response(
+        signed,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{code}-mau05.pdf"'},
+    )
 
 
 # -- officers' actions ----------------------------------------------------------------------

@@ -127,7 +127,7 @@ async def start_routing(
     plan = plan_route(request, routing.registry, overrides=overrides or {})
     if isinstance(plan, Unroutable):
         row.dispatch_reason = plan.reason
-        envelope = emit(
+        envelope, body = emit.with_payload(
             Emit(
                 DossierDispatchQueuedV1(reason=plan.reason),
                 header_agency=row.receiving_agency_code or None,
@@ -136,7 +136,7 @@ async def start_routing(
             ),
             row.code,
         )
-        record_event(session, envelope)
+        record_event(session, envelope, body)
         log.warning(
             "dossier_dispatch_queued",
             dossier_code=row.code,

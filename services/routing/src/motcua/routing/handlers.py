@@ -54,6 +54,7 @@ from motcua.shared.contracts.handoff import (
 )
 from motcua.shared.contracts.notification import PostalStatusChangedV1
 from motcua.shared.messaging import HandlerContext
+from motcua.shared.signing.store import open_chain
 
 log = structlog.get_logger(__name__)
 
@@ -107,6 +108,7 @@ class DossierEventHandler:
     ) -> None:
         session = ctx.session
         code = event.dossier_code
+        await open_chain(session, code)
         if not event.imported:
             routed = await route_new_dossier(
                 session,
@@ -121,7 +123,9 @@ class DossierEventHandler:
                 done, has_parked = routed
                 if not done:
                     log.info("dossier_already_routed", dossier_code=code)
-                elif has_parked:
+                    return
+                record_event(session, event, ctx.record.value)
+                if has_parked:
                     await self._apply_parked(ctx, code)
                 return
             # no agency for some step: the general path queues it for dispatch
@@ -134,6 +138,7 @@ class DossierEventHandler:
             code, received, imported=event.imported, correlation_id=event.correlation_id
         )
         session.add(row)
+        record_event(session, event, ctx.record.value)
         if event.imported:
             log.info("dossier_history_recorded", dossier_code=code)
         else:
@@ -154,7 +159,7 @@ class DossierEventHandler:
         self, ctx: HandlerContext, code: str, row: RoutedDossier | None = None
     ) -> None:
         """Apply the events that arrived before this dossier's reception."""
-        for parked in await take_parked(ctx.session, code):
+        for parked, body in await take_parked(ctx.session, code):
             if row is None:
                 loaded = await load_dossier(ctx.session, code)
                 assert loaded is not None
@@ -162,20 +167,24 @@ class DossierEventHandler:
             log.info(
                 "parked_event_applied", dossier_code=code, parked_type=parked.event_type
             )
-            await self._apply(ctx, parked, row)
+            await self._apply(ctx, parked, row, body)
 
     async def _about_dossier(
         self, ctx: HandlerContext, event: EventEnvelope[Any]
     ) -> None:
         loaded = await load_dossier(ctx.session, event.dossier_code, lock=True)
         if loaded is None:
-            if await park(ctx.session, event):
+            if await park(ctx.session, event, ctx.record.value):
                 log.info("event_parked", dossier_code=event.dossier_code)
             return
-        await self._apply(ctx, event, loaded[0])
+        await self._apply(ctx, event, loaded[0], ctx.record.value)
 
     async def _apply(
-        self, ctx: HandlerContext, event: EventEnvelope[Any], row: RoutedDossier
+        self,
+        ctx: HandlerContext,
+        event: EventEnvelope[Any],
+        row: RoutedDossier,
+        body: bytes,
     ) -> None:
         loaded = await load_dossier(ctx.session, row.code)
         assert loaded is not None
@@ -183,13 +192,14 @@ class DossierEventHandler:
         outcome: Outcome | None = None
         match event.data:
             case DossierSupplementReceivedV1() as supplement:
+                record_event(ctx.session, event, body)
                 outcome = resume_after_supplement(
                     dossier, supplement.received_at, self._routing.policy
                 )
             case DossierWithdrawnV1():
                 outcome = withdraw(dossier, event.occurred_at)
                 if outcome is not None:
-                    record_event(ctx.session, event)
+                    record_event(ctx.session, event, body)
             case PostalStatusChangedV1():
                 outcome = deliver_by_post(dossier, event.occurred_at)
             case (
@@ -197,7 +207,7 @@ class DossierEventHandler:
                 | ResultDeliveredV1()
                 | ProcessingStoppedV1() as history
             ):
-                self._record_history(ctx, event, row, history)
+                self._record_history(ctx, event, row, history, body)
                 return
         if outcome is None:
             log.info(
@@ -214,10 +224,11 @@ class DossierEventHandler:
         event: EventEnvelope[Any],
         row: RoutedDossier,
         history: ResultRecordedV1 | ResultDeliveredV1 | ProcessingStoppedV1,
+        body: bytes,
     ) -> None:
         """Imported history describes a past state: record it, start nothing."""
         if not row.imported:
             log.info("history_for_live_dossier_ignored", dossier_code=row.code)
             return
         row.status = int(history.status)
-        record_event(ctx.session, event)
+        record_event(ctx.session, event, body)

@@ -37,13 +37,20 @@ from motcua.shared.contracts.common import DossierStatus
 from motcua.shared.contracts.envelope import EventEnvelope, new_event, parse_event
 from motcua.shared.contracts.handoff import RoutedStep, Timeliness
 from motcua.shared.db import utcnow
-from motcua.shared.messaging import HandlerContext, add_event
+from motcua.shared.messaging import HandlerContext
+from motcua.shared.messaging.outbox import add_sealed_event
+from motcua.shared.signing.store import open_chain
 
 
 class Emitter(Protocol):
-    """Turns an :class:`Emit` into an envelope in the outbox."""
+    """Turns an :class:`Emit` into an envelope in the outbox (linked to the
+    dossier's chain and signed: the envelope returned is the one queued)."""
 
     def __call__(self, emit: Emit, dossier_code: str) -> EventEnvelope[Any]: ...
+
+    def with_payload(
+        self, emit: Emit, dossier_code: str
+    ) -> tuple[EventEnvelope[Any], bytes]: ...
 
 
 def _headers(emit: Emit) -> dict[str, str] | None:
@@ -86,6 +93,11 @@ class SessionEmitter:
         self._correlation_id = correlation_id
 
     def __call__(self, emit: Emit, dossier_code: str) -> EventEnvelope[Any]:
+        return self.with_payload(emit, dossier_code)[0]
+
+    def with_payload(
+        self, emit: Emit, dossier_code: str
+    ) -> tuple[EventEnvelope[Any], bytes]:
         envelope = new_event(
             emit.data,
             dossier_code=dossier_code,
@@ -94,13 +106,12 @@ class SessionEmitter:
             correlation_id=self._correlation_id,
             occurred_at=emit.occurred_at,
         )
-        add_event(
+        return add_sealed_event(
             self._session,
             envelope,
             topic=emit.data.TOPIC,
             extra_headers=_headers(emit),
         )
-        return envelope
 
 
 # -- loading ----------------------------------------------------------------------------
@@ -168,6 +179,8 @@ async def load_dossier(
     row = (await session.execute(stmt)).scalar_one_or_none()
     if row is None:
         return None
+    if lock:  # about to act: the events it emits extend the dossier's chain
+        await open_chain(session, code)
     handoff = await latest_handoff(session, code)
     pauses = (
         (
@@ -323,9 +336,13 @@ def _event_columns(envelope: EventEnvelope[Any], text: str) -> dict[str, Any]:
     }
 
 
-def record_event(session: AsyncSession, envelope: EventEnvelope[Any]) -> None:
-    """Append to the dossier's event log (the control sheet's source)."""
-    session.add(DossierEventRow(**_event_columns(envelope, envelope.model_dump_json())))
+def record_event(
+    session: AsyncSession, envelope: EventEnvelope[Any], body: bytes
+) -> None:
+    """Append to the dossier's event log (the control sheet's source, and the
+    signed history ``motcua verify --source routing`` checks): ``body`` is the
+    record exactly as signed."""
+    session.add(DossierEventRow(**_event_columns(envelope, body.decode())))
 
 
 _NEW_DOSSIER: dict[str, Any] = {}
@@ -400,8 +417,8 @@ async def apply_outcome(
     await _save_pauses(session, row.code, outcome)
     envelopes = []
     for item in outcome.events:
-        envelope = emit(item, row.code)
-        record_event(session, envelope)
+        envelope, body = emit.with_payload(item, row.code)
+        record_event(session, envelope, body)
         envelopes.append(envelope)
     await session.flush()
     return envelopes
@@ -424,20 +441,24 @@ async def insert_ignoring_duplicates(
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def park(session: AsyncSession, envelope: EventEnvelope[Any]) -> bool:
+async def park(
+    session: AsyncSession, envelope: EventEnvelope[Any], body: bytes
+) -> bool:
     return await insert_ignoring_duplicates(
         session,
         ParkedEvent.__table__,  # type: ignore[attr-defined]
         {
             "dossier_code": envelope.dossier_code,
             "event_id": str(envelope.event_id),
-            "payload": envelope.to_json(),
+            "payload": body,
             "parked_at": utcnow(),
         },
     )
 
 
-async def take_parked(session: AsyncSession, code: str) -> list[EventEnvelope[Any]]:
+async def take_parked(
+    session: AsyncSession, code: str
+) -> list[tuple[EventEnvelope[Any], bytes]]:
     """The events parked for ``code``, oldest first; they are removed."""
     stmt = (
         sa.select(ParkedEvent)
@@ -448,6 +469,6 @@ async def take_parked(session: AsyncSession, code: str) -> list[EventEnvelope[An
         rows = list((await session.execute(stmt)).scalars().all())
     for parked in rows:
         await session.delete(parked)
-    events = [parse_event(r.payload) for r in rows]
-    events.sort(key=lambda e: e.occurred_at)
+    events = [(parse_event(r.payload), bytes(r.payload)) for r in rows]
+    events.sort(key=lambda e: e[0].occurred_at)
     return events

@@ -107,11 +107,11 @@ class DeadlineScheduler:
                 if not inserted:
                     continue
                 raised += 1
-                envelope = emitter(
+                envelope, body = emitter.with_payload(
                     Emit(alarm.event(), alarm.agency_code, None, now), code
                 )
+                record_event(session, envelope, body)
                 if alarm.kind is AlarmKind.ESCALATED:
-                    record_event(session, envelope)
                     await session.execute(
                         sa.update(HandoffRow)
                         .where(

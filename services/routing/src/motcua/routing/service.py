@@ -8,5 +8,6 @@ SERVICE = ServiceDefinition(
     default_port=8002,
     app_factory="motcua.routing.app:create_app",
     settings="motcua.routing.settings:RoutingSettings",
+    cli="motcua.routing.cli:register",
     links=(("API docs", "/docs"), ("AsyncAPI", "/asyncapi")),
 )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -130,3 +131,32 @@ def rotate(
         f"Old keys valid {signing.rotation_grace_s:.0f} s more; running services "
         "pick the new ones up within a second."
     )
+
+
+SEALERS: list[Callable[[str | None], Coroutine[Any, Any, list[tuple[str, int]]]]] = []
+"""Registered by reporting's CLI plugin: seal the legacy events of every
+dossier (or one) in its store; returns (dossier, events sealed)."""
+
+
+@keys_app.command("seal-legacy")
+def seal_legacy(
+    dossier: Annotated[
+        str | None, typer.Option(help="Only this dossier (default: every one).")
+    ] = None,
+) -> None:
+    """Seal unsigned legacy history: for each dossier whose chain holds unsigned
+    events (from before signing, or imported) no seal covers, the province
+    signs a `dossier.legacy_sealed` event naming their digests, chained after
+    them. From then on editing or removing them is detected like any signed
+    event. Run it with the services up (the seal travels through reporting's
+    outbox); afterwards MOTCUA_SIGNING_ACCEPT_UNSIGNED_LEGACY=false refuses any
+    new unsigned event."""
+    if not SEALERS:
+        console.print("[red]no store to seal from (is reporting installed?)[/red]")
+        raise typer.Exit(1)
+    import asyncio
+
+    sealed = asyncio.run(SEALERS[0](dossier))
+    for code, count in sealed:
+        console.print(f"{code}: {count} legacy event(s) sealed")
+    console.print(f"{len(sealed)} dossier(s) sealed.")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,7 +15,7 @@ from rich.table import Table
 
 from motcua.shared.signing.bundle import BundleError, verify_bundle
 from motcua.shared.signing.keys import Keyring
-from motcua.shared.signing.verifier import HistoryReport
+from motcua.shared.signing.verifier import HistoryReport, verify_history
 
 verify_app = typer.Typer(
     help="Verify signed dossier history (signatures, signers, chain, checkpoints).",
@@ -92,3 +95,163 @@ def bundle(
         )
         console.print(verdict)
     raise typer.Exit(0 if report.intact else 1)
+
+
+# -- stores: the services' databases (registered by their CLI plugins) -------------
+
+
+@dataclass(frozen=True)
+class HistoryStore:
+    """Where a service keeps the signed history of dossiers."""
+
+    name: str
+    history: Callable[[str], Awaitable[list[bytes]]]
+    """One dossier's stored legal acts, in chain order."""
+    digests: Callable[[], Awaitable[dict[str, set[str]]]]
+    """Every stored act's digest, per dossier."""
+
+
+STORES: dict[str, HistoryStore] = {}
+CHECKPOINT_SOURCES: dict[str, Callable[[], Awaitable[list[dict[str, Any]]]]] = {}
+
+
+def register_store(
+    store: HistoryStore,
+    checkpoints: Callable[[], Awaitable[list[dict[str, Any]]]] | None = None,
+) -> None:
+    STORES[store.name] = store
+    if checkpoints is not None:
+        CHECKPOINT_SOURCES[store.name] = checkpoints
+
+
+def _keyring() -> Keyring:
+    from motcua.shared.settings import CommonSettings, SigningSettings
+    from motcua.shared.signing.local import key_material
+
+    return key_material(CommonSettings(), SigningSettings()).keyring()
+
+
+def _store(name: str) -> HistoryStore:
+    store = STORES.get(name)
+    if store is None:
+        console.print(f"[red]unknown store {name!r}; known: {', '.join(STORES)}[/red]")
+        raise typer.Exit(2)
+    return store
+
+
+async def _checkpoints() -> list[dict[str, Any]]:
+    for source in CHECKPOINT_SOURCES.values():
+        return await source()
+    return []
+
+
+@verify_app.command("dossier")
+def dossier(
+    code: Annotated[str, typer.Argument(help="The dossier code.")],
+    source: Annotated[
+        str, typer.Option(help="Whose database: reporting (every event) or routing.")
+    ] = "reporting",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Check one dossier's stored history: signer, key, signature and chain of
+    each event, and the heads the checkpoints recorded."""
+    store = _store(source)
+
+    async def run() -> tuple[list[bytes], list[dict[str, Any]]]:
+        return await store.history(code), await _checkpoints()
+
+    bodies, checkpoints = asyncio.run(run())
+    heads = sorted(
+        {
+            h
+            for c in checkpoints
+            for leaf in c.get("leaves") or ()
+            if leaf.get("dossier") == code
+            for h in leaf.get("heads") or ()
+        }
+    )
+    report = verify_history(code, bodies, _keyring(), expected_heads=heads)
+    if not bodies and not heads:
+        console.print(f"[red]no signed history of {code} in {source}[/red]")
+        raise typer.Exit(1)
+    if as_json:
+        typer.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=1))
+    else:
+        print_history(report, title=f"Dossier {code} ({source})")
+        if heads:
+            console.print(f"checkpoints: {len(heads)} head(s) recorded, checked")
+        console.print(
+            "[green]✓ intact[/green]" if report.intact else "[red]✗ NOT intact[/red]"
+        )
+    raise typer.Exit(0 if report.intact else 1)
+
+
+@verify_app.command("export")
+def export(
+    code: Annotated[str, typer.Argument(help="The dossier code.")],
+    source: Annotated[str, typer.Option(help="Whose database.")] = "reporting",
+) -> None:
+    """Write a self-contained bundle (events, signatures, the keys used, the
+    latest checkpoint covering the dossier) to standard output."""
+    from datetime import UTC, datetime
+
+    from motcua.shared.signing.bundle import make_bundle
+
+    store = _store(source)
+
+    async def run() -> tuple[list[bytes], list[dict[str, Any]]]:
+        return await store.history(code), await _checkpoints()
+
+    bodies, checkpoints = asyncio.run(run())
+    if not bodies:
+        console.print(f"[red]no signed history of {code} in {source}[/red]")
+        raise typer.Exit(1)
+    covering = None
+    for checkpoint in reversed(checkpoints):
+        if any(leaf.get("dossier") == code for leaf in checkpoint.get("leaves") or ()):
+            covering = checkpoint
+            break
+    bundle = make_bundle(
+        code,
+        bodies,
+        _keyring(),
+        exported_at=datetime.now(UTC),
+        checkpoint=covering,
+    )
+    typer.echo(json.dumps(bundle, ensure_ascii=False, indent=1))
+
+
+@verify_app.command("checkpoints")
+def checkpoints_command(
+    source: Annotated[
+        list[str] | None,
+        typer.Option(help="Databases to compare with them (default: every one)."),
+    ] = None,
+) -> None:
+    """Check the whole sequence of signed checkpoints, and that every head they
+    recorded is still in each database (deleted or edited events, deleted
+    dossiers)."""
+    from motcua.shared.signing import checkpoints as cp
+
+    names = source or list(STORES)
+    stores = [_store(n) for n in names]
+
+    async def run() -> tuple[list[dict[str, Any]], dict[str, dict[str, set[str]]]]:
+        found = await _checkpoints()
+        return found, {s.name: await s.digests() for s in stores}
+
+    sequence, contents = asyncio.run(run())
+    report = cp.verify_sequence(sequence, _keyring())
+    problems = list(report.problems)
+    for name, digests in contents.items():
+        problems += cp.compare_store(report, name, digests)
+    console.print(
+        f"{report.checkpoints} checkpoints over {report.dossiers} dossiers; "
+        f"compared with: {', '.join(names)}"
+    )
+    for problem in problems:
+        console.print(f"[red]✗ {problem}[/red]")
+    console.print(
+        "[green]✓ intact[/green]" if not problems else "[red]✗ NOT intact[/red]"
+    )
+    raise typer.Exit(0 if not problems else 1)

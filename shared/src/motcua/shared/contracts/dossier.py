@@ -186,3 +186,16 @@ class DossierRatedV1(DossierEventData):
 
     score: int = Field(ge=1, le=5)
     comment: str = ""
+
+
+class DossierLegacySealedV1(DossierEventData):
+    """The province vouches for a dossier's unsigned legacy events (history from
+    before signing, or imported): their digests, as they stand now, signed into
+    the chain (``motcua keys seal-legacy``; ADR 0012). Changes no status."""
+
+    EVENT_TYPE = "dossier.legacy_sealed"
+
+    legacy_events: list[str] = Field(
+        description="SHA-256 digests of the unsigned events this seal covers."
+    )
+    note: str = ""

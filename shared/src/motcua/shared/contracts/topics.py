@@ -11,6 +11,10 @@ stay in one partition and every consumer sees them in causal order."""
 NOTIFICATION_EVENTS: Final = "motcua.notification.events"
 """Delivery state of notices sent to citizens; key = dossier code."""
 
+CHECKPOINTS: Final = "motcua.signing.checkpoints"
+"""The province's signed checkpoints over the dossier chains (ADR 0012); key =
+checkpoint number. Kept forever, like the history it vouches for."""
+
 DEAD_LETTER_PREFIX: Final = "motcua.dlt."
 
 MAX_EVENT_BYTES: Final = 256 * 1024
@@ -35,7 +39,7 @@ record every rebuild and verification reads, kept as long as dossiers are
 
 def topic_config(topic: str) -> dict[str, str]:
     """Configuration a topic is created with (empty: the broker's defaults)."""
-    return dict(RETAINED_FOREVER) if topic in BUSINESS_TOPICS else {}
+    return dict(RETAINED_FOREVER) if topic in (*BUSINESS_TOPICS, CHECKPOINTS) else {}
 
 
 def dead_letter_topic(consumer: str) -> str:

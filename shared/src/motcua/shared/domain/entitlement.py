@@ -4,7 +4,9 @@ Every event that changes a dossier's legal state is signed by the agency that
 acted (ADR 0012). Which agency that must be follows from the dossier's
 *custody*, folded from its earlier signed events: the desk that received it,
 the agency a hand-off is offered to, the agency holding it. :data:`RULES`
-maps each chained event type to the party entitled to sign it; producers ask
+maps each act of the shared act table (:data:`~motcua.shared.domain.status.
+EVENT_ACTIONS` says which act an event type announces) to the party entitled
+to sign it; producers ask
 :func:`expected_signer` which key to sign with, consumers refuse an event
 whose signer is not the one this table names (``signer_not_entitled``).
 
@@ -36,6 +38,8 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, Final
 
+from motcua.shared.domain.status import EVENT_ACTIONS, DossierAction, action_of
+
 
 class Party(StrEnum):
     """Who, in terms of the dossier's custody, signs an act."""
@@ -51,45 +55,49 @@ class Party(StrEnum):
 
 
 P = Party
-RULES: Final[Mapping[str, Party]] = MappingProxyType(
+A = DossierAction
+RULES: Final[Mapping[DossierAction, Party]] = MappingProxyType(
     {
-        "dossier.submitted": P.PROVINCE,
-        "dossier.received": P.NAMED_DESK,
-        "dossier.refused": P.NAMED_DESK,
-        "dossier.completion_requested": P.NAMED_DESK,
-        "dossier.routed": P.DESK,
-        "dossier.dispatch_queued": P.DESK,
-        "dossier.supplement_received": P.DESK,
-        "dossier.withdrawn": P.DESK,
-        "dossier.handoff_offered": P.OFFERING,
-        "dossier.handoff_acknowledged": P.OFFEREE,
-        "dossier.step_completed": P.HOLDER,
-        "dossier.handoff_returned": P.HOLDER,
-        "dossier.supplement_requested": P.HOLDER,
-        "dossier.fee_requested": P.HOLDER,
-        "dossier.fee_paid": P.HOLDER,
-        "dossier.processing_resumed": P.HOLDER,
-        "dossier.processing_stopped": P.HOLDER,
-        "dossier.result_recorded": P.HOLDER,
-        "dossier.apology_issued": P.HOLDER,
-        "dossier.result_delivered": P.DELIVERER,
-        "dossier.nearly_due": P.PROVINCE,
-        "dossier.overdue": P.PROVINCE,
-        "dossier.handoff_escalated": P.PROVINCE,
-        "dossier.legacy_sealed": P.PROVINCE,
+        A.SUBMIT: P.PROVINCE,
+        A.ACCEPT: P.NAMED_DESK,
+        A.REFUSE: P.NAMED_DESK,
+        A.REQUEST_COMPLETION: P.NAMED_DESK,
+        A.START_PROCESSING: P.DESK,
+        A.QUEUE_FOR_DISPATCH: P.DESK,
+        A.RECEIVE_SUPPLEMENT: P.DESK,
+        A.WITHDRAW: P.DESK,
+        A.HAND_OVER: P.OFFERING,
+        A.ACKNOWLEDGE: P.OFFEREE,
+        A.COMPLETE_STEP: P.HOLDER,
+        A.RETURN: P.HOLDER,
+        A.REQUEST_SUPPLEMENT: P.HOLDER,
+        A.REQUEST_FEE: P.HOLDER,
+        A.RECORD_FEE_PAYMENT: P.HOLDER,
+        A.RESUME_PROCESSING: P.HOLDER,
+        A.STOP_PROCESSING: P.HOLDER,
+        A.RECORD_RESULT: P.HOLDER,
+        A.ISSUE_APOLOGY: P.HOLDER,
+        A.DELIVER_RESULT: P.DELIVERER,
+        A.RAISE_ALARM: P.PROVINCE,
+        A.ESCALATE: P.PROVINCE,
+        A.SEAL_LEGACY: P.PROVINCE,
     }
 )
-CHAINED_EVENT_TYPES: Final = frozenset(RULES)
-"""Every event of a dossier's legal history: signed, chained, checked. (A
-citizen's rating, ``dossier.rated``, is not an act of an agency.)"""
+"""Who signs each act of the shared act table (:mod:`.status`). A citizen's
+rating (``rate``) is not an act of an agency and is not signed."""
+
+def party_of(event_type: str) -> Party | None:
+    action = action_of(event_type)
+    return RULES.get(action) if action is not None else None
+
+
+CHAINED_EVENT_TYPES: Final = frozenset(t for t in EVENT_ACTIONS if party_of(t))
+"""Every event of a dossier's legal history: signed, chained, checked."""
 
 CREATION_EVENT_TYPES: Final = frozenset(
-    {
-        "dossier.submitted",
-        "dossier.received",
-        "dossier.refused",
-        "dossier.completion_requested",
-    }
+    t
+    for t, a in EVENT_ACTIONS.items()
+    if a in (A.SUBMIT, A.ACCEPT, A.REFUSE, A.REQUEST_COMPLETION)
 )
 
 
@@ -135,7 +143,7 @@ def expected_signer(
 ) -> str | None:
     """The e-ID of the agency entitled to sign this act now; None: nobody (the
     act is impossible in this custody, e.g. an acknowledgement with no offer)."""
-    party = RULES.get(event_type)
+    party = party_of(event_type)
     match party:
         case None:
             return None

@@ -34,6 +34,7 @@ record_result       dossier.result_recorded     4 → 9                có kết
 deliver_result      dossier.result_delivered    9 → 10               đã trả kết quả
 withdraw            dossier.withdrawn           any open → 7         rút hồ sơ
 rate                dossier.rated               9, 10 (no move)      đánh giá
+seal_legacy         dossier.legacy_sealed       any (no move)        niêm phong dữ liệu cũ
 ==================  ==========================  ===================  ===========
 
 "Overdue" is not a status: it is derived from the due time. Statuses 3, 7, 8
@@ -55,6 +56,7 @@ from typing import Final
 from motcua.shared.contracts.common import DossierStatus
 from motcua.shared.contracts.dossier import (
     DossierCompletionRequestedV1,
+    DossierLegacySealedV1,
     DossierRatedV1,
     DossierReceivedV1,
     DossierRefusedV1,
@@ -156,6 +158,7 @@ class DossierAction(StrEnum):
     DELIVER_RESULT = "deliver_result"
     WITHDRAW = "withdraw"
     RATE = "rate"
+    SEAL_LEGACY = "seal_legacy"
 
 
 @dataclass(frozen=True)
@@ -258,6 +261,9 @@ TRANSITIONS: Final[Mapping[DossierAction, Transition]] = MappingProxyType(
         ),
         A.WITHDRAW: _to(OPEN_STATUSES, S.WITHDRAWN, "rút hồ sơ"),
         A.RATE: _within(RESULT_STATUSES, "đánh giá việc giải quyết hồ sơ"),
+        A.SEAL_LEGACY: _within(
+            frozenset(DossierStatus), "niêm phong dữ liệu cũ chưa ký số"
+        ),
     }
 )
 
@@ -287,6 +293,7 @@ EVENT_ACTIONS: Final[Mapping[str, DossierAction]] = MappingProxyType(
         ResultDeliveredV1.EVENT_TYPE: A.DELIVER_RESULT,
         DossierWithdrawnV1.EVENT_TYPE: A.WITHDRAW,
         DossierRatedV1.EVENT_TYPE: A.RATE,
+        DossierLegacySealedV1.EVENT_TYPE: A.SEAL_LEGACY,
     }
 )
 """The act each dossier event type announces."""

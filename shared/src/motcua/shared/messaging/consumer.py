@@ -11,6 +11,7 @@ is unavailable the whole batch is rewound and tried again.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -32,15 +33,17 @@ from motcua.shared.contracts.envelope import (
     EventParseError,
     new_event,
     now_vn,
-    parse_event,
+    parse_envelope,
 )
 from motcua.shared.contracts.topics import dead_letter_topic
 from motcua.shared.db import utcnow
 from motcua.shared.logging import safe_error_text
-from motcua.shared.messaging.outbox import add_event, add_raw, flush_outbox
+from motcua.shared.messaging.outbox import add_raw, add_sealed_event, flush_outbox
 from motcua.shared.messaging.refusal import EventRefused
 from motcua.shared.messaging.tables import InboxRecord
 from motcua.shared.metrics import ServiceMetrics
+from motcua.shared.signing.guard import ChainGuard, Checked
+from motcua.shared.signing.store import flush_chains
 
 log = structlog.get_logger(__name__)
 
@@ -96,6 +99,9 @@ class HandlerContext:
     record: ConsumedRecord
     producer: str
     emitted: list[EventEnvelope[Any]] = field(default_factory=list)
+    checked: Checked | None = None
+    """What the chain guard verified (signature, link, signer) for a chained
+    event; None for events outside the chain."""
 
     def emit(
         self,
@@ -141,7 +147,7 @@ class HandlerContext:
             causation=cause,
             occurred_at=occurred_at,
         )
-        payload = add_event(
+        envelope, payload = add_sealed_event(
             self.session,
             envelope,
             topic=topic or data.TOPIC,
@@ -152,6 +158,18 @@ class HandlerContext:
 
 
 EventHandler = Callable[[HandlerContext, EventEnvelope[EventData]], Awaitable[None]]
+
+
+def _parse(record: ConsumedRecord) -> tuple[EventEnvelope[EventData], dict[str, Any]]:
+    """The typed envelope and the decoded body (the chain guard reads the
+    latter: it checks the bytes as signed, not the model)."""
+    try:
+        obj = json.loads(record.value)
+    except ValueError as exc:
+        msg = f"not a motcua event envelope: {exc}"
+        raise EventParseError(msg) from exc
+    envelope = parse_envelope(obj)
+    return envelope, obj
 
 
 class _Skip(Exception):  # noqa: N818
@@ -179,6 +197,7 @@ class EventConsumer:
         retry_backoff_s: float = 0.05,
         on_committed: Callable[[], None] | None = None,
         event_types: Iterable[str] | None = None,
+        guard: ChainGuard | None = None,
     ) -> None:
         self.group_id = group_id
         self.event_types = frozenset(event_types) if event_types is not None else None
@@ -193,6 +212,7 @@ class EventConsumer:
         self._retry_backoff_s = retry_backoff_s
         self._on_committed = on_committed
         self._failures = 0
+        self._guard = guard
 
     # -- transport adapter -------------------------------------------------
 
@@ -252,7 +272,26 @@ class EventConsumer:
         if self.event_types is None:
             return True
         event_type = record.headers.get(h.EVENT_TYPE)
-        return event_type is None or event_type in self.event_types
+        return (
+            event_type is None
+            or event_type in self.event_types
+            or (self._guard is not None and self._guard.wants(event_type))
+        )
+
+    async def _verify_and_handle(
+        self,
+        ctx: HandlerContext,
+        envelope: EventEnvelope[EventData],
+        obj: dict[str, Any],
+    ) -> None:
+        """The chain guard first (every chained event, whoever handles it), then
+        the handler if it wants this type."""
+        if self._guard is not None:
+            ctx.checked = await self._guard.check(
+                ctx.session, obj, ctx.record.headers.get(h.EVENT_ID)
+            )
+        if self.event_types is None or envelope.event_type in self.event_types:
+            await self._handler(ctx, envelope)
 
     async def _apply_optimistically(self, records: Sequence[ConsumedRecord]) -> bool:
         dirty = False
@@ -268,11 +307,11 @@ class EventConsumer:
                 )  # a repeat later in the batch is a duplicate
                 with self._record_scope(record, event_type):
                     try:
-                        envelope = parse_event(record.value)
+                        envelope, obj = _parse(record)
                         ctx = HandlerContext(
                             session=session, record=record, producer=self._producer
                         )
-                        await self._handler(ctx, envelope)
+                        await self._verify_and_handle(ctx, envelope, obj)
                     except INFRASTRUCTURE_ERRORS:
                         raise
                     except Exception as exc:
@@ -281,6 +320,7 @@ class EventConsumer:
                 self._count(event_type, "applied")
             try:
                 await flush_outbox(session)
+                await flush_chains(session)
                 await session.flush()
             except INFRASTRUCTURE_ERRORS:
                 raise
@@ -366,7 +406,7 @@ class EventConsumer:
         event_type = record.headers.get(h.EVENT_TYPE, "?")
         with self._record_scope(record, event_type):
             try:
-                envelope = parse_event(record.value)
+                envelope, obj = _parse(record)
             except EventParseError as exc:
                 if await self._seen(session, record):
                     self._count(event_type, "duplicate")
@@ -376,7 +416,9 @@ class EventConsumer:
                 )
                 self._count(event_type, "dead_lettered")
                 return True
-            outcome, dirty = await self._apply_with_retries(session, record, envelope)
+            outcome, dirty = await self._apply_with_retries(
+                session, record, envelope, obj
+            )
             self._count(event_type, outcome)
             return dirty
 
@@ -385,6 +427,7 @@ class EventConsumer:
         session: AsyncSession,
         record: ConsumedRecord,
         envelope: EventEnvelope[EventData],
+        obj: dict[str, Any],
     ) -> tuple[str, bool]:
         for attempt in range(1, self._max_attempts + 1):
             ctx = HandlerContext(
@@ -394,8 +437,9 @@ class EventConsumer:
                 async with session.begin_nested():
                     if not await self._claim_inbox(session, record):
                         raise _Skip
-                    await self._handler(ctx, envelope)
+                    await self._verify_and_handle(ctx, envelope, obj)
                     await flush_outbox(session)
+                    await flush_chains(session)
                     await session.flush()
             except _Skip:
                 return "duplicate", False

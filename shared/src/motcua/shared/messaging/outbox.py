@@ -22,7 +22,15 @@ from sqlalchemy.orm import Session, SessionTransaction
 from motcua.shared.contracts import headers as h
 from motcua.shared.contracts.envelope import EventEnvelope
 from motcua.shared.db import utcnow
+from motcua.shared.domain.entitlement import CHAINED_EVENT_TYPES
 from motcua.shared.messaging.tables import OutboxRecord
+from motcua.shared.signing.producer import seal
+from motcua.shared.signing.store import (
+    ChainNotOpenError,
+    chain_state,
+    signer_of,
+    update_chain,
+)
 
 _QUEUE = "motcua.outbox.queued"
 """``session.info`` key: the rows waiting for their transaction to commit."""
@@ -57,10 +65,27 @@ def add_event(
 ) -> bytes:
     """Queue an event for publication; it is published only if the transaction
     commits. The Kafka key is the dossier code. Returns the record body."""
+    return add_sealed_event(
+        session, envelope, topic=topic, extra_headers=extra_headers
+    )[1]
+
+
+def add_sealed_event(
+    session: AsyncSession | Session,
+    envelope: EventEnvelope[Any],
+    *,
+    topic: str,
+    extra_headers: dict[str, str] | None = None,
+) -> tuple[EventEnvelope[Any], bytes]:
+    """:func:`add_event`, returning the envelope as queued and its body.
+
+    An act of a dossier's legal history (ADR 0012) is linked to the dossier's
+    chain, opened earlier in this unit of work, and signed with the key of the
+    agency entitled to it; imported history leaves unsigned (legacy)."""
+    envelope, payload = _sealed(session, envelope)
     headers = envelope_headers(envelope)
     if extra_headers:
         headers.update(extra_headers)
-    payload = envelope.to_json()
     _queue(
         session,
         event_id=envelope.event_id,
@@ -69,7 +94,26 @@ def add_event(
         payload=payload,
         headers=headers,
     )
-    return payload
+    return envelope, payload
+
+
+def _sealed(
+    session: AsyncSession | Session, envelope: EventEnvelope[Any]
+) -> tuple[EventEnvelope[Any], bytes]:
+    if (
+        envelope.event_type not in CHAINED_EVENT_TYPES
+        or envelope.imported
+        or envelope.signature is not None
+    ):
+        return envelope, envelope.to_json()
+    keys = signer_of(session)
+    if keys is None:
+        msg = f"no signing keys on this session for {envelope.event_type}"
+        raise ChainNotOpenError(msg)
+    state = chain_state(session, envelope.dossier_code)
+    sealed = seal(envelope, state, keys)
+    update_chain(session, envelope.dossier_code, sealed.state)
+    return sealed.envelope, sealed.body
 
 
 def add_raw(

@@ -12,7 +12,7 @@ event it links to, the ``seq`` is right, and the event itself is new.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -55,6 +55,11 @@ class ChainState:
     legacy: int = 0
     """How many were unsigned legacy events (before signing, or imported)."""
     custody: Custody = field(default_factory=Custody)
+    own: frozenset[str] = frozenset()
+    """Digests this service produced and has not yet seen back on the topic:
+    when one arrives it is confirmed, not refused as a replay."""
+    unsealed: frozenset[str] = frozenset()
+    """Unsigned legacy events no province seal covers yet."""
 
     @property
     def empty(self) -> bool:
@@ -85,7 +90,13 @@ class ChainState:
         return None
 
     def appended(
-        self, digest: str, link: Link, *, signed: bool, custody: Custody | None = None
+        self,
+        digest: str,
+        link: Link,
+        *,
+        signed: bool,
+        custody: Custody | None = None,
+        own: bool = False,
     ) -> ChainState:
         heads = sorted((set(self.heads) - set(link.prev)) | {digest})
         return replace(
@@ -95,7 +106,17 @@ class ChainState:
             signed=self.signed + int(signed),
             legacy=self.legacy + int(not signed),
             custody=custody if custody is not None else self.custody,
+            own=self.own | {digest} if own else self.own,
+            unsealed=self.unsealed if signed else self.unsealed | {digest},
         )
+
+    def sealed(self, digests: Iterable[str]) -> ChainState:
+        """A province seal now covers these legacy events."""
+        return replace(self, unsealed=self.unsealed - set(digests))
+
+    def confirmed(self, digest: str) -> ChainState:
+        """One of our own events came back from the topic."""
+        return replace(self, own=self.own - {digest})
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -104,6 +125,8 @@ class ChainState:
             "signed": self.signed,
             "legacy": self.legacy,
             "custody": self.custody.to_json(),
+            "own": sorted(self.own),
+            "unsealed": sorted(self.unsealed),
         }
 
     @classmethod
@@ -116,6 +139,8 @@ class ChainState:
             signed=int(value.get("signed") or 0),
             legacy=int(value.get("legacy") or 0),
             custody=Custody.from_json(value.get("custody")),
+            own=frozenset(value.get("own") or ()),
+            unsealed=frozenset(value.get("unsealed") or ()),
         )
 
 

@@ -135,6 +135,15 @@ class FileKeystore:
             msg = f"unreadable JWKS {self.jwks_path}: {exc}"
             raise KeystoreError(msg) from exc
 
+    def private_pem(self, kid: str) -> bytes:
+        """The PKCS#8 PEM of a current key (for PDF signatures)."""
+        path = self.folder / PRIVATE_DIR / _key_file(kid)
+        try:
+            return path.read_bytes()
+        except FileNotFoundError as exc:
+            msg = f"no private key for {kid} in {self.folder}"
+            raise KeystoreError(msg) from exc
+
     def private_key(self, kid: str) -> ECKey:
         path = self.folder / PRIVATE_DIR / _key_file(kid)
         try:
@@ -152,6 +161,7 @@ class FileKeystore:
         province: str,
         now: datetime | None = None,
         valid_from: datetime | None = None,
+        signing_since: datetime | None = None,
     ) -> bool:
         """Create the keystore with one key per agency; False if it existed.
 
@@ -199,7 +209,9 @@ class FileKeystore:
                 for a in agencies
             ]
             ring = Keyring(
-                keys={k.kid: k for k in keys}, province=province, signing_since=since
+                keys={k.kid: k for k in keys},
+                province=province,
+                signing_since=signing_since or since,
             )
             self._save(ring)
         return True

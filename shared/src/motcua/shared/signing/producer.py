@@ -40,7 +40,9 @@ class Sealed:
 
 
 def seal(envelope: EventEnvelope[Any], state: ChainState, signer: Signs) -> Sealed:
-    if envelope.event_type not in CHAINED_EVENT_TYPES:
+    if envelope.event_type not in CHAINED_EVENT_TYPES or envelope.imported:
+        # imported history is unsigned legacy (ADR 0012): nobody can sign
+        # for what a legacy system recorded
         return Sealed(envelope.to_json(), None, state, envelope)
     link = state.next_link()
     linked = envelope.model_copy(
@@ -65,9 +67,12 @@ def seal(envelope: EventEnvelope[Any], state: ChainState, signer: Signs) -> Seal
     digest = digest_of(canonical)
     signature = signer.sign(agency, canonical, envelope.occurred_at)
     custody = fold(state.custody, envelope.event_type, obj["data"])
+    after = state.appended(digest, link, signed=True, custody=custody, own=True)
+    if envelope.event_type == "dossier.legacy_sealed":
+        after = after.sealed(obj["data"].get("legacy_events") or ())
     return Sealed(
         body=signed_body(obj, signature),
         digest=digest,
-        state=state.appended(digest, link, signed=True, custody=custody),
+        state=after,
         envelope=linked.model_copy(update={"signature": signature}),
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,6 +33,7 @@ SIGNATURE_INVALID = "signature_invalid"
 SIGNER_NOT_ENTITLED = "signer_not_entitled"
 CHAIN_BROKEN = "chain_broken"
 REASONS = (SIGNATURE_INVALID, SIGNER_NOT_ENTITLED, CHAIN_BROKEN)
+LEGACY_SEALED = "dossier.legacy_sealed"
 
 
 @dataclass(frozen=True)
@@ -140,11 +141,11 @@ def check_event(
             **found,
         )
     custody = fold(state.custody, event_type, data)
-    return Verdict(
-        body.digest,
-        state=state.appended(body.digest, link, signed=True, custody=custody),
-        **found,
-    )
+    after = state.appended(body.digest, link, signed=True, custody=custody)
+    if event_type == LEGACY_SEALED:
+        covered = data.get("legacy_events")
+        after = after.sealed(covered if isinstance(covered, list) else ())
+    return Verdict(body.digest, state=after, **found)
 
 
 def _legacy(
@@ -181,6 +182,25 @@ def _legacy(
         state=state.appended(body.digest, link, signed=False, custody=custody),
         legacy=True,
     )
+
+
+def chain_sorted(bodies: Sequence[bytes]) -> list[bytes]:
+    """A database keeps rows, not an order: its events in chain order (seq,
+    then business time, then digest; unparseable bodies first)."""
+
+    def key(raw: bytes) -> tuple[int, str, str]:
+        try:
+            body = split_body(raw)
+        except NotAnEventError:
+            return (0, "", "")
+        seq = (body.chain or {}).get("seq")
+        return (
+            seq if isinstance(seq, int) else 0,
+            str(body.envelope.get("occurred_at")),
+            body.digest,
+        )
+
+    return sorted(bodies, key=key)
 
 
 def envelope_imported(envelope: Mapping[str, Any]) -> bool:
@@ -231,7 +251,8 @@ class HistoryReport:
     @property
     def intact(self) -> bool:
         return not self.problems and all(
-            e.status in ("valid", "unsigned_legacy") for e in self.events
+            e.status in ("valid", "unsigned_legacy", "sealed_legacy")
+            for e in self.events
         )
 
     @property
@@ -325,6 +346,7 @@ def verify_history(
                 body.digest, link or state.next_link(), signed=True, custody=custody
             )
     _check_order(report)
+    _mark_sealed(report, parsed)
     report.heads = state.heads
     if expected_heads:
         gone = [h for h in expected_heads if h not in state.links]
@@ -334,6 +356,27 @@ def verify_history(
                 "(deleted or edited)"
             )
     return report
+
+
+def _mark_sealed(report: HistoryReport, parsed: Sequence[SignedBody | None]) -> None:
+    """Legacy events a valid province seal covers are ``sealed_legacy``."""
+    bodies = {p.digest: p for p in parsed if p is not None}
+    covered: set[str] = set()
+    for event in report.events:
+        if event.event_type == LEGACY_SEALED and event.status == "valid":
+            listed = _data(bodies[event.digest].envelope).get("legacy_events")
+            covered.update(listed if isinstance(listed, list) else ())
+    present = {e.digest for e in report.events}
+    report.problems.extend(
+        f"legacy event {d[:16]}… sealed by the province is missing or was edited"
+        for d in sorted(covered - present)
+    )
+    report.events = [
+        replace(e, status="sealed_legacy")
+        if e.status == "unsigned_legacy" and e.digest in covered
+        else e
+        for e in report.events
+    ]
 
 
 def _text(value: object) -> str | None:

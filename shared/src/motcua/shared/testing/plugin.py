@@ -8,7 +8,9 @@
 - ``sqlite_database_url`` / ``postgres_database_url``: one backend only.
 - ``signing_keystore`` (session, automatic): one keystore with a key per agency,
   named by ``MOTCUA_SIGNING_KEYSTORE`` for every app, helper and process the
-  tests start (generating keys per test would cost more than the tests).
+  tests start (generating keys per test would cost more than the tests). Its
+  ``signing_since`` lies in the future, so events a test publishes unsigned
+  pass as unsigned legacy (see :data:`TEST_SIGNING_SINCE`).
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ from motcua.shared.testing.databases import (
 BACKENDS = ("sqlite", "postgres")
 TEST_KEYS_VALID_FROM = datetime(2000, 1, 1, tzinfo=UTC)
 """Tests replay business times from years back: their keys are valid since."""
+TEST_SIGNING_SINCE = datetime(2100, 1, 1, tzinfo=UTC)
+"""Most tests publish a dossier's history unsigned, as a system migrating from
+before signing would (accepted as unsigned legacy until a dossier has a signed
+event); the signing tests use a keystore of their own that refuses them."""
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -53,6 +59,7 @@ def signing_keystore(
         registry_agencies(registry),
         province=province_of(registry),
         valid_from=TEST_KEYS_VALID_FROM,
+        signing_since=TEST_SIGNING_SINCE,
     )
     os.environ["MOTCUA_SIGNING_KEYSTORE"] = str(store.folder)
     yield store
