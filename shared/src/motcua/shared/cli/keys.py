@@ -17,7 +17,8 @@ from motcua.shared.signing.keystore import AgencyName, FileKeystore, KeystoreErr
 from motcua.shared.signing.local import ensure_keystore, keystore_folder
 
 keys_app = typer.Typer(
-    help="Agencies' signing keys: the keystore, its JWKS, rotation.",
+    help="Keys: the agencies' signing keystore (init, list, rotate, seal-legacy) "
+    "and the personal-data key rings.",
     no_args_is_help=True,
 )
 console = Console()

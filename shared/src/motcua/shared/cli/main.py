@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from motcua.shared.auth import Role, issue_token
+from motcua.shared.cli.keys import keys_app
 from motcua.shared.cli.services import installed_services, load_object
 from motcua.shared.local_broker import LocalBroker
 from motcua.shared.settings import (
@@ -31,7 +32,6 @@ app = typer.Typer(
 )
 token_app = typer.Typer(help="Bearer tokens for local use.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
-keys_app = typer.Typer(help="Key rings for production.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 console = Console()
 
@@ -259,10 +259,8 @@ def _service_command(name: str, app_factory: str) -> typer.Typer:
 
 
 def _register_signing() -> None:
-    from motcua.shared.cli.keys import keys_app
     from motcua.shared.cli.verify import verify_app
 
-    app.add_typer(keys_app, name="keys")
     app.add_typer(verify_app, name="verify")
 
 
