@@ -42,6 +42,7 @@ from motcua.shared.contracts.handoff import (
 from motcua.shared.local_broker import LocalBroker, free_port
 from motcua.shared.messaging.outbox import envelope_headers
 from motcua.shared.testing.helpers import bearer, service_process, wait_http_ok
+from motcua.shared.testing.signing import use_legacy_keystore
 
 DESKS = ("000.01.31.H14", "000.01.32.H14", "000.01.33.H14", "000.01.34.H14")
 PENDING = re.compile(r"^motcua_outbox_pending (\S+)$", re.MULTILINE)
@@ -223,6 +224,7 @@ async def wait_drained(client: httpx.AsyncClient, max_seconds: float) -> float |
 
 
 def main() -> int:
+    use_legacy_keystore()  # this bench publishes histories unsigned (legacy)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=16)

@@ -61,6 +61,7 @@ from motcua.shared.local_broker import LocalBroker, free_port
 from motcua.shared.messaging.outbox import envelope_headers
 from motcua.shared.messaging.tables import OutboxRecord
 from motcua.shared.settings import CommonSettings, KafkaSettings
+from motcua.shared.testing.signing import use_legacy_keystore
 
 AGENCY = "000.00.12.H14"
 
@@ -396,6 +397,7 @@ async def run(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
+    use_legacy_keystore()  # this bench publishes histories unsigned (legacy)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dossiers", type=int, default=300)
     parser.add_argument(

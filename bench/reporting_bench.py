@@ -103,6 +103,7 @@ from motcua.shared.db import create_engine, create_session_factory, migrate
 from motcua.shared.messaging import ConsumedRecord, EventConsumer
 from motcua.shared.messaging.outbox import envelope_headers
 from motcua.shared.testing.databases import fresh_postgres_database
+from motcua.shared.testing.signing import use_legacy_keystore
 
 MIGRATIONS = (
     Path(__file__).resolve().parents[1]
@@ -663,6 +664,7 @@ async def run_backend(
 
 
 async def main(args: argparse.Namespace) -> None:
+    use_legacy_keystore()  # this bench publishes histories unsigned (legacy)
     records = province_records(args.projection_events)
     live = live_mix_records(args.live_dossiers)
     year = fold_year(args.dossiers)

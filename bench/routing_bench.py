@@ -43,6 +43,7 @@ from motcua.shared.logging import configure_logging
 from motcua.shared.messaging.outbox import envelope_headers
 from motcua.shared.settings import CommonSettings, KafkaSettings
 from motcua.shared.testing.helpers import bearer, running_app
+from motcua.shared.testing.signing import use_legacy_keystore
 
 DESK = "000.01.31.H14"
 WORKFLOW = [
@@ -197,6 +198,7 @@ async def run(dossiers: int, actions: int, database_url: str | None) -> None:
 
 
 def main() -> None:
+    use_legacy_keystore()  # this bench publishes histories unsigned (legacy)
     configure_logging("routing", level="WARNING", json=True)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dossiers", type=int, default=1000)

@@ -69,3 +69,27 @@ def test_chains() -> TestChains:
     if _CHAINS is None or _CHAINS.keys.store.folder != folder:
         _CHAINS = TestChains(folder)
     return _CHAINS
+
+
+def use_legacy_keystore() -> Path:
+    """For benchmarks of one service that publish a dossier's history
+    themselves, unsigned: a keystore whose ``signing_since`` lies in the future
+    (their events pass as unsigned legacy; the service still signs what it
+    produces), named by ``MOTCUA_SIGNING_KEYSTORE`` for this process and its
+    children. ``bench/signing_bench.py`` measures signing and checking."""
+    import tempfile
+    from datetime import UTC, datetime
+
+    from motcua.shared.domain.agencies import load_registry
+    from motcua.shared.signing.keystore import province_of, registry_agencies
+
+    registry = load_registry()
+    store = FileKeystore(Path(tempfile.mkdtemp(prefix="bench-keys-")) / "keys")
+    store.init(
+        registry_agencies(registry),
+        province=province_of(registry),
+        valid_from=datetime(2000, 1, 1, tzinfo=UTC),
+        signing_since=datetime(2100, 1, 1, tzinfo=UTC),
+    )
+    os.environ["MOTCUA_SIGNING_KEYSTORE"] = str(store.folder)
+    return store.folder
