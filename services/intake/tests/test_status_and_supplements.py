@@ -144,12 +144,12 @@ async def test_results_apologies_and_impossible_moves(
         sessions=sessions,
     )
 
-    async def in_progress() -> dict[str, object] | None:
+    async def apologised() -> dict[str, object] | None:
         body = await _status(intake, code)
-        return body if body["status"] == 4 and body["due_at"] else None
+        return body if body["due_at"] == new_due.isoformat() else None
 
-    body = await wait_for(in_progress, timeout_s=30, message="status 4")
-    assert body["due_at"] == new_due.isoformat()
+    body = await wait_for(apologised, timeout_s=30, message="the new appointment")
+    assert body["status"] == 4
     await publish_as_routing(
         kafka_settings,
         code,
