@@ -10,8 +10,8 @@
 # explicit: motcua's MAX_RECORD_BYTES, docs/deploy.md "Record sizes").
 #   TOPICS_COMMAND      the kafka-topics.sh to run (default: the image's)
 #
-# The history topics (motcua.dossier.events, motcua.notification.events) are
-# kept forever (retention.ms=-1, retention.bytes=-1; ADR 0013): they are the
+# The history topics (motcua.dossier.events, motcua.notification.events) and
+# the signed checkpoints over them (motcua.signing.checkpoints) are kept forever (retention.ms=-1, retention.bytes=-1; ADR 0013): they are the
 # legal record that rebuilds and verification read.
 set -euo pipefail
 
@@ -24,7 +24,7 @@ topics="${TOPICS_COMMAND:-/opt/kafka/bin/kafka-topics.sh}"
 for topic in "$@"; do
   configs=()
   case "$topic" in
-    motcua.dossier.events|motcua.notification.events)
+    motcua.dossier.events|motcua.notification.events|motcua.signing.checkpoints)
       configs=(--config retention.ms=-1 --config retention.bytes=-1) ;;
   esac
   "$topics" --bootstrap-server "$BOOTSTRAP_SERVERS" --create --if-not-exists \

@@ -33,7 +33,11 @@ from pydantic_settings import BaseSettings
 from ruamel.yaml import YAML
 
 from motcua.shared.cli.services import installed_services, load_object
-from motcua.shared.contracts.topics import BUSINESS_TOPICS, dead_letter_topic
+from motcua.shared.contracts.topics import (
+    BUSINESS_TOPICS,
+    CHECKPOINTS,
+    dead_letter_topic,
+)
 from motcua.shared.service import ServiceDefinition
 from motcua.shared.settings import (
     CommonSettings,
@@ -90,8 +94,12 @@ def secret_variables(service: ServiceDefinition) -> set[str]:
 
 
 def expected_topics() -> list[str]:
-    """Business topics plus one dead-letter topic per service."""
-    return [*BUSINESS_TOPICS, *(dead_letter_topic(name) for name in code_services())]
+    """Business topics, the signed checkpoints, one dead-letter topic per service."""
+    return [
+        *BUSINESS_TOPICS,
+        CHECKPOINTS,
+        *(dead_letter_topic(name) for name in code_services()),
+    ]
 
 
 def bootstrap_uv_version(root: Path) -> str | None:

@@ -85,7 +85,12 @@ def test_topic_init_creates_each_topic_once_if_missing(tmp_path: Path) -> None:
             # the history topics are kept forever (ADR 0013)
             *(
                 ["--config", "retention.ms=-1", "--config", "retention.bytes=-1"]
-                if topic in ("motcua.dossier.events", "motcua.notification.events")
+                if topic
+                in (
+                    "motcua.dossier.events",
+                    "motcua.notification.events",
+                    "motcua.signing.checkpoints",
+                )
                 else []
             ),
         ]
