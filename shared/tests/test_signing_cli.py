@@ -81,3 +81,36 @@ def test_keys_rotate_names_unknown_agencies(env: dict[str, str]) -> None:
     result = motcua("keys", "rotate", "--agency", "000.99.99.H14", env=env)
     assert result.returncode == 2
     assert "000.99.99.H14" in result.stdout
+
+
+async def test_checkpoints_check_names_an_edit_anywhere_in_a_stored_history(
+    tmp_path: Path,
+) -> None:
+    from signing_support import Writer, walkthrough
+
+    from motcua.shared.cli.verify import HistoryStore, _chains_of
+    from motcua.shared.domain.agencies import load_registry
+    from motcua.shared.signing.keystore import province_of, registry_agencies
+
+    registry = load_registry()
+    store = FileKeystore(tmp_path / "keys")
+    store.init(registry_agencies(registry), province=province_of(registry))
+    writer = walkthrough(Writer(KeyMaterial(store)), datetime.now(UTC))
+    edited = list(writer.bodies)
+    edited[1] = edited[1].replace(b"000.00.05.H14", b"000.00.20.H14")  # not a head
+
+    async def history(code: str) -> list[bytes]:
+        return edited if code == CODE else []
+
+    async def digests() -> dict[str, set[str]]:
+        return {}
+
+    problems = await _chains_of(
+        [HistoryStore("routing", history, digests)],
+        {CODE: set(writer.state.heads)},
+        store.keyring(),
+    )
+    assert problems == [
+        f"routing: dossier {CODE}: #2 dossier.routed signature_invalid: "
+        "signature does not verify: BadSignatureError"
+    ]

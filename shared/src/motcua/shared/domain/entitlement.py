@@ -86,6 +86,7 @@ RULES: Final[Mapping[DossierAction, Party]] = MappingProxyType(
 """Who signs each act of the shared act table (:mod:`.status`). A citizen's
 rating (``rate``) is not an act of an agency and is not signed."""
 
+
 def party_of(event_type: str) -> Party | None:
     action = action_of(event_type)
     return RULES.get(action) if action is not None else None
