@@ -117,9 +117,9 @@ async def _supplement(
     procedure = published.procedure if published else None
     components = _supplied(procedure, body.components)
     async with ctx.runtime.transaction() as session:
+        await open_chain(session, code)  # the chain's lock first (see routing)
         record = await session.get(DossierRecord, code, with_for_update=True)
         assert record is not None
-        await open_chain(session, code)
         if not can_take_supplement(DossierStatus(record.status)):
             raise ApiError(
                 409,
@@ -206,9 +206,9 @@ async def _withdraw(
 ) -> WithdrawalOut:
     now = ctx.now()
     async with ctx.runtime.transaction() as session:
+        await open_chain(session, code)  # the chain's lock first (see routing)
         record = await session.get(DossierRecord, code, with_for_update=True)
         assert record is not None
-        await open_chain(session, code)
         status = DossierStatus(record.status)
         if not can_withdraw(status):
             raise ApiError(

@@ -173,14 +173,17 @@ async def load_dossier(
 ) -> tuple[RoutedDossier, Dossier] | None:
     """The dossier's row and snapshot; ``lock`` holds the row (PostgreSQL) so
     concurrent actions on one dossier take turns."""
+    if lock:
+        # about to act: the events it emits extend the dossier's chain. The
+        # chain row is locked first, as the consumer core does before a
+        # handler, so two units of work never lock the two rows in turn.
+        await open_chain(session, code)
     stmt = sa.select(RoutedDossier).where(col(RoutedDossier.code) == code)
     if lock:
         stmt = stmt.with_for_update()
     row = (await session.execute(stmt)).scalar_one_or_none()
     if row is None:
         return None
-    if lock:  # about to act: the events it emits extend the dossier's chain
-        await open_chain(session, code)
     handoff = await latest_handoff(session, code)
     pauses = (
         (
