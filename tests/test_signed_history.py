@@ -10,7 +10,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import random
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
@@ -200,6 +203,19 @@ async def assert_pdf_signed(pdf: bytes, keys: FileKeystore, agency: str) -> None
     assert status.bottom_line, status.summary()
     assert status.summary() == "INTACT:TRUSTED,UNTOUCHED"
     assert status.signing_cert.dump() == certs[0].dump()
+
+
+async def _motcua(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    motcua = str(Path(sys.executable).with_name("motcua"))
+    return await asyncio.to_thread(
+        subprocess.run,
+        [motcua, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 async def _receive_and_hand_to_stp(system: System, *, receipt: bool = False) -> str:
@@ -473,6 +489,24 @@ async def test_walkthrough_verifies_end_to_end_offline_and_after_rotation(
     bundle["events"][1]["data"]["competent_agency_code"] = POLICE
     assert not verify_bundle(bundle).intact
 
+    # the operator's commands read the same databases
+    env = {
+        **os.environ,
+        "MOTCUA_SIGNING_KEYSTORE": str(strict_keys.folder),
+        "MOTCUA_REPORTING_DATABASE_URL": str(runtime.database_url),
+        "MOTCUA_ROUTING_DATABASE_URL": str(system.runtime("routing").database_url),
+        "COLUMNS": "200",
+    }
+    for source in ("reporting", "routing"):
+        checked = await _motcua(env, "verify", "dossier", code, "--source", source)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        assert "✓ intact" in checked.stdout
+    exported = await _motcua(env, "verify", "export", code)
+    assert exported.returncode == 0, exported.stderr
+    assert verify_bundle(json.loads(exported.stdout)).checkpoint == "valid"
+    sequence_ok = await _motcua(env, "verify", "checkpoints")
+    assert sequence_ok.returncode == 0, sequence_ok.stdout
+
     # deleting the last event from reporting's database, or editing one of
     # routing's, is reported for the dossier and by the checkpoints
     digest = split_body(bodies[-1]).digest
@@ -510,6 +544,12 @@ async def test_walkthrough_verifies_end_to_end_offline_and_after_rotation(
                 sa.select(DossierEventRow.dossier_code, DossierEventRow.envelope)  # type: ignore[call-overload]
             )
         ).all()
+    after = await _motcua(env, "verify", "checkpoints")
+    assert after.returncode == 1
+    assert f"reporting: dossier {code}: event {digest[:16]}" in after.stdout
+    assert (
+        f"routing: dossier {code}: #2 dossier.routed signature_invalid" in after.stdout
+    )
     # the edited event is not a head (the checkpoint does not name it): the
     # chain check of routing's store does
     routed_rows = sorted(
