@@ -136,21 +136,19 @@ class FileKeystore:
             raise KeystoreError(msg) from exc
 
     def private_pem(self, kid: str) -> bytes:
-        """The PKCS#8 PEM of a current key (for PDF signatures)."""
-        path = self.folder / PRIVATE_DIR / _key_file(kid)
-        try:
-            return path.read_bytes()
-        except FileNotFoundError as exc:
-            msg = f"no private key for {kid} in {self.folder}"
-            raise KeystoreError(msg) from exc
+        """The PKCS#8 PEM of a current key, from ``private/`` or, where the
+        keystore is a flat folder (a Kubernetes Secret volume), beside the JWKS."""
+        for path in (
+            self.folder / PRIVATE_DIR / _key_file(kid),
+            self.folder / _key_file(kid),
+        ):
+            if path.is_file():
+                return path.read_bytes()
+        msg = f"no private key for {kid} in {self.folder}"
+        raise KeystoreError(msg)
 
     def private_key(self, kid: str) -> ECKey:
-        path = self.folder / PRIVATE_DIR / _key_file(kid)
-        try:
-            return ECKey.import_key(path.read_bytes())
-        except FileNotFoundError as exc:
-            msg = f"no private key for {kid} in {self.folder}"
-            raise KeystoreError(msg) from exc
+        return ECKey.import_key(self.private_pem(kid))
 
     # -- creating and rotating ----------------------------------------------------
 
