@@ -481,3 +481,17 @@ def test_a_province_seal_vouches_for_legacy_events(keys: KeyMaterial) -> None:
     assert not report.intact
     assert report.events[1].status == CHAIN_BROKEN  # the seal follows the original
     assert "missing before #2" in report.events[1].detail
+
+
+def test_a_flat_keystore_folder_signs_too(store: FileKeystore, tmp_path: Path) -> None:
+    """A Kubernetes Secret volume has no subfolders: private keys beside the JWKS."""
+    import shutil
+
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    shutil.copy(store.jwks_path, flat / "jwks.json")
+    for key in (store.folder / "private").glob("000.01.31.H14*.pem"):
+        shutil.copy(key, flat / key.name)
+    writer = Writer(KeyMaterial(FileKeystore(flat)))
+    writer.add(reception(START), DESK, START)
+    assert verify_history(CODE, writer.bodies, store.keyring()).intact
