@@ -719,3 +719,75 @@ async def test_a_year_old_signed_dossier_is_rebuilt_as_it_was(
     async with running_app(create_reporting(settings)) as client:
         after = await read(client)
     assert after == before
+
+
+async def test_legacy_history_is_sealed_by_the_province(system: System) -> None:
+    """Imported history is accepted unsigned, shown as such, and sealed by
+    ``motcua keys seal-legacy`` (here its function, on reporting's database)."""
+    from aiokafka import AIOKafkaProducer
+
+    from motcua.reporting.verification import seal_legacy
+    from motcua.shared.messaging.outbox import envelope_headers
+    from motcua.shared.signing.store import SIGNER
+
+    start = now_vn().replace(microsecond=0) - timedelta(days=200)
+    code = f"{DESK}-{start:%y%m%d}-{random.randrange(5000, 9999)}"
+    events = [
+        new_event(
+            data,
+            dossier_code=code,
+            producer="intake",
+            agency_code=agency,
+            occurred_at=start + timedelta(minutes=n),
+            imported=True,
+        )
+        for n, (data, agency) in enumerate(_year_old_history(code, start)[:4])
+    ]
+    runtime = system.runtime("reporting")
+    producer = AIOKafkaProducer(
+        bootstrap_servers=runtime.settings.kafka.bootstrap_servers
+    )
+    await producer.start()
+    try:
+        for event in events:
+            await producer.send_and_wait(
+                DOSSIER_EVENTS,
+                event.to_json(),
+                key=code.encode(),
+                headers=[(k, v.encode()) for k, v in envelope_headers(event).items()],
+            )
+    finally:
+        await producer.stop()
+    await _caught_up(system, code, len(events))
+    operator = bearer("*", Role.OPERATOR)
+    before = (
+        await system.reporting.get(
+            f"/api/v1/dossiers/{code}/verification", headers=operator
+        )
+    ).json()
+    assert {e["status"] for e in before["events"]} == {"unsigned_legacy"}
+    assert before["intact"]
+    assert not before["fully_signed"]
+
+    sessions = runtime.sessions
+    with_keys = type(sessions)(
+        sessions.kw["bind"], expire_on_commit=False, info={SIGNER: lambda: runtime.keys}
+    )
+    sealed = await seal_legacy(with_keys, code)
+    assert sealed == [(code, len(events))]
+    runtime.relay.wake()
+    assert not (await _reporting_state(system, code)).unsealed
+
+    async def sealed_back() -> dict[str, Any] | None:
+        answer = await system.reporting.get(
+            f"/api/v1/dossiers/{code}/verification", headers=operator
+        )
+        body: dict[str, Any] = answer.json()
+        return body if len(body["events"]) > len(events) else None
+
+    after = await wait_for(sealed_back, timeout_s=30, message="the seal, back")
+    statuses = [e["status"] for e in after["events"]]
+    assert statuses == ["sealed_legacy"] * len(events) + ["valid"]
+    assert after["events"][-1]["signer"] == "000.00.00.H14"  # the province
+    assert after["intact"]
+    assert await seal_legacy(with_keys, code) == []  # nothing left to seal
