@@ -138,6 +138,9 @@ class ServiceRuntime:
         self.extra_topics: list[str] = []
         """Topics this service only produces to, declared at start."""
         self.broker_connected = False
+        self.connect_broker = True
+        """False: start serves HTTP over the database and never connects to
+        the broker (tests: :mod:`motcua.shared.testing.offline`)."""
         self._connect_task: asyncio.Task[None] | None = None
         self._background: list[asyncio.Task[Any]] = []
         self._on_connected: list[Callable[[], Any]] = []
@@ -243,6 +246,8 @@ class ServiceRuntime:
             await self.migrate()
         else:
             await self.check_schema()
+        if not self.connect_broker:
+            return
         self.sampler.start()
         self._connect_task = asyncio.create_task(
             self._connect(), name=f"{self.name}-connect"

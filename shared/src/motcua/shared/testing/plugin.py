@@ -11,6 +11,13 @@
   tests start (generating keys per test would cost more than the tests). Its
   ``signing_since`` lies in the future, so events a test publishes unsigned
   pass as unsigned legacy (see :data:`TEST_SIGNING_SINCE`).
+
+Markers follow the fixtures, so a marker expression selects what a run
+needs: a test that uses the broker (directly or through any fixture) is
+marked ``broker``, one that runs on PostgreSQL ``postgres``. The fast
+target, ``./motcua test -m "not broker and not e2e"``, therefore runs
+without a broker; services without one are tested with
+:mod:`motcua.shared.testing.offline`.
 """
 
 from __future__ import annotations
@@ -67,6 +74,26 @@ def signing_keystore(
         os.environ.pop("MOTCUA_SIGNING_KEYSTORE", None)
     else:
         os.environ["MOTCUA_SIGNING_KEYSTORE"] = previous
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if "kafka_broker" in fixtures and item.get_closest_marker("broker") is None:
+            item.add_marker(pytest.mark.broker)
+        if _on_postgres(item, fixtures) and item.get_closest_marker("postgres") is None:
+            item.add_marker(pytest.mark.postgres)
+
+
+def _on_postgres(item: pytest.Item, fixtures: set[str]) -> bool:
+    if "postgres_database_url" in fixtures:
+        return True
+    callspec = getattr(item, "callspec", None)
+    params = callspec.params if callspec is not None else {}
+    return any(
+        name.endswith("database_url") and value == "postgres"
+        for name, value in params.items()
+    )
 
 
 @pytest.fixture(scope="session")
