@@ -20,9 +20,8 @@ from typing import Any
 
 import pytest
 
-from motcua.intake.handlers import follow_routing_event
-from motcua.intake.reception import can_take_supplement, can_withdraw
-from motcua.intake.tables import DossierRecord
+from motcua.intake.domain import ActRefusedError
+from motcua.intake.followups import decide_supplement, decide_withdrawal, follow
 from motcua.routing import pauses, workflow
 from motcua.routing.domain import (
     DeadlinePolicy,
@@ -47,6 +46,7 @@ POLICY = DeadlinePolicy(load_calendar())
 DESK = "000.01.31.H14"
 JUSTICE = "000.00.05.H14"
 OFFICER = Officer(JUSTICE, "Chuyên viên")
+CODE = "000.01.31.H14-260302-0001"
 RECEIVED_AT = datetime(2026, 3, 2, 8, 0, tzinfo=VN_TZ)
 NOW = datetime(2026, 3, 4, 9, 0, tzinfo=VN_TZ)
 DUE = datetime(2026, 3, 16, 8, 0, tzinfo=VN_TZ)
@@ -84,7 +84,7 @@ def routing_dossier(
         Pause(kind[status], JUSTICE, step_no, RECEIVED_AT) if status in kind else None
     )
     return Dossier(
-        code="000.01.31.H14-260302-0001",
+        code=CODE,
         status=status,
         receiving_agency_code=DESK,
         steps=STEPS,
@@ -94,27 +94,33 @@ def routing_dossier(
     )
 
 
-def intake_record(status: DossierStatus) -> DossierRecord:
-    return DossierRecord(
-        code="000.01.31.H14-260302-0001",
-        procedure_code="2.000488",
-        receiving_agency_code=DESK,
-        channel="direct",
-        status=int(status),
-        status_changed_at=RECEIVED_AT,
-        received_at=RECEIVED_AT,
-    )
-
-
 def intake_follows(status: DossierStatus, events: list[EventData]) -> DossierStatus:
     """The status intake shows after routing's ``events``."""
-    record = intake_record(status)
+    last_change = RECEIVED_AT
     for data in events:
         envelope = new_event(
-            data, dossier_code=record.code, producer="routing", occurred_at=NOW
+            data, dossier_code=CODE, producer="routing", occurred_at=NOW
         )
-        follow_routing_event(record, envelope)
-    return DossierStatus(record.status)
+        news = follow(status, last_change, envelope)
+        if news.status is not None:
+            status, last_change = news.status, NOW
+    return status
+
+
+def intake_withdraws(status: DossierStatus) -> bool:
+    try:
+        decide_withdrawal(CODE, status, "", NOW)
+    except ActRefusedError:
+        return False
+    return True
+
+
+def intake_takes_supplement(status: DossierStatus) -> bool:
+    try:
+        decide_supplement(CODE, status, None, [], "", NOW)
+    except ActRefusedError:
+        return False
+    return True
 
 
 OfficerAct = Callable[[Dossier], Outcome]
@@ -175,14 +181,14 @@ def test_a_withdrawal_is_allowed_by_intake_exactly_when_routing_applies_it(
     status: DossierStatus,
 ) -> None:
     outcome = workflow.withdraw(routing_dossier(status), NOW)
-    assert can_withdraw(status) is (outcome is not None)
-    assert can_withdraw(status) is can(status, A.WITHDRAW)
+    assert intake_withdraws(status) is (outcome is not None)
+    assert intake_withdraws(status) is can(status, A.WITHDRAW)
     if outcome is not None:
         assert outcome.dossier.status is S.WITHDRAWN
 
 
 def test_neither_service_withdraws_a_stopped_dossier() -> None:
-    assert not can_withdraw(S.STOPPED)
+    assert not intake_withdraws(S.STOPPED)
     assert workflow.withdraw(routing_dossier(S.STOPPED), NOW) is None
 
 
@@ -194,7 +200,7 @@ def test_a_supplement_is_taken_by_intake_exactly_when_routing_resumes_on_it(
     if status is S.AWAITING_FEE:  # (a fee pause is not a supplement's)
         dossier = replace(dossier, pause=None)
     outcome = pauses.resume_after_supplement(dossier, NOW, POLICY)
-    assert can_take_supplement(status) is (outcome is not None)
+    assert intake_takes_supplement(status) is (outcome is not None)
     if outcome is not None:
         # intake moved its own copy to 4; routing's resumption is an echo
         assert outcome.dossier.status is S.IN_PROGRESS

@@ -1,5 +1,7 @@
-"""Fixtures for intake's tests: the real app over a real broker and database
-(helpers live in ``intake_support``)."""
+"""Fixtures for intake's tests: the real app over a real database, with the
+real broker (``intake``) or without one (``offline_intake``: HTTP and the
+consumer fed directly, see :mod:`motcua.shared.testing.offline`); helpers
+live in ``intake_support``."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from motcua.shared.testing.databases import (
     sqlite_url,
 )
 from motcua.shared.testing.helpers import running_app
+from motcua.shared.testing.offline import NO_BROKER, offline
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -65,3 +68,25 @@ def intake(intake_service: Intake) -> Intake:
     """The module's running intake, on the real clock."""
     intake_service.app.state.intake.clock = now_vn
     return intake_service
+
+
+@pytest.fixture(scope="module")
+async def offline_intake_service(
+    module_database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Intake]:
+    settings = intake_settings(
+        module_database_url,
+        NO_BROKER,
+        tmp_path_factory.mktemp("intake-data"),
+        "intake",
+    )
+    app = create_app(settings)
+    async with offline(app) as service:
+        yield Intake(app=app, client=service.client, settings=settings, offline=service)
+
+
+@pytest.fixture
+def offline_intake(offline_intake_service: Intake) -> Intake:
+    """The module's intake without a broker, on the real clock."""
+    offline_intake_service.app.state.intake.clock = now_vn
+    return offline_intake_service

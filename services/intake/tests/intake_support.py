@@ -26,6 +26,7 @@ from motcua.shared.contracts import headers as h
 from motcua.shared.contracts.topics import DOSSIER_EVENTS
 from motcua.shared.messaging.tables import OutboxRecord
 from motcua.shared.settings import CommonSettings, KafkaSettings
+from motcua.shared.testing.offline import OfflineService
 from motcua.shared.testing.signing import test_chains
 
 DESK = "000.01.31.H14"  # Trung tâm Phục vụ hành chính công xã Kim Long
@@ -64,9 +65,20 @@ class Intake:
     app: FastAPI
     client: httpx.AsyncClient
     settings: IntakeSettings
+    offline: OfflineService | None = None
+    """Set when it runs without a broker: feed it routing's events."""
 
     def set_clock(self, moment: datetime) -> None:
         self.app.state.intake.clock = lambda: moment
+
+    async def feed_as_routing(self, dossier_code: str, data: EventData) -> None:
+        """Apply an event as routing would publish it, signed and linked after
+        intake's own events (offline only)."""
+        assert self.offline is not None
+        event = new_event(data, dossier_code=dossier_code, producer="routing")
+        known = await outbox_bodies(self.app.state.runtime.sessions, dossier_code)
+        body = test_chains().body(event, known=known)
+        await self.offline.feed_records(self.offline.record(event, body=body))
 
 
 def intake_settings(

@@ -19,12 +19,12 @@ from schemathesis.python.asgi import shutdown_lifespans
 from motcua.intake.app import create_app
 from motcua.intake.settings import IntakeSettings
 from motcua.shared.auth import Role
-from motcua.shared.settings import CommonSettings, KafkaSettings
+from motcua.shared.settings import CommonSettings
 from motcua.shared.testing.databases import sqlite_url
 from motcua.shared.testing.helpers import bearer
+from motcua.shared.testing.offline import NO_BROKER
 
 pytestmark = [
-    pytest.mark.broker,
     # schemathesis' own strategies trip this hypothesis deprecation
     pytest.mark.filterwarnings(
         "ignore::hypothesis.errors.HypothesisDeprecationWarning"
@@ -44,17 +44,18 @@ schema = schemathesis.openapi.from_dict(DOCUMENT)
 
 
 @pytest.fixture(scope="module")
-def fuzzed_app(
-    kafka_settings: KafkaSettings, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[FastAPI]:
+def fuzzed_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
     """Started by schemathesis on its first request, in its own event loop
-    thread; stopped after this module so it does not linger in the session."""
+    thread, without a broker (nothing here depends on one); stopped after
+    this module so it does not linger in the session."""
     folder: Path = tmp_path_factory.mktemp("fuzz")
-    yield create_app(
+    app = create_app(
         intake_settings(
-            sqlite_url(folder), kafka_settings, folder, f"intake-{uuid.uuid4().hex[:8]}"
+            sqlite_url(folder), NO_BROKER, folder, f"intake-{uuid.uuid4().hex[:8]}"
         )
     )
+    app.state.runtime.connect_broker = False
+    yield app
     shutdown_lifespans()
 
 

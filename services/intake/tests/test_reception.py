@@ -1,6 +1,7 @@
-"""Receiving dossiers over HTTP, on SQLite and PostgreSQL, with the real broker:
-appointments, validation messages, idempotent retries, forms 01–03 and the
-events downstream services read."""
+"""Receiving dossiers over HTTP, on SQLite and PostgreSQL: appointments,
+validation messages, idempotent retries, forms 01–03 and the events
+downstream services read. Without a broker (``offline_intake``), but for the
+tests that show the events reach the topic."""
 
 from __future__ import annotations
 
@@ -24,8 +25,6 @@ from motcua.shared.auth import Role
 from motcua.shared.messaging.tables import OutboxRecord
 from motcua.shared.settings import KafkaSettings
 from motcua.shared.testing.helpers import bearer
-
-pytestmark = pytest.mark.broker
 
 OFFICER = bearer(DESK, Role.DESK_OFFICER)
 
@@ -52,7 +51,7 @@ async def _receive(intake: Intake, **overrides: object) -> dict[str, object]:
 
 
 async def test_appointments_across_weekends_holidays_lunch_evenings_and_15h(
-    intake: Intake,
+    offline_intake: Intake,
 ) -> None:
     cases = [
         # (received, procedure, channel, due)
@@ -67,8 +66,8 @@ async def test_appointments_across_weekends_holidays_lunch_evenings_and_15h(
         ("2026-03-02 10:00", "1.001193.02", "online", "2026-03-05 10:00"),  # group
     ]
     for received, procedure, channel, due in cases:
-        intake.set_clock(vn(received))
-        body = await _receive(intake, procedure_code=procedure, channel=channel)
+        offline_intake.set_clock(vn(received))
+        body = await _receive(offline_intake, procedure_code=procedure, channel=channel)
         assert body["due_at"] == vn(due).isoformat(), (received, procedure)
         assert body["status"] == 2
         assert str(body["code"]).startswith(f"{DESK}-{vn(received):%y%m%d}-")
@@ -117,8 +116,10 @@ async def test_a_received_dossier_publishes_everything_downstream_needs(
     assert [c["code"] for c in data["components"]] == ["to_khai", "ban_chup_giay_to"]
 
 
-async def test_invalid_input_gets_vietnamese_messages_per_field(intake: Intake) -> None:
-    response = await intake.client.post(
+async def test_invalid_input_gets_vietnamese_messages_per_field(
+    offline_intake: Intake,
+) -> None:
+    response = await offline_intake.client.post(
         "/api/v1/dossiers",
         json=dossier(
             applicant=applicant(
@@ -168,97 +169,99 @@ async def test_invalid_input_gets_vietnamese_messages_per_field(intake: Intake) 
     ],
 )
 async def test_what_the_catalogue_forbids_is_refused_per_field(
-    intake: Intake, overrides: dict[str, object], field: str, message: str
+    offline_intake: Intake, overrides: dict[str, object], field: str, message: str
 ) -> None:
     headers = bearer("*", Role.DESK_OFFICER)
-    before = await _counts(intake)
-    response = await intake.client.post(
+    before = await _counts(offline_intake)
+    response = await offline_intake.client.post(
         "/api/v1/dossiers", json=dossier(**overrides), headers=headers
     )
     assert response.status_code == 422, response.text
     details = response.json()["error"]["details"]
     assert message in " ".join(d["message"] for d in details if d["field"] == field)
-    assert await _counts(intake) == before
+    assert await _counts(offline_intake) == before
 
 
 @pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31", "1899-12-31"])
 async def test_a_listing_day_out_of_any_dossier_life_is_a_422_not_a_500(
-    intake: Intake, day: str
+    offline_intake: Intake, day: str
 ) -> None:
-    response = await intake.client.get(
+    response = await offline_intake.client.get(
         "/api/v1/dossiers", params={"received_on": day}, headers=OFFICER
     )
     assert response.status_code == 422, response.text
     [detail] = response.json()["error"]["details"]
     assert detail["field"] == "query.received_on"
-    ok = await intake.client.get(
+    ok = await offline_intake.client.get(
         "/api/v1/dossiers", params={"received_on": "2100-12-31"}, headers=OFFICER
     )
     assert ok.status_code == 200
 
 
 async def test_a_wrong_method_is_a_405_that_says_what_is_allowed(
-    intake: Intake,
+    offline_intake: Intake,
 ) -> None:
-    response = await intake.client.delete("/api/v1/procedures")
+    response = await offline_intake.client.delete("/api/v1/procedures")
     assert response.status_code == 405
     assert response.headers["allow"] == "GET"
     assert response.json()["error"]["code"] == "method_not_allowed"
 
 
-async def test_officers_receive_only_at_their_own_agency(intake: Intake) -> None:
-    anonymous = await intake.client.post("/api/v1/dossiers", json=dossier())
+async def test_officers_receive_only_at_their_own_agency(
+    offline_intake: Intake,
+) -> None:
+    anonymous = await offline_intake.client.post("/api/v1/dossiers", json=dossier())
     assert anonymous.status_code == 401
     assert anonymous.json()["error"]["message"].startswith("Cần đăng nhập")
-    elsewhere = await intake.client.post(
+    elsewhere = await offline_intake.client.post(
         "/api/v1/dossiers",
         json=dossier(receiving_agency_code=OTHER_DESK),
         headers=OFFICER,
     )
     assert elsewhere.status_code == 403
-    operator = await intake.client.post(
+    operator = await offline_intake.client.post(
         "/api/v1/dossiers", json=dossier(), headers=bearer(DESK, Role.OPERATOR)
     )
     assert operator.status_code == 403
 
 
 async def test_a_retry_with_the_same_key_returns_the_first_answer_and_writes_nothing(
-    intake: Intake,
+    offline_intake: Intake,
 ) -> None:
     headers = {**OFFICER, "Idempotency-Key": f"desk-7-{uuid.uuid4()}"}
-    before = await _counts(intake)
-    first = await intake.client.post(
+    before = await _counts(offline_intake)
+    first = await offline_intake.client.post(
         "/api/v1/dossiers", json=dossier(), headers=headers
     )
-    again = await intake.client.post(
+    again = await offline_intake.client.post(
         "/api/v1/dossiers", json=dossier(), headers=headers
     )
     assert first.status_code == again.status_code == 201
     assert again.json() == first.json()
     assert again.headers["Idempotent-Replayed"] == "true"
-    other = await intake.client.post(
+    other = await offline_intake.client.post(
         "/api/v1/dossiers", json=dossier(summary="khác"), headers=headers
     )
     assert other.status_code == 409
     assert other.json()["error"]["code"] == "idempotency_key_reused"
-    fresh = await intake.client.post(
+    fresh = await offline_intake.client.post(
         "/api/v1/dossiers",
         json=dossier(),
         headers={**OFFICER, "Idempotency-Key": str(uuid.uuid4())},
     )
     assert fresh.json()["code"] != first.json()["code"]
-    dossiers, outbox = await _counts(intake)
+    dossiers, outbox = await _counts(offline_intake)
     assert (dossiers, outbox) == (before[0] + 2, before[1] + 2)
 
 
 async def test_the_receipt_prints_with_the_appointment_and_a_qr_code(
-    intake: Intake,
+    offline_intake: Intake,
 ) -> None:
-    intake.set_clock(vn("2026-03-02 15:00"))
-    body = await _receive(intake)
+    offline_intake.set_clock(vn("2026-03-02 15:00"))
+    body = await _receive(offline_intake)
     links = body["form"]
     assert isinstance(links, dict)
-    html = await intake.client.get(links["html"])
+    html = await offline_intake.client.get(links["html"])
     assert html.status_code == 200
     page = html.text
     assert "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ" in page
@@ -266,24 +269,26 @@ async def test_the_receipt_prints_with_the_appointment_and_a_qr_code(
     assert "17 giờ 00 phút, Thứ Ba ngày 03 tháng 03 năm 2026" in page
     assert "data:image/svg+xml;base64," in page
     assert "@media print" in page
-    pdf = await intake.client.get(links["pdf"])
+    pdf = await offline_intake.client.get(links["pdf"])
     assert pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF")
     code = body["code"]
-    unsigned = await intake.client.get(f"/api/v1/dossiers/{code}/forms/01")
+    unsigned = await offline_intake.client.get(f"/api/v1/dossiers/{code}/forms/01")
     assert unsigned.status_code == 401
-    forged = await intake.client.get(f"/api/v1/dossiers/{code}/forms/01?sig=abc")
+    forged = await offline_intake.client.get(
+        f"/api/v1/dossiers/{code}/forms/01?sig=abc"
+    )
     assert forged.status_code == 401
-    with_token = await intake.client.get(
+    with_token = await offline_intake.client.get(
         f"/api/v1/dossiers/{code}/forms/01", headers=OFFICER
     )
     assert with_token.status_code == 200
-    other_agency = await intake.client.get(
+    other_agency = await offline_intake.client.get(
         f"/api/v1/dossiers/{code}/forms/01",
         headers=bearer(OTHER_DESK, Role.DESK_OFFICER),
     )
     assert other_agency.status_code == 403
-    wrong_form = await intake.client.get(
+    wrong_form = await offline_intake.client.get(
         f"/api/v1/dossiers/{code}/forms/03", headers=OFFICER
     )
     assert wrong_form.status_code == 404
@@ -330,26 +335,28 @@ async def test_refusal_and_completion_request_give_forms_03_and_02(
     assert "Mang Giấy chứng sinh bản chính." in form02_html.text
 
 
-async def test_withdrawal_is_an_event_and_happens_once(intake: Intake) -> None:
-    code = (await _receive(intake))["code"]
-    first = await intake.client.post(
+async def test_withdrawal_is_an_event_and_happens_once(offline_intake: Intake) -> None:
+    code = (await _receive(offline_intake))["code"]
+    first = await offline_intake.client.post(
         f"/api/v1/dossiers/{code}/withdrawal",
         json={"reason": "Không còn nhu cầu"},
         headers=OFFICER,
     )
     assert first.status_code == 201, first.text
     assert first.json()["status"] == 7
-    second = await intake.client.post(
+    second = await offline_intake.client.post(
         f"/api/v1/dossiers/{code}/withdrawal", json={}, headers=OFFICER
     )
     assert second.status_code == 409
     assert "không thể rút" in second.json()["error"]["message"]
     types = [
         e["event_type"]
-        for e in await outbox_events(intake.app.state.runtime.sessions, str(code))
+        for e in await outbox_events(
+            offline_intake.app.state.runtime.sessions, str(code)
+        )
     ]
     assert types == ["dossier.received", "dossier.withdrawn"]
-    missing = await intake.client.post(
+    missing = await offline_intake.client.post(
         "/api/v1/dossiers/000.01.31.H14-260302-9999/withdrawal",
         json={},
         headers=OFFICER,

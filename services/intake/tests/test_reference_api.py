@@ -8,40 +8,42 @@ from intake_support import DESK, Intake, dossier
 from motcua.shared.auth import Role
 from motcua.shared.testing.helpers import bearer
 
-pytestmark = pytest.mark.broker
 
-
-async def test_the_posted_procedure_list_and_one_procedure(intake: Intake) -> None:
-    listing = await intake.client.get("/api/v1/procedures")
+async def test_the_posted_procedure_list_and_one_procedure(
+    offline_intake: Intake,
+) -> None:
+    listing = await offline_intake.client.get("/api/v1/procedures")
     assert listing.status_code == 200
     codes = {p["code"] for p in listing.json()["items"]}
     assert {"1.001193", "1.001193.02", "1.011537", "2.000488"} <= codes
-    found = await intake.client.get(
+    found = await offline_intake.client.get(
         "/api/v1/procedures", params={"q": "khai sinh", "field": "ho_tich"}
     )
     assert {p["code"] for p in found.json()["items"]} == {"1.001193", "1.004884"}
-    birth = await intake.client.get("/api/v1/procedures/1.001193")
+    birth = await offline_intake.client.get("/api/v1/procedures/1.001193")
     body = birth.json()
     assert body["procedure"]["time_limits"] == {"default": "same-day"}
     assert body["field_name"] == "Hộ tịch"
-    assert (await intake.client.get("/api/v1/procedures/9.999999")).status_code == 404
-    fields = await intake.client.get("/api/v1/fields")
+    assert (
+        await offline_intake.client.get("/api/v1/procedures/9.999999")
+    ).status_code == 404
+    fields = await offline_intake.client.get("/api/v1/fields")
     assert {"code": "ho_tich", "name": "Hộ tịch"} in fields.json()
 
 
 async def test_an_administrator_publishes_a_new_version_and_dossiers_keep_theirs(
-    intake: Intake,
+    offline_intake: Intake,
 ) -> None:
-    current = (await intake.client.get("/api/v1/procedures/1.004837")).json()
+    current = (await offline_intake.client.get("/api/v1/procedures/1.004837")).json()
     edited = {**current["procedure"], "fee_vnd": 5000}
-    refused = await intake.client.put(
+    refused = await offline_intake.client.put(
         "/api/v1/procedures/1.004837",
         json=edited,
         headers=bearer(DESK, Role.DESK_OFFICER),
     )
     assert refused.status_code == 403
     broken = {**edited, "time_limits": {"default": "5wd"}}
-    invalid = await intake.client.put(
+    invalid = await offline_intake.client.put(
         "/api/v1/procedures/1.004837", json=broken, headers=bearer("*", Role.ADMIN)
     )
     assert invalid.status_code == 422
@@ -50,48 +52,52 @@ async def test_an_administrator_publishes_a_new_version_and_dossiers_keep_theirs
     assert "khác thời hạn 5wd" in detail["message"]
 
     officer = bearer(DESK, Role.DESK_OFFICER)
-    before = await intake.client.post(
+    before = await offline_intake.client.post(
         "/api/v1/dossiers", json=dossier(procedure_code="1.004837"), headers=officer
     )
-    published = await intake.client.put(
+    published = await offline_intake.client.put(
         "/api/v1/procedures/1.004837", json=edited, headers=bearer("*", Role.ADMIN)
     )
     assert published.status_code == 200, published.text
     version = published.json()["version"]
     assert version == current["version"] + 1
     assert published.json()["source"] == "api"
-    after = await intake.client.post(
+    after = await offline_intake.client.post(
         "/api/v1/dossiers", json=dossier(procedure_code="1.004837"), headers=officer
     )
     assert before.json()["procedure_version"] == current["version"]
     assert after.json()["procedure_version"] == version
-    versions = await intake.client.get("/api/v1/procedures/1.004837/versions")
+    versions = await offline_intake.client.get("/api/v1/procedures/1.004837/versions")
     assert [v["version"] for v in versions.json()][-2:] == [version - 1, version]
-    old = await intake.client.get(f"/api/v1/procedures/1.004837?version={version - 1}")
+    old = await offline_intake.client.get(
+        f"/api/v1/procedures/1.004837?version={version - 1}"
+    )
     assert old.json()["procedure"]["fee_vnd"] == 0
 
 
-async def test_agencies_are_served_in_both_hierarchies(intake: Intake) -> None:
+async def test_agencies_are_served_in_both_hierarchies(offline_intake: Intake) -> None:
     today = (
-        await intake.client.get("/api/v1/agencies", params={"type": "one_stop_centre"})
+        await offline_intake.client.get(
+            "/api/v1/agencies", params={"type": "one_stop_centre"}
+        )
     ).json()
     codes = {a["code"] for a in today["items"]}
     assert "000.01.31.H14" in codes
     assert "000.01.41.H14" not in codes
-    before = await intake.client.get(
+    before = await offline_intake.client.get(
         "/api/v1/agencies", params={"on": "2025-03-01", "level": "district"}
     )
     assert "000.00.41.H14" in {a["code"] for a in before.json()["items"]}
-    district_desk = await intake.client.get(
+    district_desk = await offline_intake.client.get(
         "/api/v1/agencies/000.01.41.H14", params={"on": "2026-01-05"}
     )
     body = district_desk.json()
     assert body["active"] is False
     assert body["current_code"] == "000.00.12.H14"
-    commune = (await intake.client.get("/api/v1/agencies/000.00.31.H14")).json()
+    commune = (await offline_intake.client.get("/api/v1/agencies/000.00.31.H14")).json()
     assert commune["one_stop_centre_code"] == "000.01.31.H14"
     assert (
-        await intake.client.get("/api/v1/agencies/000.99.99.H14")
+        await offline_intake.client.get("/api/v1/agencies/000.99.99.H14")
     ).status_code == 404
 
 
@@ -129,18 +135,20 @@ async def test_agencies_are_served_in_both_hierarchies(intake: Intake) -> None:
     ],
 )
 async def test_the_public_due_date_calculator(
-    intake: Intake, params: dict[str, str], due: str
+    offline_intake: Intake, params: dict[str, str], due: str
 ) -> None:
-    response = await intake.client.get("/api/v1/calendar/due-date", params=params)
+    response = await offline_intake.client.get(
+        "/api/v1/calendar/due-date", params=params
+    )
     assert response.status_code == 200, response.text
     assert response.json()["due_at"] == due
 
 
-async def test_the_calculator_explains_bad_input(intake: Intake) -> None:
-    bad = await intake.client.get(
+async def test_the_calculator_explains_bad_input(offline_intake: Intake) -> None:
+    bad = await offline_intake.client.get(
         "/api/v1/calendar/due-date", params={"limit": "3 weeks"}
     )
     assert bad.status_code == 422
     assert bad.json()["error"]["details"][0]["field"] == "limit"
-    neither = await intake.client.get("/api/v1/calendar/due-date")
+    neither = await offline_intake.client.get("/api/v1/calendar/due-date")
     assert neither.status_code == 422

@@ -1,9 +1,9 @@
 """Intake follows routing's events, and takes a supplement only when one was
-asked for (SQLite and PostgreSQL, real broker)."""
+asked for (SQLite and PostgreSQL; the first test over the real broker, the
+others with routing's events fed directly)."""
 
 from __future__ import annotations
 
-import pytest
 from intake_support import (
     DESK,
     Intake,
@@ -27,8 +27,6 @@ from motcua.shared.contracts.handoff import (
 )
 from motcua.shared.settings import KafkaSettings
 from motcua.shared.testing.helpers import bearer, wait_for
-
-pytestmark = pytest.mark.broker
 
 OFFICER = bearer(DESK, Role.DESK_OFFICER)
 
@@ -118,83 +116,53 @@ async def test_a_supplement_is_taken_only_after_an_agency_asked_for_it(
     await published(kafka_settings, {events[1]["event_id"]})
 
 
-async def test_results_apologies_and_impossible_moves(
-    intake: Intake, kafka_settings: KafkaSettings
-) -> None:
+async def test_results_apologies_and_impossible_moves(offline_intake: Intake) -> None:
+    intake = offline_intake
     created = await intake.client.post(
         "/api/v1/dossiers", json=dossier(), headers=OFFICER
     )
     code = created.json()["code"]
     new_due = now_vn().replace(microsecond=0)
-    await _hand_to_desk(intake, kafka_settings, code)
-    sessions = intake.app.state.runtime.sessions
-    await publish_as_routing(
-        kafka_settings,
-        code,
-        ApologyIssuedV1(reason="Chờ xác minh", new_due_at=new_due),
-        sessions=sessions,
+    await intake.feed_as_routing(code, HandoffOfferedV1(step_no=1, to_agency_code=DESK))
+    await intake.feed_as_routing(
+        code, HandoffAcknowledgedV1(step_no=1, to_agency_code=DESK)
+    )
+    await intake.feed_as_routing(
+        code, ApologyIssuedV1(reason="Chờ xác minh", new_due_at=new_due)
     )
     # A delivery announced while intake holds status 4 is impossible by the
-    # shared table (9 → 10 only): ignored. (It is signed by the holder, so the
-    # chain guard lets it through: the state check is what refuses it.)
-    await publish_as_routing(
-        kafka_settings,
-        code,
-        ResultDeliveredV1(delivered_at=now_vn(), method="desk"),
-        sessions=sessions,
+    # shared table (9 → 10 only): ignored, where intake used to show 10.
+    await intake.feed_as_routing(
+        code, ResultDeliveredV1(delivered_at=now_vn(), method="desk")
     )
-
-    async def apologised() -> dict[str, object] | None:
-        body = await _status(intake, code)
-        return body if body["due_at"] == new_due.isoformat() else None
-
-    body = await wait_for(apologised, timeout_s=30, message="the new appointment")
-    assert body["status"] == 4
-    await publish_as_routing(
-        kafka_settings,
-        code,
-        ResultRecordedV1(resolved_at=now_vn(), timeliness=Timeliness.EARLY),
-        sessions=sessions,
+    body = await _status(intake, code)
+    assert (body["status"], body["due_at"]) == (4, new_due.isoformat())
+    await intake.feed_as_routing(
+        code, ResultRecordedV1(resolved_at=now_vn(), timeliness=Timeliness.EARLY)
     )
-    await publish_as_routing(
-        kafka_settings,
-        code,
-        ResultDeliveredV1(delivered_at=now_vn(), method="desk"),
-        sessions=sessions,
+    await intake.feed_as_routing(
+        code, ResultDeliveredV1(delivered_at=now_vn(), method="desk")
     )
-
-    async def delivered() -> dict[str, object] | None:
-        body = await _status(intake, code)
-        return body if body["status"] == 10 else None
-
-    await wait_for(delivered, timeout_s=30, message="status 10")
+    assert (await _status(intake, code))["status"] == 10
     withdrawal = await intake.client.post(
         f"/api/v1/dossiers/{code}/withdrawal", json={}, headers=OFFICER
     )
     assert withdrawal.status_code == 409
 
 
-async def test_a_stopped_dossier_cannot_be_withdrawn(
-    intake: Intake, kafka_settings: KafkaSettings
-) -> None:
+async def test_a_stopped_dossier_cannot_be_withdrawn(offline_intake: Intake) -> None:
     """Issue 11: intake used to accept it (its own final statuses lacked 8)."""
+    intake = offline_intake
     created = await intake.client.post(
         "/api/v1/dossiers", json=dossier(), headers=OFFICER
     )
     code = created.json()["code"]
-    await _hand_to_desk(intake, kafka_settings, code)
-    await publish_as_routing(
-        kafka_settings,
-        code,
-        ProcessingStoppedV1(reason="Không đủ điều kiện"),
-        sessions=intake.app.state.runtime.sessions,
+    await intake.feed_as_routing(code, HandoffOfferedV1(step_no=1, to_agency_code=DESK))
+    await intake.feed_as_routing(
+        code, HandoffAcknowledgedV1(step_no=1, to_agency_code=DESK)
     )
-
-    async def stopped() -> dict[str, object] | None:
-        body = await _status(intake, code)
-        return body if body["status"] == 8 else None
-
-    await wait_for(stopped, timeout_s=30, message="status 8 from routing's event")
+    await intake.feed_as_routing(code, ProcessingStoppedV1(reason="Không đủ điều kiện"))
+    assert (await _status(intake, code))["status"] == 8
     withdrawal = await intake.client.post(
         f"/api/v1/dossiers/{code}/withdrawal",
         json={"reason": "Không muốn tiếp tục"},

@@ -1,24 +1,28 @@
 """What intake's dossier routes share: dependencies, documented error
-answers, loading a dossier, queuing its events and presenting it."""
+answers, the use cases' refusals as HTTP answers, loading a dossier and
+presenting it."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Path
-from sqlalchemy.ext.asyncio import AsyncSession
+from fastapi import Depends, FastAPI, Header, Path, Request
+from fastapi.responses import JSONResponse
 
 from motcua.intake.context import IntakeContext, intake_context
-from motcua.intake.reception import Outcome
+from motcua.intake.domain import (
+    ActRefusedError,
+    InvalidDossierError,
+    Outcome,
+    UnknownDossierError,
+)
 from motcua.intake.schemas import DossierOut, FormLinks
 from motcua.intake.tables import DossierRecord
 from motcua.shared.auth import Principal, Role, require
-from motcua.shared.contracts import VN_TZ, new_event
-from motcua.shared.contracts.common import Channel, DossierStatus
-from motcua.shared.contracts.dossier import DossierEventData
-from motcua.shared.errors import ApiError, ErrorResponse
-from motcua.shared.messaging import add_event
+from motcua.shared.contracts import VN_TZ
+from motcua.shared.contracts.common import Channel, DossierStatus, FiledBy
+from motcua.shared.errors import ErrorDetail, ErrorResponse, error_response
 
 Officer = Annotated[
     Principal,
@@ -69,21 +73,40 @@ CONFLICT: dict[int | str, dict[str, Any]] = {
 }
 
 
-def emit(
-    session: AsyncSession,
-    ctx: IntakeContext,
-    data: DossierEventData,
-    record: DossierRecord,
-    occurred_at: datetime,
-) -> None:
-    event = new_event(
-        data,
-        dossier_code=record.code,
-        producer=ctx.runtime.name,
-        agency_code=record.receiving_agency_code,
-        occurred_at=occurred_at,
-    )
-    add_event(session, event, topic=data.TOPIC)
+def filed_by(principal: Principal) -> FiledBy:
+    """Who filed the dossier, from the caller's role."""
+    if principal.has_any([Role.DESK_OFFICER]):
+        return FiledBy.DESK_OFFICER
+    if principal.has_any([Role.HELPER]):
+        return FiledBy.HELPER
+    return FiledBy.ONLINE_PORTAL
+
+
+def install_domain_errors(app: FastAPI) -> None:
+    """Answer the use cases' refusals in the one error shape: an invalid
+    dossier 422 with every problem per field, a refused act 409, an unknown
+    dossier 404. Nothing was written in any of these cases."""
+
+    async def invalid(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, InvalidDossierError)
+        return error_response(
+            422,
+            "validation_failed",
+            "Thông tin chưa hợp lệ, vui lòng kiểm tra các trường được nêu.",
+            [ErrorDetail(field=p.field, message=p.message) for p in exc.problems],
+        )
+
+    async def refused(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ActRefusedError)
+        return error_response(409, exc.code, exc.message)
+
+    async def unknown(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, UnknownDossierError)
+        return error_response(404, "dossier_not_found", str(exc))
+
+    app.add_exception_handler(InvalidDossierError, invalid)
+    app.add_exception_handler(ActRefusedError, refused)
+    app.add_exception_handler(UnknownDossierError, unknown)
 
 
 def present(ctx: IntakeContext, record: DossierRecord) -> DossierOut:
@@ -120,5 +143,5 @@ async def load_dossier(ctx: IntakeContext, code: str) -> DossierRecord:
     async with ctx.runtime.sessions() as session:
         record = await session.get(DossierRecord, code)
     if record is None:
-        raise ApiError(404, "dossier_not_found", f"Không tìm thấy hồ sơ {code}.")
+        raise UnknownDossierError(code)
     return record

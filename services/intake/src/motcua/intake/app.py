@@ -6,8 +6,8 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from motcua.intake import api, catalogue_store, followups, forms_api
-from motcua.intake.catalogue_api import catalogue_router
+from motcua.intake import api, catalogue_api, catalogue_store, followups_api, forms_api
+from motcua.intake.api_common import install_domain_errors
 from motcua.intake.context import IntakeContext
 from motcua.intake.handlers import (
     HANDLED_EVENT_TYPES,
@@ -80,11 +80,12 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         "procedure catalogue, agencies and legal due dates.",
         routers=[
             api.router,
-            followups.router,
+            followups_api.router,
             forms_api.router,
-            catalogue_router(context.catalogue),
+            catalogue_api.router,
         ],
         on_startup=[load_catalogue],
     )
+    install_domain_errors(app)
     app.state.intake = context
     return app

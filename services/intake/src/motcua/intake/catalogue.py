@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import re
 import tomllib
+from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from functools import cache
 from importlib import resources
@@ -262,6 +264,17 @@ def parse_catalogue(data: dict[str, Any]) -> Catalogue:
 
 def default_catalogue_path() -> Path:
     return Path(str(resources.files("motcua.intake") / "data" / "catalogue.toml"))
+
+
+@dataclass(frozen=True)
+class PublishedProcedure:
+    """One published version of a procedure (intake's database keeps them all)."""
+
+    procedure: Procedure
+    version: int
+    source: str
+    published_by: str
+    published_at: datetime
 
 
 @cache

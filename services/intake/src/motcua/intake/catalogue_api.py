@@ -1,9 +1,7 @@
 """Public reference data over HTTP: procedures, fields, agencies, due dates;
-and the administrator's catalogue edits.
+and the administrator's catalogue edits."""
 
-(No ``from __future__ import annotations`` here: the routes are built inside
-:func:`catalogue_router` and their annotations use its local OpenAPI example.)
-"""
+from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -13,7 +11,13 @@ from fastapi import APIRouter, Body, Depends, Path, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from motcua.intake import catalogue_store
-from motcua.intake.catalogue import Catalogue, OnlineLevel, Procedure, workflow_problems
+from motcua.intake.catalogue import (
+    OnlineLevel,
+    Procedure,
+    PublishedProcedure,
+    load_catalogue,
+    workflow_problems,
+)
 from motcua.intake.context import IntakeContext, intake_context
 from motcua.intake.reception import appointment
 from motcua.intake.schemas import AGENCY_CODE_PATTERN, DueDateOut
@@ -30,6 +34,11 @@ ProcedureCode = Annotated[
     str,
     Path(pattern=r"^\d\.\d{6}(\.\d{2})?$", max_length=16, examples=["1.001193"]),
 ]
+router = APIRouter(prefix="/api/v1")
+
+_EXAMPLE = load_catalogue().procedures[0].model_dump(mode="json")
+"""The OpenAPI example of a procedure: the first of the shipped catalogue."""
+
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorResponse, "description": "Unknown code"},
     422: {"model": ErrorResponse, "description": "Invalid input, per field"},
@@ -143,9 +152,7 @@ class AgencyList(BaseModel):
     items: list[AgencyOut]
 
 
-def _summary(
-    ctx: IntakeContext, published: catalogue_store.PublishedProcedure
-) -> ProcedureSummary:
+def _summary(ctx: IntakeContext, published: PublishedProcedure) -> ProcedureSummary:
     p = published.procedure
     field = ctx.catalogue.field(p.field_code)
     return ProcedureSummary(
@@ -162,9 +169,7 @@ def _summary(
     )
 
 
-def _procedure_out(
-    ctx: IntakeContext, published: catalogue_store.PublishedProcedure
-) -> ProcedureOut:
+def _procedure_out(ctx: IntakeContext, published: PublishedProcedure) -> ProcedureOut:
     field = ctx.catalogue.field(published.procedure.field_code)
     return ProcedureOut(
         version=published.version,
@@ -191,261 +196,249 @@ def _agency_out(agency: Agency, on: date) -> AgencyOut:
     )
 
 
-def catalogue_router(catalogue: Catalogue) -> APIRouter:
-    """Routes over reference data; ``catalogue`` supplies the OpenAPI examples."""
-    router = APIRouter(prefix="/api/v1")
-    example = catalogue.procedures[0].model_dump(mode="json")
+@router.get(
+    "/procedures",
+    response_model=ProcedureList,
+    tags=["catalogue"],
+    summary="The published procedure list (danh mục thủ tục hành chính)",
+)
+async def list_procedures(
+    ctx: Ctx,
+    field: Annotated[
+        str | None,
+        Query(max_length=32, description="Field code.", examples=["ho_tich"]),
+    ] = None,
+    level: Annotated[AgencyLevel | None, Query()] = None,
+    q: Annotated[
+        str | None,
+        Query(max_length=100, description="Words in the name.", examples=["khai sinh"]),
+    ] = None,
+) -> ProcedureList:
+    async with ctx.runtime.sessions() as session:
+        published = await catalogue_store.list_current(session)
+    items = [_summary(ctx, p) for p in published]
+    if field:
+        items = [i for i in items if i.field_code == field]
+    if level:
+        items = [i for i in items if i.level is level]
+    if q:
+        words = q.lower().split()
+        items = [i for i in items if all(w in i.name.lower() for w in words)]
+    return ProcedureList(items=items)
 
-    @router.get(
-        "/procedures",
-        response_model=ProcedureList,
-        tags=["catalogue"],
-        summary="The published procedure list (danh mục thủ tục hành chính)",
-    )
-    async def list_procedures(
-        ctx: Ctx,
-        field: Annotated[
-            str | None,
-            Query(max_length=32, description="Field code.", examples=["ho_tich"]),
-        ] = None,
-        level: Annotated[AgencyLevel | None, Query()] = None,
-        q: Annotated[
-            str | None,
-            Query(
-                max_length=100, description="Words in the name.", examples=["khai sinh"]
-            ),
-        ] = None,
-    ) -> ProcedureList:
-        async with ctx.runtime.sessions() as session:
-            published = await catalogue_store.list_current(session)
-        items = [_summary(ctx, p) for p in published]
-        if field:
-            items = [i for i in items if i.field_code == field]
-        if level:
-            items = [i for i in items if i.level is level]
-        if q:
-            words = q.lower().split()
-            items = [i for i in items if all(w in i.name.lower() for w in words)]
-        return ProcedureList(items=items)
 
-    @router.get(
-        "/procedures/{code}",
-        response_model=ProcedureOut,
-        responses=_NOT_FOUND,
-        tags=["catalogue"],
-        summary="A procedure: components, limits per channel, fees, workflow",
-    )
-    async def get_procedure(
-        code: ProcedureCode,
-        ctx: Ctx,
-        version: Annotated[
-            int | None, Query(ge=1, le=1_000_000, description="Default: the newest.")
-        ] = None,
-    ) -> ProcedureOut:
-        async with ctx.runtime.sessions() as session:
-            published = (
-                await catalogue_store.find_version(session, code, version)
-                if version
-                else await catalogue_store.find_current(session, code)
-            )
-        if published is None:
-            raise ApiError(404, "procedure_not_found", f"Không có thủ tục {code}.")
-        return _procedure_out(ctx, published)
-
-    @router.get(
-        "/procedures/{code}/versions",
-        response_model=list[VersionInfo],
-        responses=_NOT_FOUND,
-        tags=["catalogue"],
-        summary="Every published version of a procedure",
-    )
-    async def procedure_versions(code: ProcedureCode, ctx: Ctx) -> list[VersionInfo]:
-        async with ctx.runtime.sessions() as session:
-            versions = await catalogue_store.list_versions(session, code)
-        if not versions:
-            raise ApiError(404, "procedure_not_found", f"Không có thủ tục {code}.")
-        return [
-            VersionInfo(
-                version=v.version,
-                source=v.source,
-                published_by=v.published_by,
-                published_at=v.published_at,
-            )
-            for v in versions
-        ]
-
-    @router.put(
-        "/procedures/{code}",
-        response_model=ProcedureOut,
-        responses={
-            401: {"model": ErrorResponse},
-            403: {"model": ErrorResponse},
-            409: {"model": ErrorResponse},
-            422: {"model": ErrorResponse},
-        },
-        tags=["catalogue"],
-        summary="Publish a new version of a procedure (administrators)",
-        description="The body is the whole procedure; workflows must add up to "
-        "their channel's legal limit. Dossiers keep the version they were "
-        "received under.",
-    )
-    async def publish_procedure(
-        code: ProcedureCode,
-        admin: Admin,
-        ctx: Ctx,
-        procedure: Annotated[
-            Procedure,
-            Body(
-                openapi_examples={
-                    "birth": {"summary": "Đăng ký khai sinh", "value": example}
-                }
-            ),
-        ],
-    ) -> ProcedureOut:
-        problems = _publish_problems(ctx, code, procedure)
-        if problems:
-            raise ApiError(
-                422,
-                "validation_failed",
-                "Thủ tục chưa hợp lệ, vui lòng kiểm tra các trường được nêu.",
-                problems,
-            )
-        try:
-            async with ctx.runtime.transaction() as session:
-                published = await catalogue_store.publish(
-                    session, procedure, published_by=admin.name
-                )
-        except sa.exc.IntegrityError as exc:
-            raise ApiError(
-                409,
-                "procedure_version_conflict",
-                "Một phiên bản khác vừa được công bố; vui lòng tải lại và thử lại.",
-            ) from exc
-        finally:
-            # after the commit (or the failure): receptions read the new version
-            ctx.procedures.invalidate(code)
-        return _procedure_out(ctx, published)
-
-    @router.get(
-        "/fields",
-        response_model=list[FieldOut],
-        tags=["catalogue"],
-        summary="Fields (lĩnh vực) grouping the procedures",
-    )
-    async def list_fields(ctx: Ctx) -> list[FieldOut]:
-        return [FieldOut(code=f.code, name=f.name) for f in ctx.catalogue.fields]
-
-    @router.get(
-        "/agencies",
-        response_model=AgencyList,
-        tags=["agencies"],
-        summary="Agencies of the province with their QCVN 102 e-ID codes",
-    )
-    async def list_agencies(
-        ctx: Ctx,
-        on: Annotated[
-            date | None, Query(description="Active on this day; default: today.")
-        ] = None,
-        level: Annotated[AgencyLevel | None, Query()] = None,
-        agency_type: Annotated[
-            str | None,
-            Query(alias="type", max_length=64, examples=["one_stop_centre"]),
-        ] = None,
-        include_inactive: Annotated[
-            bool, Query(description="Also agencies not active on the day.")
-        ] = False,
-    ) -> AgencyList:
-        day = on or ctx.now().date()
-        agencies = [
-            a
-            for a in ctx.registry
-            if (include_inactive or a.active_on(day))
-            and (level is None or a.level is level)
-            and (agency_type is None or a.has_type(agency_type))
-        ]
-        return AgencyList(items=[_agency_out(a, day) for a in agencies])
-
-    @router.get(
-        "/agencies/{code}",
-        response_model=AgencyDetail,
-        responses=_NOT_FOUND,
-        tags=["agencies"],
-        summary="One agency, its successor and where its area's dossiers go",
-    )
-    async def get_agency(
-        code: Annotated[
-            str, Path(pattern=AGENCY_CODE_PATTERN, examples=["000.01.31.H14"])
-        ],
-        ctx: Ctx,
-        on: Annotated[date | None, Query(description="Default: today.")] = None,
-    ) -> AgencyDetail:
-        agency = ctx.registry.find(code)
-        if agency is None:
-            raise ApiError(
-                404, "agency_not_found", f"Không tìm thấy cơ quan có mã {code}."
-            )
-        day = on or ctx.now().date()
-        centre = ctx.registry.one_stop_centre_for(code, day)
-        return AgencyDetail(
-            **_agency_out(agency, day).model_dump(),
-            current_code=ctx.registry.current(code, day).code,
-            one_stop_centre_code=centre.code if centre else None,
-            children=[a.code for a in ctx.registry.children(code)],
+@router.get(
+    "/procedures/{code}",
+    response_model=ProcedureOut,
+    responses=_NOT_FOUND,
+    tags=["catalogue"],
+    summary="A procedure: components, limits per channel, fees, workflow",
+)
+async def get_procedure(
+    code: ProcedureCode,
+    ctx: Ctx,
+    version: Annotated[
+        int | None, Query(ge=1, le=1_000_000, description="Default: the newest.")
+    ] = None,
+) -> ProcedureOut:
+    async with ctx.runtime.sessions() as session:
+        published = (
+            await catalogue_store.find_version(session, code, version)
+            if version
+            else await catalogue_store.find_current(session, code)
         )
+    if published is None:
+        raise ApiError(404, "procedure_not_found", f"Không có thủ tục {code}.")
+    return _procedure_out(ctx, published)
 
-    @router.get(
-        "/calendar/due-date",
-        response_model=DueDateOut,
-        responses={422: {"model": ErrorResponse}, 404: {"model": ErrorResponse}},
-        tags=["calendar"],
-        summary="The appointment a dossier received at a given time would get",
-        description="Give `limit` (`3wd`, `5h`, `10d`, `same-day`), or `procedure` "
-        "(and optionally `channel`) to use the procedure's published limit. A "
-        "`received_at` without a time zone is read as Vietnam time; omitted: now.",
-    )
-    async def due_date(
-        ctx: Ctx,
-        received_at: Annotated[
-            datetime | None, Query(examples=["2026-03-02T10:00:00+07:00"])
-        ] = None,
-        limit: Annotated[str | None, Query(max_length=16, examples=["3wd"])] = None,
-        procedure: Annotated[
-            str | None,
-            Query(
-                pattern=r"^\d\.\d{6}(\.\d{2})?$", max_length=16, examples=["1.001193"]
-            ),
-        ] = None,
-        channel: Annotated[Channel, Query()] = Channel.DIRECT,
-    ) -> DueDateOut:
-        moment = _as_vietnam_time(received_at) if received_at else ctx.now()
-        time_limit = await _limit_for(ctx, limit, procedure, channel)
-        try:
-            terms = appointment(ctx.calendar, moment, time_limit)
-        except (ValueError, OverflowError) as exc:
-            raise ApiError(
-                422,
-                "validation_failed",
-                "Không tính được ngày hẹn cho thời điểm này.",
-                [
-                    ErrorDetail(
-                        field="received_at", message="Ngoài phạm vi lịch làm việc."
-                    )
-                ],
-            ) from exc
-        return DueDateOut(
-            received_at=moment,
-            clock_started_at=terms.clock_started_at,
-            due_at=terms.due_at,
-            limit=str(time_limit),
-            working_hours=ctx.calendar.working_time_between(
-                terms.clock_started_at, terms.due_at
-            ).total_seconds()
-            / 3600,
-            procedure_code=procedure,
-            channel=channel if procedure else None,
+
+@router.get(
+    "/procedures/{code}/versions",
+    response_model=list[VersionInfo],
+    responses=_NOT_FOUND,
+    tags=["catalogue"],
+    summary="Every published version of a procedure",
+)
+async def procedure_versions(code: ProcedureCode, ctx: Ctx) -> list[VersionInfo]:
+    async with ctx.runtime.sessions() as session:
+        versions = await catalogue_store.list_versions(session, code)
+    if not versions:
+        raise ApiError(404, "procedure_not_found", f"Không có thủ tục {code}.")
+    return [
+        VersionInfo(
+            version=v.version,
+            source=v.source,
+            published_by=v.published_by,
+            published_at=v.published_at,
         )
+        for v in versions
+    ]
 
-    return router
+
+@router.put(
+    "/procedures/{code}",
+    response_model=ProcedureOut,
+    responses={
+        401: {"model": ErrorResponse},
+        403: {"model": ErrorResponse},
+        409: {"model": ErrorResponse},
+        422: {"model": ErrorResponse},
+    },
+    tags=["catalogue"],
+    summary="Publish a new version of a procedure (administrators)",
+    description="The body is the whole procedure; workflows must add up to "
+    "their channel's legal limit. Dossiers keep the version they were "
+    "received under.",
+)
+async def publish_procedure(
+    code: ProcedureCode,
+    admin: Admin,
+    ctx: Ctx,
+    procedure: Annotated[
+        Procedure,
+        Body(
+            openapi_examples={
+                "birth": {"summary": "Đăng ký khai sinh", "value": _EXAMPLE}
+            }
+        ),
+    ],
+) -> ProcedureOut:
+    problems = _publish_problems(ctx, code, procedure)
+    if problems:
+        raise ApiError(
+            422,
+            "validation_failed",
+            "Thủ tục chưa hợp lệ, vui lòng kiểm tra các trường được nêu.",
+            problems,
+        )
+    try:
+        async with ctx.runtime.transaction() as session:
+            published = await catalogue_store.publish(
+                session, procedure, published_by=admin.name
+            )
+    except sa.exc.IntegrityError as exc:
+        raise ApiError(
+            409,
+            "procedure_version_conflict",
+            "Một phiên bản khác vừa được công bố; vui lòng tải lại và thử lại.",
+        ) from exc
+    finally:
+        # after the commit (or the failure): receptions read the new version
+        ctx.procedures.invalidate(code)
+    return _procedure_out(ctx, published)
+
+
+@router.get(
+    "/fields",
+    response_model=list[FieldOut],
+    tags=["catalogue"],
+    summary="Fields (lĩnh vực) grouping the procedures",
+)
+async def list_fields(ctx: Ctx) -> list[FieldOut]:
+    return [FieldOut(code=f.code, name=f.name) for f in ctx.catalogue.fields]
+
+
+@router.get(
+    "/agencies",
+    response_model=AgencyList,
+    tags=["agencies"],
+    summary="Agencies of the province with their QCVN 102 e-ID codes",
+)
+async def list_agencies(
+    ctx: Ctx,
+    on: Annotated[
+        date | None, Query(description="Active on this day; default: today.")
+    ] = None,
+    level: Annotated[AgencyLevel | None, Query()] = None,
+    agency_type: Annotated[
+        str | None,
+        Query(alias="type", max_length=64, examples=["one_stop_centre"]),
+    ] = None,
+    include_inactive: Annotated[
+        bool, Query(description="Also agencies not active on the day.")
+    ] = False,
+) -> AgencyList:
+    day = on or ctx.now().date()
+    agencies = [
+        a
+        for a in ctx.registry
+        if (include_inactive or a.active_on(day))
+        and (level is None or a.level is level)
+        and (agency_type is None or a.has_type(agency_type))
+    ]
+    return AgencyList(items=[_agency_out(a, day) for a in agencies])
+
+
+@router.get(
+    "/agencies/{code}",
+    response_model=AgencyDetail,
+    responses=_NOT_FOUND,
+    tags=["agencies"],
+    summary="One agency, its successor and where its area's dossiers go",
+)
+async def get_agency(
+    code: Annotated[str, Path(pattern=AGENCY_CODE_PATTERN, examples=["000.01.31.H14"])],
+    ctx: Ctx,
+    on: Annotated[date | None, Query(description="Default: today.")] = None,
+) -> AgencyDetail:
+    agency = ctx.registry.find(code)
+    if agency is None:
+        raise ApiError(404, "agency_not_found", f"Không tìm thấy cơ quan có mã {code}.")
+    day = on or ctx.now().date()
+    centre = ctx.registry.one_stop_centre_for(code, day)
+    return AgencyDetail(
+        **_agency_out(agency, day).model_dump(),
+        current_code=ctx.registry.current(code, day).code,
+        one_stop_centre_code=centre.code if centre else None,
+        children=[a.code for a in ctx.registry.children(code)],
+    )
+
+
+@router.get(
+    "/calendar/due-date",
+    response_model=DueDateOut,
+    responses={422: {"model": ErrorResponse}, 404: {"model": ErrorResponse}},
+    tags=["calendar"],
+    summary="The appointment a dossier received at a given time would get",
+    description="Give `limit` (`3wd`, `5h`, `10d`, `same-day`), or `procedure` "
+    "(and optionally `channel`) to use the procedure's published limit. A "
+    "`received_at` without a time zone is read as Vietnam time; omitted: now.",
+)
+async def due_date(
+    ctx: Ctx,
+    received_at: Annotated[
+        datetime | None, Query(examples=["2026-03-02T10:00:00+07:00"])
+    ] = None,
+    limit: Annotated[str | None, Query(max_length=16, examples=["3wd"])] = None,
+    procedure: Annotated[
+        str | None,
+        Query(pattern=r"^\d\.\d{6}(\.\d{2})?$", max_length=16, examples=["1.001193"]),
+    ] = None,
+    channel: Annotated[Channel, Query()] = Channel.DIRECT,
+) -> DueDateOut:
+    moment = _as_vietnam_time(received_at) if received_at else ctx.now()
+    time_limit = await _limit_for(ctx, limit, procedure, channel)
+    try:
+        terms = appointment(ctx.calendar, moment, time_limit)
+    except (ValueError, OverflowError) as exc:
+        raise ApiError(
+            422,
+            "validation_failed",
+            "Không tính được ngày hẹn cho thời điểm này.",
+            [ErrorDetail(field="received_at", message="Ngoài phạm vi lịch làm việc.")],
+        ) from exc
+    return DueDateOut(
+        received_at=moment,
+        clock_started_at=terms.clock_started_at,
+        due_at=terms.due_at,
+        limit=str(time_limit),
+        working_hours=ctx.calendar.working_time_between(
+            terms.clock_started_at, terms.due_at
+        ).total_seconds()
+        / 3600,
+        procedure_code=procedure,
+        channel=channel if procedure else None,
+    )
 
 
 def _as_vietnam_time(moment: datetime) -> AwareDatetime:

@@ -6,29 +6,18 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from motcua.intake.catalogue import Catalogue, Procedure
+from motcua.intake.catalogue import Catalogue, Procedure, PublishedProcedure
 from motcua.intake.tables import ProcedureVersion
 from motcua.shared.db import transaction
 
 log = structlog.get_logger(__name__)
 
 _T = ProcedureVersion.__table__  # type: ignore[attr-defined]
-
-
-@dataclass(frozen=True)
-class PublishedProcedure:
-    procedure: Procedure
-    version: int
-    source: str
-    published_by: str
-    published_at: datetime
 
 
 def content_hash(procedure: Procedure) -> str:

@@ -1,165 +1,99 @@
-"""What happens to a received dossier at the desk afterwards: the supplement
-an agency asked for, and withdrawal at the citizen's request."""
+"""What happens to a received dossier afterwards (pure): the supplement an
+agency asked for, withdrawal at the citizen's request, and what routing's
+events change in what intake shows.
+
+Every status question goes to the shared table
+(:mod:`motcua.shared.domain.status`), the one routing acts by, so intake and
+routing agree on every act from every status.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-import structlog
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
-
-from motcua.intake import catalogue_store
-from motcua.intake.api_common import (
-    CONFLICT,
-    ERRORS,
-    NOT_FOUND,
-    Ctx,
-    DossierCode,
-    IdemKey,
-    Officer,
-    emit,
-    load_dossier,
-)
 from motcua.intake.catalogue import Procedure
-from motcua.intake.context import IntakeContext
-from motcua.intake.idempotency import IdempotencyKey, once
-from motcua.intake.reception import can_take_supplement, can_withdraw
-from motcua.intake.schemas import (
-    ComponentIn,
-    SupplementIn,
-    SupplementOut,
-    WithdrawalIn,
-    WithdrawalOut,
-)
-from motcua.intake.tables import DossierRecord
-from motcua.shared.auth import Principal
+from motcua.intake.domain import ActRefusedError
+from motcua.intake.schemas import ComponentIn
+from motcua.shared.contracts import EventData, EventEnvelope
 from motcua.shared.contracts.common import DossierStatus
 from motcua.shared.contracts.dossier import (
     DossierSupplementReceivedV1,
     DossierWithdrawnV1,
     SubmittedComponent,
 )
-from motcua.shared.errors import ApiError
-from motcua.shared.signing.store import open_chain
-
-log = structlog.get_logger(__name__)
-
-router = APIRouter(prefix="/api/v1", tags=["dossiers"])
-
-
-@router.post(
-    "/dossiers/{code}/supplements",
-    status_code=201,
-    response_model=SupplementOut,
-    responses={**ERRORS, **NOT_FOUND, **CONFLICT},
-    summary="Record the supplement an agency asked for (bổ sung hồ sơ)",
-    description="Accepted only while the dossier waits for a supplement (status 5, "
-    "learnt from routing's `dossier.supplement_requested`); publishes "
-    "`dossier.supplement_received`, on which routing resumes the clock.",
+from motcua.shared.contracts.handoff import (
+    ApologyIssuedV1,
+    FeeRequestedV1,
+    HandoffOfferedV1,
+    ProcessingResumedV1,
+    ProcessingStoppedV1,
+    ResultDeliveredV1,
+    ResultRecordedV1,
+    SupplementRequestedV1,
 )
-async def receive_supplement(
-    code: DossierCode,
-    body: SupplementIn,
-    officer: Officer,
-    ctx: Ctx,
-    idempotency_key: IdemKey = None,
-) -> Response:
-    return await _act(
-        ctx,
-        officer,
-        code,
-        "supplements",
-        body,
-        idempotency_key,
-        lambda key: _supplement(ctx, code, body, key),
-    )
+from motcua.shared.domain.status import (
+    DossierAction,
+    apply,
+    can,
+    status_after_event,
+)
+
+# -- supplements ---------------------------------------------------------------------
 
 
-async def _act(
-    ctx: IntakeContext,
-    officer: Principal,
-    code: str,
-    action: str,
-    body: BaseModel,
-    idempotency_key: str | None,
-    perform: Callable[[IdempotencyKey | None], Awaitable[BaseModel]],
-) -> Response:
-    """An action on a received dossier by its agency's staff, made safe to
-    retry with an ``Idempotency-Key``."""
-    record = await load_dossier(ctx, code)
-    officer.ensure_agency(record.receiving_agency_code)
-    key = IdempotencyKey.of(
-        idempotency_key,
-        officer,
-        f"POST /dossiers/{code}/{action}",
-        body.model_dump_json().encode(),
-    )
+@dataclass(frozen=True)
+class SupplementTaken:
+    """The requested components arrived at the desk: status 5 → 4."""
 
-    async def respond() -> JSONResponse:
-        out = await perform(key)
-        return JSONResponse(status_code=201, content=out.model_dump(mode="json"))
+    status: DossierStatus
+    received_at: datetime
+    components: list[SubmittedComponent]
+    note: str
+    event: DossierSupplementReceivedV1
 
-    return await once(ctx.runtime.sessions, key, respond)
-
-
-async def _supplement(
-    ctx: IntakeContext, code: str, body: SupplementIn, key: IdempotencyKey | None
-) -> SupplementOut:
-    now = ctx.now()
-    async with ctx.runtime.sessions() as session:
-        record = await session.get(DossierRecord, code)
-        assert record is not None
-        published = await catalogue_store.find_version(
-            session, record.procedure_code, record.procedure_version or 1
-        )
-    procedure = published.procedure if published else None
-    components = _supplied(procedure, body.components)
-    async with ctx.runtime.transaction() as session:
-        await open_chain(session, code)  # the chain's lock first (see routing)
-        record = await session.get(DossierRecord, code, with_for_update=True)
-        assert record is not None
-        if not can_take_supplement(DossierStatus(record.status)):
-            raise ApiError(
-                409,
-                "supplement_not_requested",
-                f"Hồ sơ {code} không ở trạng thái chờ bổ sung; chỉ nhận bổ sung "
-                "khi cơ quan giải quyết đã yêu cầu.",
-            )
-        record.status = int(DossierStatus.IN_PROGRESS)
-        record.status_changed_at = now
-        record.supplement_requested = None
-        record.details = {
-            **record.details,
-            "supplements": [
-                *record.details.get("supplements", []),
-                {
-                    "received_at": now.isoformat(),
-                    "components": [c.model_dump() for c in components],
-                    "note": body.note,
-                },
-            ],
+    def entry(self) -> dict[str, Any]:
+        """The supplement as the dossier's details list it."""
+        return {
+            "received_at": self.received_at.isoformat(),
+            "components": [c.model_dump() for c in self.components],
+            "note": self.note,
         }
-        data = DossierSupplementReceivedV1(
-            received_at=now, components=components, note=body.note
+
+
+def decide_supplement(
+    code: str,
+    status: DossierStatus,
+    procedure: Procedure | None,
+    given: list[ComponentIn],
+    note: str,
+    now: datetime,
+) -> SupplementTaken:
+    """Supplements are taken only after an agency asked for one (status 5)."""
+    if not can(status, DossierAction.RECEIVE_SUPPLEMENT):
+        raise ActRefusedError(
+            "supplement_not_requested",
+            f"Hồ sơ {code} không ở trạng thái chờ bổ sung; chỉ nhận bổ sung "
+            "khi cơ quan giải quyết đã yêu cầu.",
         )
-        emit(session, ctx, data, record, now)
-        out = SupplementOut(
-            code=code,
-            status=record.status,
-            status_label=DossierStatus(record.status).label_vi,
-            received_at=now,
-        )
-        if key is not None:
-            key.remember(session, 201, out.model_dump(mode="json"))
-    log.info("supplement_recorded", dossier_code=code, components=len(components))
-    return out
+    components = _supplied(procedure, given)
+    return SupplementTaken(
+        status=apply(status, DossierAction.RECEIVE_SUPPLEMENT),
+        received_at=now,
+        components=components,
+        note=note,
+        event=DossierSupplementReceivedV1(
+            received_at=now, components=components, note=note
+        ),
+    )
 
 
 def _supplied(
     procedure: Procedure | None, given: list[ComponentIn]
 ) -> list[SubmittedComponent]:
+    """The components handed in, named as the dossier's procedure version
+    names them (a code it does not list is kept as given)."""
     result: list[SubmittedComponent] = []
     for item in given:
         listed = procedure.component(item.code) if procedure else None
@@ -174,62 +108,96 @@ def _supplied(
     return result
 
 
-@router.post(
-    "/dossiers/{code}/withdrawal",
-    status_code=201,
-    response_model=WithdrawalOut,
-    responses={**ERRORS, **NOT_FOUND, **CONFLICT},
-    summary="Withdraw a dossier at the citizen's request (rút hồ sơ)",
-    description="Publishes `dossier.withdrawn` (status 7). Refused, stopped, "
-    "withdrawn and delivered dossiers cannot be withdrawn (409).",
-)
-async def withdraw(
-    code: DossierCode,
-    body: WithdrawalIn,
-    officer: Officer,
-    ctx: Ctx,
-    idempotency_key: IdemKey = None,
-) -> Response:
-    return await _act(
-        ctx,
-        officer,
-        code,
-        "withdrawal",
-        body,
-        idempotency_key,
-        lambda key: _withdraw(ctx, code, body, key),
+# -- withdrawal ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """Withdrawn at the citizen's request: status 7."""
+
+    status: DossierStatus
+    withdrawn_at: datetime
+    reason: str
+    event: DossierWithdrawnV1
+
+    def entry(self) -> dict[str, Any]:
+        return {"at": self.withdrawn_at.isoformat(), "reason": self.reason}
+
+
+def decide_withdrawal(
+    code: str, status: DossierStatus, reason: str, now: datetime
+) -> Withdrawal:
+    """A citizen may withdraw an open dossier: not one refused, stopped,
+    withdrawn or delivered."""
+    if not can(status, DossierAction.WITHDRAW):
+        raise ActRefusedError(
+            "withdrawal_not_allowed",
+            f"Hồ sơ {code} đang ở trạng thái “{status.label_vi}”, không thể rút.",
+        )
+    return Withdrawal(
+        status=apply(status, DossierAction.WITHDRAW),
+        withdrawn_at=now,
+        reason=reason,
+        event=DossierWithdrawnV1(reason=reason),
     )
 
 
-async def _withdraw(
-    ctx: IntakeContext, code: str, body: WithdrawalIn, key: IdempotencyKey | None
-) -> WithdrawalOut:
-    now = ctx.now()
-    async with ctx.runtime.transaction() as session:
-        await open_chain(session, code)  # the chain's lock first (see routing)
-        record = await session.get(DossierRecord, code, with_for_update=True)
-        assert record is not None
-        status = DossierStatus(record.status)
-        if not can_withdraw(status):
-            raise ApiError(
-                409,
-                "withdrawal_not_allowed",
-                f"Hồ sơ {code} đang ở trạng thái “{status.label_vi}”, không thể rút.",
-            )
-        record.status = int(DossierStatus.WITHDRAWN)
-        record.status_changed_at = now
-        record.details = {
-            **record.details,
-            "withdrawal": {"at": now.isoformat(), "reason": body.reason},
-        }
-        emit(session, ctx, DossierWithdrawnV1(reason=body.reason), record, now)
-        out = WithdrawalOut(
-            code=code,
-            status=record.status,
-            status_label=DossierStatus.WITHDRAWN.label_vi,
-            withdrawn_at=now,
-        )
-        if key is not None:
-            key.remember(session, 201, out.model_dump(mode="json"))
-    log.info("dossier_withdrawn", dossier_code=code)
-    return out
+# -- following routing -----------------------------------------------------------------------
+
+FOLLOWED_EVENTS: tuple[type[EventData], ...] = (
+    HandoffOfferedV1,
+    SupplementRequestedV1,
+    FeeRequestedV1,
+    ProcessingResumedV1,
+    ProcessingStoppedV1,
+    ResultRecordedV1,
+    ResultDeliveredV1,
+    ApologyIssuedV1,
+)
+"""Routing's events that change what intake shows of a dossier: its status
+(through the shared table) or its appointment."""
+
+
+@dataclass(frozen=True)
+class News:
+    """What one of routing's events changes in intake's record."""
+
+    due_at: datetime | None = None
+    """A new appointment (after a pause, or form 04)."""
+    status: DossierStatus | None = None
+    """A new status, when the event moves it."""
+    supplement_requested: list[str] | None = None
+    ignored: bool = False
+    """The event's act is impossible from the status intake holds."""
+
+
+def follow(
+    status: DossierStatus, last_change: datetime | None, event: EventEnvelope[Any]
+) -> News:
+    """What intake records when routing's ``event`` arrives for a dossier it
+    holds in ``status`` (changed at ``last_change``)."""
+    data = event.data
+    due_at = None
+    if isinstance(data, ProcessingResumedV1):
+        due_at = data.due_at
+    elif isinstance(data, ApologyIssuedV1):
+        due_at = data.new_due_at
+    if is_stale(event.occurred_at, last_change):
+        return News(due_at=due_at)
+    after = status_after_event(status, event.event_type)
+    if after is None:
+        return News(due_at=due_at, ignored=True)
+    if after is status:  # a hand-over between agencies, an apology, an echo
+        return News(due_at=due_at)
+    requested = (
+        list(data.requested_components)
+        if isinstance(data, SupplementRequestedV1)
+        else None
+    )
+    return News(due_at=due_at, status=after, supplement_requested=requested)
+
+
+def is_stale(event_time: datetime, last_change: datetime | None) -> bool:
+    """An event older than the last status change it would overwrite (events
+    from different producers may arrive out of order)."""
+    return last_change is not None and event_time < last_change

@@ -9,8 +9,8 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from motcua.intake.api_common import ERRORS, NOT_FOUND, Ctx, DossierCode, load_dossier
+from motcua.intake.domain import Outcome
 from motcua.intake.forms import build_view, render_html, render_pdf
-from motcua.intake.reception import Outcome
 from motcua.shared.auth import decode_token
 from motcua.shared.errors import ApiError
 from motcua.shared.signing.pdf import sign_pdf

@@ -56,7 +56,7 @@ from motcua.shared.contracts.handoff import (
 from motcua.shared.domain.calendar import WorkCalendar
 from motcua.shared.domain.status import RESULT_STATUSES
 from motcua.shared.domain.timeliness import Granularity, timeliness
-from motcua.shared.errors import translate_validation_errors
+from motcua.shared.error_shape import translate_validation_errors
 
 IMPORT_NAMESPACE = uuid.UUID("6f1c2b0e-3c55-5a7e-9d0b-6d6f74637561")
 """uuid5 namespace of imported events (fixed forever: ids must not change)."""

@@ -18,8 +18,9 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from motcua.intake import catalogue_store
-from motcua.intake.catalogue import Catalogue, load_catalogue
+from motcua.intake.catalogue import Catalogue, PublishedProcedure, load_catalogue
 from motcua.intake.context import build_intake_calendar
+from motcua.intake.domain import Outcome
 from motcua.intake.history import (
     CODE_PATTERN,
     HistoricalDossier,
@@ -29,7 +30,6 @@ from motcua.intake.history import (
     history_events,
     parse_row,
 )
-from motcua.intake.reception import Outcome
 from motcua.intake.repository import raise_sequence
 from motcua.intake.settings import IntakeSettings
 from motcua.intake.tables import DossierRecord
@@ -60,7 +60,7 @@ class _Reference:
     catalogue: Catalogue
     calendar: WorkCalendar
     registry: AgencyRegistry
-    versions: dict[str, catalogue_store.PublishedProcedure]
+    versions: dict[str, PublishedProcedure]
 
 
 async def import_rows(

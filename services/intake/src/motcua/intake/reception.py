@@ -1,5 +1,10 @@
-"""What a reception decides (pure): the appointment, the workflow handed to
-routing, which components are missing, and which later actions a status allows.
+"""A dossier presented at the desk (pure): received with its appointment
+(form 01), completion requested (form 02) or refused (form 03).
+
+:func:`decide_reception` checks what the officer entered against the
+catalogue and the agency registry and decides everything the reception
+writes: the dossier's status, times and details, and its event. Only the
+dossier code is left to the writer (it comes from the agency's daily counter).
 """
 
 from __future__ import annotations
@@ -7,43 +12,41 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
+from typing import Any
 
-from motcua.intake.catalogue import Procedure
-from motcua.shared.contracts.common import Channel, DossierStatus
-from motcua.shared.contracts.dossier import WorkflowStep
+from motcua.intake.catalogue import Catalogue, Procedure
+from motcua.intake.domain import InvalidDossierError, Outcome, Problem
+from motcua.intake.schemas import ComponentIn, DossierIn, PersonIn
+from motcua.shared.contracts.common import (
+    Channel,
+    DossierStatus,
+    FiledBy,
+    NotificationChannel,
+    ResultDelivery,
+)
+from motcua.shared.contracts.dossier import (
+    DossierCompletionRequestedV1,
+    DossierEventData,
+    DossierReceivedV1,
+    DossierRefusedV1,
+    Person,
+    PostalAddress,
+    SubmittedComponent,
+    WorkflowStep,
+)
+from motcua.shared.domain.agencies import Agency
 from motcua.shared.domain.calendar import TimeLimit, WorkCalendar
-from motcua.shared.domain.status import TRANSITIONS, DossierAction, can
 
-
-class Outcome(StrEnum):
-    """The desk officer's decision on a dossier (forms 01, 02, 03)."""
-
-    RECEIVED = "received"  # Mẫu 01: complete and valid, appointment given
-    COMPLETION_REQUESTED = "completion_requested"  # Mẫu 02: what to complete
-    REFUSED = "refused"  # Mẫu 03: not acceptable, with reasons
-
-    @property
-    def form(self) -> str:
-        return {"received": "01", "completion_requested": "02", "refused": "03"}[
-            self.value
-        ]
-
-    @property
-    def action(self) -> DossierAction:
-        """The act on the dossier's status the decision is (shared table)."""
-        return {
-            "received": DossierAction.ACCEPT,
-            "completion_requested": DossierAction.REQUEST_COMPLETION,
-            "refused": DossierAction.REFUSE,
-        }[self.value]
-
-    @property
-    def status(self) -> DossierStatus:
-        """The status a dossier starts in after this decision."""
-        status = TRANSITIONS[self.action].creates
-        assert status is not None  # (every desk decision creates a dossier)
-        return status
+__all__ = [
+    "Appointment",
+    "Outcome",
+    "Reception",
+    "appointment",
+    "decide_reception",
+    "missing_components",
+    "unknown_components",
+    "workflow_for",
+]
 
 
 @dataclass(frozen=True)
@@ -86,18 +89,307 @@ def unknown_components(procedure: Procedure, submitted: Iterable[str]) -> list[s
     return [code for code in submitted if procedure.component(code) is None]
 
 
-def can_withdraw(status: DossierStatus) -> bool:
-    """A citizen may withdraw an open dossier (not one refused, stopped,
-    withdrawn or delivered)."""
-    return can(status, DossierAction.WITHDRAW)
+# -- the decision ---------------------------------------------------------------------
 
 
-def can_take_supplement(status: DossierStatus) -> bool:
-    """Supplements are accepted only after an agency asked for them."""
-    return can(status, DossierAction.RECEIVE_SUPPLEMENT)
+@dataclass(frozen=True)
+class Reception:
+    """What a reception writes (the dossier row and its event), but the code."""
+
+    outcome: Outcome
+    status: DossierStatus
+    received_at: datetime
+    procedure: Procedure
+    version: int
+    receiving_agency_code: str
+    channel: Channel
+    terms: Appointment | None
+    """The appointment; only a received dossier (form 01) has one."""
+    applicant: dict[str, Any]
+    details: dict[str, Any]
+    """Representative, components, delivery, reasons …: what the forms show."""
+    filed_by: FiledBy
+    officer: str
+    event: DossierEventData
 
 
-def is_stale(event_time: datetime, last_change: datetime | None) -> bool:
-    """An event older than the last status change it would overwrite (events
-    from different producers may arrive out of order)."""
-    return last_change is not None and event_time < last_change
+def decide_reception(
+    body: DossierIn,
+    *,
+    procedure: Procedure | None,
+    version: int,
+    agency: Agency | None,
+    catalogue: Catalogue,
+    calendar: WorkCalendar,
+    received_at: datetime,
+    filed_by: FiledBy,
+    officer: str,
+) -> Reception:
+    """The desk's decision on ``body`` (``procedure``: its newest published
+    version, or None if it is not in the catalogue; ``agency``: the receiving
+    agency as the registry knows it). Raises :class:`InvalidDossierError`
+    with every problem."""
+    checked = _check(body, procedure, agency, received_at)
+    components = _components(checked, body.components)
+    limit = checked.time_limit(body.channel)
+    received = body.outcome is Outcome.RECEIVED
+    terms = appointment(calendar, received_at, limit) if received else None
+    details: dict[str, Any] = {
+        "outcome": body.outcome.value,
+        "summary": body.summary,
+        "representative": body.representative.model_dump()
+        if body.representative
+        else None,
+        "components": [c.model_dump() for c in components],
+        "result_delivery": body.result_delivery.value,
+        "postal_address": body.postal_address.model_dump()
+        if body.postal_address
+        else None,
+        "notify_channels": [c.value for c in notify_channels(body)],
+        "fee_vnd": checked.fee_vnd,
+        "reasons": _reasons(body),
+        "missing_components": _missing_names(checked, body.missing_components),
+        "instructions": body.instructions,
+    }
+    field = catalogue.field(checked.field_code)
+    event = _event(
+        body,
+        checked,
+        version,
+        components,
+        details,
+        terms,
+        received_at,
+        filed_by,
+        field.name if field else None,
+    )
+    return Reception(
+        outcome=body.outcome,
+        status=body.outcome.status,
+        received_at=received_at,
+        procedure=checked,
+        version=version,
+        receiving_agency_code=body.receiving_agency_code,
+        channel=body.channel,
+        terms=terms,
+        applicant=body.applicant.model_dump(),
+        details=details,
+        filed_by=filed_by,
+        officer=officer,
+        event=event,
+    )
+
+
+def _check(
+    body: DossierIn,
+    procedure: Procedure | None,
+    agency: Agency | None,
+    received_at: datetime,
+) -> Procedure:
+    """The procedure, if the agency, the catalogue and the body allow the
+    decision; else every problem at once."""
+    problems: list[Problem] = []
+    if agency is None or not agency.active_on(received_at.date()):
+        problems.append(
+            Problem(
+                "receiving_agency_code", "Không có cơ quan đang hoạt động với mã này."
+            )
+        )
+    elif not agency.has_type("one_stop_centre"):
+        problems.append(
+            Problem(
+                "receiving_agency_code",
+                f"{agency.name} không phải nơi tiếp nhận hồ sơ (bộ phận một cửa).",
+            )
+        )
+    if procedure is None:
+        problems.append(
+            Problem(
+                "procedure_code",
+                f"Thủ tục {body.procedure_code} không có trong danh mục đã công bố.",
+            )
+        )
+        raise InvalidDossierError(problems)
+    problems += _procedure_problems(procedure, body)
+    if problems:
+        raise InvalidDossierError(problems)
+    return procedure
+
+
+def _procedure_problems(procedure: Procedure, body: DossierIn) -> list[Problem]:
+    problems: list[Problem] = []
+    if body.channel not in procedure.channels:
+        allowed = ", ".join(c.value for c in procedure.channels)
+        problems.append(
+            Problem(
+                "channel",
+                f"Thủ tục này không nhận hồ sơ qua kênh {body.channel.value} "
+                f"(được phép: {allowed}).",
+            )
+        )
+    if body.result_delivery is ResultDelivery.POST and body.postal_address is None:
+        problems.append(
+            Problem(
+                "postal_address",
+                "Cần địa chỉ nhận kết quả khi trả kết quả qua bưu chính.",
+            )
+        )
+    submitted = [c.code for c in body.components or []]
+    unknown = unknown_components(procedure, submitted)
+    if unknown:
+        problems.append(
+            Problem(
+                "components",
+                "Không thuộc thành phần hồ sơ của thủ tục: " + ", ".join(unknown) + ".",
+            )
+        )
+    problems += _outcome_problems(procedure, body, submitted)
+    return problems
+
+
+def _outcome_problems(
+    procedure: Procedure, body: DossierIn, submitted: list[str]
+) -> list[Problem]:
+    """What each decision needs: a complete dossier, reasons, or what to add."""
+    match body.outcome:
+        case Outcome.RECEIVED if body.components is not None:
+            missing = missing_components(procedure, submitted)
+            if missing:
+                return [
+                    Problem(
+                        "components",
+                        "Thiếu thành phần hồ sơ bắt buộc: "
+                        + "; ".join(missing)
+                        + ". Hãy lập phiếu yêu cầu bổ sung (mẫu 02).",
+                    )
+                ]
+        case Outcome.REFUSED if not _reasons(body):
+            return [Problem("reasons", "Cần nêu rõ lý do từ chối tiếp nhận.")]
+        case Outcome.COMPLETION_REQUESTED if not body.missing_components:
+            return [
+                Problem(
+                    "missing_components",
+                    "Cần nêu các thành phần hồ sơ phải bổ sung, hoàn thiện.",
+                )
+            ]
+        case _:
+            pass
+    return []
+
+
+def _reasons(body: DossierIn) -> list[str]:
+    return [r.strip() for r in body.reasons if r.strip()]
+
+
+def _components(
+    procedure: Procedure, given: list[ComponentIn] | None
+) -> list[SubmittedComponent]:
+    """What was handed in; omitted: every required component, as checked."""
+    if given is None:
+        return [
+            SubmittedComponent(
+                code=c.code, name=c.name, original=c.original, copies=c.copies
+            )
+            for c in procedure.required_components()
+        ]
+    result: list[SubmittedComponent] = []
+    for item in given:
+        listed = procedure.component(item.code)
+        if listed is None:
+            continue
+        result.append(
+            SubmittedComponent(
+                code=item.code,
+                name=listed.name,
+                original=listed.original if item.original is None else item.original,
+                copies=item.copies or listed.copies,
+            )
+        )
+    return result
+
+
+def notify_channels(body: DossierIn) -> list[NotificationChannel]:
+    """The channels the applicant is told on: as chosen, else every one they
+    gave (SMS, email) and the post when the result goes by post."""
+    if body.notify_channels is not None:
+        return body.notify_channels
+    chosen: list[NotificationChannel] = []
+    if body.applicant.phone:
+        chosen.append(NotificationChannel.SMS)
+    if body.applicant.email:
+        chosen.append(NotificationChannel.EMAIL)
+    if body.result_delivery is ResultDelivery.POST:
+        chosen.append(NotificationChannel.POST)
+    return chosen
+
+
+def _missing_names(procedure: Procedure, codes: list[str]) -> list[str]:
+    names: list[str] = []
+    for code in codes:
+        listed = procedure.component(code)
+        names.append(listed.name if listed else code)
+    return names
+
+
+def _person(person: PersonIn | None) -> Person | None:
+    return Person(**person.model_dump()) if person else None
+
+
+def _event(
+    body: DossierIn,
+    procedure: Procedure,
+    version: int,
+    components: list[SubmittedComponent],
+    details: dict[str, Any],
+    terms: Appointment | None,
+    received_at: datetime,
+    filed_by: FiledBy,
+    field_name: str | None,
+) -> DossierEventData:
+    applicant = _person(body.applicant)
+    assert applicant is not None
+    if body.outcome is Outcome.REFUSED:
+        return DossierRefusedV1(
+            procedure_code=procedure.code,
+            receiving_agency_code=body.receiving_agency_code,
+            channel=body.channel,
+            reasons=details["reasons"],
+            applicant=applicant,
+        )
+    if body.outcome is Outcome.COMPLETION_REQUESTED:
+        return DossierCompletionRequestedV1(
+            procedure_code=procedure.code,
+            receiving_agency_code=body.receiving_agency_code,
+            channel=body.channel,
+            missing_components=details["missing_components"],
+            instructions=body.instructions,
+            applicant=applicant,
+        )
+    assert terms is not None  # (a received dossier has its appointment)
+    return DossierReceivedV1(
+        procedure_code=procedure.code,
+        procedure_name=procedure.name,
+        procedure_version=version,
+        field_code=procedure.field_code,
+        field_name=field_name,
+        procedure_level=procedure.level,
+        inter_agency=procedure.inter_agency,
+        competent_agency_type=procedure.competent_agency_type,
+        channel=body.channel,
+        receiving_agency_code=body.receiving_agency_code,
+        received_at=received_at,
+        clock_started_at=terms.clock_started_at,
+        due_at=terms.due_at,
+        time_limit=str(terms.limit),
+        applicant=applicant,
+        representative=_person(body.representative),
+        result_delivery=body.result_delivery,
+        postal_address=PostalAddress(**body.postal_address.model_dump())
+        if body.postal_address
+        else None,
+        filed_by=filed_by,
+        components=components,
+        workflow=workflow_for(procedure, body.channel),
+        notify_channels=notify_channels(body),
+        fee_vnd=procedure.fee_vnd,
+    )

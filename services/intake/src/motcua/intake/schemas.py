@@ -19,7 +19,7 @@ from motcua.intake.applicants import (
     normalise_email,
     normalise_phone,
 )
-from motcua.intake.reception import Outcome
+from motcua.intake.domain import Outcome
 from motcua.shared.contracts.common import (
     ApplicantKind,
     Channel,

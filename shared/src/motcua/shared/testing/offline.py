@@ -82,14 +82,17 @@ class OfflineService:
             if batch:
                 await consumer.apply_batch(batch)
 
-    def record(self, event: EventEnvelope[Any], **headers: str) -> ConsumedRecord:
-        """The record a relay would publish for ``event``."""
+    def record(
+        self, event: EventEnvelope[Any], *, body: bytes | None = None, **headers: str
+    ) -> ConsumedRecord:
+        """The record a relay would publish for ``event`` (``body``: the
+        record's bytes, e.g. signed, instead of the bare envelope)."""
         return ConsumedRecord(
             topic=event.data.TOPIC,
             partition=0,
             offset=next(self._offsets),
             key=event.dossier_code,
-            value=event.to_json(),
+            value=body if body is not None else event.to_json(),
             headers={**envelope_headers(event), **headers},
         )
 
