@@ -82,6 +82,7 @@ async def offline_intake_service(
     )
     app = create_app(settings)
     async with offline(app) as service:
+        await spread_codes(app)  # codes name signed chains: one block per app
         yield Intake(app=app, client=service.client, settings=settings, offline=service)
 
 

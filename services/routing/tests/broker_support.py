@@ -1,4 +1,5 @@
-"""Talking to the real broker and to a running routing service in tests."""
+"""Talking to the real broker and to a running routing service in tests, or
+to one running without a broker (``offline_routing``)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from motcua.shared.messaging.outbox import envelope_headers
 from motcua.shared.messaging.tables import OutboxRecord
 from motcua.shared.settings import CommonSettings, KafkaSettings
 from motcua.shared.testing.helpers import bearer, running_app, wait_for
+from motcua.shared.testing.offline import NO_BROKER, OfflineService, offline
 from motcua.shared.testing.signing import test_chains
 
 
@@ -167,6 +169,13 @@ class RoutingUnderTest:
     app: FastAPI
     client: httpx.AsyncClient
     clock: Clock
+    offline: OfflineService | None = None
+    """Set when it runs without a broker: :meth:`feed` it events."""
+
+    async def feed(self, *events: EventEnvelope[Any]) -> None:
+        """Apply events as one batch off the topics (offline only)."""
+        assert self.offline is not None
+        await self.offline.feed(*events)
 
     @property
     def sessions(self) -> Any:
@@ -264,6 +273,19 @@ async def routing_service(
     app = create_app(settings, clock=clock)
     async with running_app(app) as client:
         yield RoutingUnderTest(app, client, clock)
+
+
+@asynccontextmanager
+async def offline_routing(
+    database_url: str, data_dir: Path, clock: Clock, **overrides: Any
+) -> AsyncIterator[RoutingUnderTest]:
+    """An in-process routing service without a broker: its consumer is fed
+    directly (:mod:`motcua.shared.testing.offline`), its events stay in the
+    outbox, the deadline scheduler runs when the test asks."""
+    settings = settings_for(database_url, NO_BROKER, data_dir, **overrides)
+    app = create_app(settings, clock=clock)
+    async with offline(app) as service:
+        yield RoutingUnderTest(app, service.client, clock, offline=service)
 
 
 def agency_header(record: Record) -> str | None:

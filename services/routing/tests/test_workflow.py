@@ -11,6 +11,8 @@ from routing_support import (
     KIM_LONG_CENTRE,
     MONDAY_8,
     POLICY,
+    REGISTRY,
+    criminal_record_workflow,
     hours,
     officer,
     started,
@@ -27,9 +29,11 @@ from motcua.routing.domain import (
     InvalidActionError,
     form05_mark,
 )
+from motcua.routing.planning import RoutingRequest
 from motcua.routing.rules import OFFICER_ACTIONS
 from motcua.shared.contracts.common import DossierStatus
 from motcua.shared.contracts.handoff import (
+    DossierDispatchQueuedV1,
     DossierRoutedV1,
     HandoffAcknowledgedV1,
     HandoffOfferedV1,
@@ -41,7 +45,7 @@ from motcua.shared.contracts.handoff import (
     SupplementRequestedV1,
     Timeliness,
 )
-from motcua.shared.domain.status import TRANSITIONS
+from motcua.shared.domain.status import TRANSITIONS, IllegalTransitionError
 
 S = DossierStatus
 DESK = officer(KIM_LONG_CENTRE, "Lê Văn Một Cửa")
@@ -110,6 +114,75 @@ def test_routing_starts_processing_and_offers_the_first_step_with_its_due_time()
     assert offered.to_agency_code == KIM_LONG_CENTRE
     assert offered.from_agency_code is None
     assert [e.header_agency for e in outcome.events] == [KIM_LONG_CENTRE] * 2
+
+
+def _received_snapshot(code: str = "000.01.31.H14-260302-0009") -> Dossier:
+    return Dossier(
+        code=code,
+        status=S.RECEIVED,
+        receiving_agency_code=KIM_LONG_CENTRE,
+        due_at=vn("2026-03-16 08:00"),
+    )
+
+
+def _request(competent_type: str) -> RoutingRequest:
+    return RoutingRequest(
+        receiving_agency_code=KIM_LONG_CENTRE,
+        workflow=tuple(criminal_record_workflow()),
+        on=MONDAY_8.date(),
+        competent_agency_type=competent_type,
+    )
+
+
+def test_one_decision_starts_a_workflow_or_queues_it_for_dispatch() -> None:
+    routed = workflow.decide_start(
+        _received_snapshot(),
+        _request("justice"),
+        registry=REGISTRY,
+        policy=POLICY,
+        at=MONDAY_8,
+    )
+    assert (routed.competent_agency_code, routed.unroutable) == (JUSTICE, None)
+    assert routed.outcome.dossier.status is S.IN_PROGRESS
+    assert [e.data.EVENT_TYPE for e in routed.outcome.events] == [
+        "dossier.routed",
+        "dossier.handoff_offered",
+    ]
+    queued = workflow.decide_start(
+        _received_snapshot(),
+        _request("space_agency"),
+        registry=REGISTRY,
+        policy=POLICY,
+        at=MONDAY_8,
+    )
+    assert queued.unroutable is not None
+    assert queued.unroutable.unresolved_steps == (2,)
+    assert queued.outcome.dossier.status is S.RECEIVED  # waits, still status 2
+    [event] = [e.data for e in queued.outcome.events]
+    assert isinstance(event, DossierDispatchQueuedV1)
+    assert "«space_agency»" in event.reason
+    # an operator's choice for the step routes it with the same decision
+    chosen = workflow.decide_start(
+        _received_snapshot(),
+        _request("space_agency"),
+        registry=REGISTRY,
+        policy=POLICY,
+        at=MONDAY_8,
+        overrides={2: JUSTICE},
+    )
+    assert [s.agency_code for s in chosen.outcome.dossier.steps] == [
+        KIM_LONG_CENTRE,
+        JUSTICE,
+        KIM_LONG_CENTRE,
+    ]
+
+
+def test_only_a_received_dossier_starts() -> None:
+    running, _ = started()
+    with pytest.raises(IllegalTransitionError):
+        workflow.decide_start(
+            running, _request("justice"), registry=REGISTRY, policy=POLICY, at=MONDAY_8
+        )
 
 
 # -- moving between agencies ----------------------------------------------------------

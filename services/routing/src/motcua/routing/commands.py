@@ -1,4 +1,7 @@
-"""Use cases: start a dossier's workflow, officers' actions, the dispatch queue.
+"""Use cases: start a dossier's workflow (one decision,
+:func:`motcua.routing.workflow.decide_start`, written by
+:func:`motcua.routing.repository.save_started`), officers' actions, the
+dispatch queue.
 
 Each runs in one transaction: load (and lock) the dossier, check who may act,
 ask the domain, persist the outcome with its events. A refusal raises
@@ -16,32 +19,23 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from motcua.routing.context import Routing
-from motcua.routing.domain import ActionRefusedError, Dossier, Emit, Officer, Outcome
-from motcua.routing.planning import (
-    RoutePlan,
-    RoutingRequest,
-    Unroutable,
-    default_workflow,
-    plan_route,
-)
+from motcua.routing.domain import ActionRefusedError, Dossier, Officer, Outcome
+from motcua.routing.planning import RoutingRequest, default_workflow
 from motcua.routing.repository import (
     ConsumerEmitter,
-    Emitter,
     SessionEmitter,
     apply_outcome,
     dossier_columns,
     insert_new_dossier,
     load_dossier,
-    record_event,
     save_started,
+    write_dossier,
 )
 from motcua.routing.tables import RoutedDossier
-from motcua.routing.workflow import start_workflow
+from motcua.routing.workflow import Start, decide_start
 from motcua.shared.auth import Principal
-from motcua.shared.contracts.common import DossierStatus
 from motcua.shared.contracts.dossier import DossierReceivedV1, WorkflowStep
 from motcua.shared.contracts.envelope import VN_TZ
-from motcua.shared.contracts.handoff import DossierDispatchQueuedV1
 from motcua.shared.errors import ApiError
 
 log = structlog.get_logger(__name__)
@@ -60,43 +54,25 @@ def _new_dossier_values(
         "code": code,
         "procedure_code": received.procedure_code,
         "procedure_name": received.procedure_name,
-        "status": int(received.status),
         "receiving_agency_code": received.receiving_agency_code,
         "received_at": received.received_at,
-        "due_at": received.due_at,
         "original_due_at": received.due_at,
         "imported": imported,
         "correlation_id": correlation_id,
         "workflow": [s.model_dump(mode="json") for s in received.workflow],
         "competent_agency_type": received.competent_agency_type,
         "competent_agency_code": received.competent_agency_code,
+        "dispatch_reason": None,
+        "current_step": 0,
     }
 
 
-def new_dossier_row(
-    code: str,
-    received: DossierReceivedV1,
-    *,
-    imported: bool,
-    correlation_id: str,
-) -> RoutedDossier:
-    return RoutedDossier(
-        **_new_dossier_values(
-            code, received, imported=imported, correlation_id=correlation_id
-        )
-    )
-
-
-def routing_request(
-    routing: Routing, row: RoutedDossier | None, received: DossierReceivedV1
-) -> RoutingRequest:
+def routing_request(routing: Routing, received: DossierReceivedV1) -> RoutingRequest:
     workflow = tuple(received.workflow)
     if not workflow:
         workflow = default_workflow(_hours_until_due(routing, received))
     return RoutingRequest(
-        receiving_agency_code=received.receiving_agency_code
-        if row is None
-        else row.receiving_agency_code,
+        receiving_agency_code=received.receiving_agency_code,
         workflow=workflow,
         on=received.received_at.astimezone(VN_TZ).date(),
         competent_agency_type=received.competent_agency_type,
@@ -113,59 +89,30 @@ def _hours_until_due(routing: Routing, received: DossierReceivedV1) -> float:
     return round(span / timedelta(hours=1), 4)
 
 
-async def start_routing(
-    session: AsyncSession,
-    routing: Routing,
-    row: RoutedDossier,
-    request: RoutingRequest,
-    *,
-    offered_at: datetime,
-    emit: Emitter,
-    overrides: Mapping[int, str] | None = None,
-) -> RoutePlan | Unroutable:
-    """Resolve the workflow and offer the first step, or queue for dispatch."""
-    plan = plan_route(request, routing.registry, overrides=overrides or {})
-    if isinstance(plan, Unroutable):
-        row.dispatch_reason = plan.reason
-        envelope, body = emit.with_payload(
-            Emit(
-                DossierDispatchQueuedV1(reason=plan.reason),
-                header_agency=row.receiving_agency_code or None,
-                acting_agency=row.receiving_agency_code or None,
-                occurred_at=offered_at,
-            ),
-            row.code,
-        )
-        record_event(session, envelope, body)
+def _start_columns(start: Start) -> dict[str, Any]:
+    """The dossier row's columns a start decides (beside the snapshot's)."""
+    if start.unroutable is not None:
+        return {"dispatch_reason": start.unroutable.reason}
+    return {
+        "dispatch_reason": None,
+        "competent_agency_code": start.competent_agency_code,
+    }
+
+
+def _log_start(code: str, start: Start) -> None:
+    if start.unroutable is not None:
         log.warning(
             "dossier_dispatch_queued",
-            dossier_code=row.code,
-            steps=plan.unresolved_steps,
+            dossier_code=code,
+            steps=start.unroutable.unresolved_steps,
         )
-        return plan
-    row.dispatch_reason = None
-    row.competent_agency_code = plan.competent_agency_code
-    dossier = Dossier(
-        code=row.code,
-        status=DossierStatus(row.status),
-        receiving_agency_code=row.receiving_agency_code,
-        due_at=row.due_at,
-    )
-    outcome = start_workflow(
-        dossier,
-        steps=plan.steps,
-        competent_agency_code=plan.competent_agency_code,
-        offered_at=offered_at,
-        policy=routing.policy,
-    )
-    await apply_outcome(session, row, outcome, emit)
+        return
     log.info(
         "dossier_routed",
-        dossier_code=row.code,
-        competent_agency_code=plan.competent_agency_code,
-        steps=len(plan.steps),
+        dossier_code=code,
+        competent_agency_code=start.competent_agency_code,
+        steps=len(start.outcome.dossier.steps),
     )
-    return plan
 
 
 async def route_new_dossier(
@@ -174,56 +121,50 @@ async def route_new_dossier(
     code: str,
     received: DossierReceivedV1,
     *,
+    imported: bool,
     correlation_id: str,
     offered_at: datetime,
     emit: ConsumerEmitter,
-) -> tuple[bool, bool] | None:
-    """:func:`start_routing` for a dossier just received (the consumer's hot
-    path): plan and decide first (pure), then write the dossier row, its first
-    hand-off and both events with Core inserts, the row only if no dossier has
-    this code yet.
+) -> tuple[bool, bool]:
+    """A dossier just received (the consumer): decide its start (routed, or
+    queued for dispatch; imported history is only recorded), then write the
+    dossier row with Core inserts, only if no dossier has this code yet, and
+    the start's hand-off and events.
 
-    Returns (routed, has_parked) — routed False: a dossier with this code was
-    already routed, nothing was written — or None when no agency resolves a
-    step: the caller takes the general path, which queues it for dispatch.
+    Returns (written, has_parked): written False when a dossier with this
+    code was here already (nothing was written); has_parked when events
+    about it arrived before it.
     """
-    request = routing_request(routing, None, received)
-    plan = plan_route(request, routing.registry, overrides={})
-    if isinstance(plan, Unroutable):
-        return None
-    values = _new_dossier_values(
-        code, received, imported=False, correlation_id=correlation_id
-    )
     dossier = Dossier(
         code=code,
-        status=DossierStatus(values["status"]),
+        status=received.status,
         receiving_agency_code=received.receiving_agency_code,
         due_at=received.due_at,
+        imported=imported,
     )
-    outcome = start_workflow(
-        dossier,
-        steps=plan.steps,
-        competent_agency_code=plan.competent_agency_code,
-        offered_at=offered_at,
-        policy=routing.policy,
+    values = _new_dossier_values(
+        code, received, imported=imported, correlation_id=correlation_id
     )
-    values = {
-        **values,
-        "dispatch_reason": None,
-        "competent_agency_code": plan.competent_agency_code,
-        "current_step": 0,
-        **dossier_columns(outcome.dossier),
-    }
+    start = None
+    if not imported:
+        start = decide_start(
+            dossier,
+            routing_request(routing, received),
+            registry=routing.registry,
+            policy=routing.policy,
+            at=offered_at,
+        )
+        dossier = start.outcome.dossier
+        values.update(_start_columns(start))
+    values.update(dossier_columns(dossier))
     inserted, parked = await insert_new_dossier(session, values)
     if not inserted:
         return False, False
-    await save_started(session, code, outcome, emit)
-    log.info(
-        "dossier_routed",
-        dossier_code=code,
-        competent_agency_code=plan.competent_agency_code,
-        steps=len(plan.steps),
-    )
+    if start is None:
+        log.info("dossier_history_recorded", dossier_code=code)
+        return True, parked
+    await save_started(session, code, start.outcome, emit)
+    _log_start(code, start)
     return True, parked
 
 
@@ -314,7 +255,7 @@ async def route_from_dispatch(
         loaded = await load_dossier(session, code, lock=True)
         if loaded is None:
             raise ApiError(404, "dossier_not_found", f"Không tìm thấy hồ sơ {code}.")
-        row, _ = loaded
+        row, dossier = loaded
         if row.dispatch_reason is None or row.steps:
             raise ApiError(
                 409,
@@ -329,18 +270,20 @@ async def route_from_dispatch(
             competent_agency_type=row.competent_agency_type,
             competent_agency_code=row.competent_agency_code,
         )
-        emitter = SessionEmitter(session, runtime.name, row.correlation_id)
-        plan = await start_routing(
-            session,
-            routing,
-            row,
+        start = decide_start(
+            dossier,
             request,
-            offered_at=now,
-            emit=emitter,
+            registry=routing.registry,
+            policy=routing.policy,
+            at=now,
             overrides=agencies,
         )
-        if isinstance(plan, Unroutable):
-            raise ApiError(422, "still_unroutable", plan.reason)
-        loaded = await load_dossier(session, code)
-    assert loaded is not None
-    return loaded[1]
+        if start.unroutable is not None:
+            raise ApiError(422, "still_unroutable", start.unroutable.reason)
+        for name, value in _start_columns(start).items():
+            setattr(row, name, value)
+        write_dossier(row, start.outcome.dossier)
+        emitter = SessionEmitter(session, runtime.name, row.correlation_id)
+        await save_started(session, code, start.outcome, emitter)
+        _log_start(code, start)
+    return start.outcome.dossier

@@ -22,12 +22,7 @@ from typing import Any
 
 import structlog
 
-from motcua.routing.commands import (
-    new_dossier_row,
-    route_new_dossier,
-    routing_request,
-    start_routing,
-)
+from motcua.routing.commands import route_new_dossier
 from motcua.routing.context import Routing
 from motcua.routing.domain import Outcome
 from motcua.routing.pauses import resume_after_supplement
@@ -106,59 +101,31 @@ class DossierEventHandler:
         event: EventEnvelope[Any],
         received: DossierReceivedV1,
     ) -> None:
-        session = ctx.session
         code = event.dossier_code
-        await open_chain(session, code)
-        if not event.imported:
-            routed = await route_new_dossier(
-                session,
-                self._routing,
-                code,
-                received,
-                correlation_id=event.correlation_id,
-                offered_at=event.occurred_at,
-                emit=ConsumerEmitter(ctx, event),
-            )
-            if routed is not None:
-                done, has_parked = routed
-                if not done:
-                    log.info("dossier_already_routed", dossier_code=code)
-                    return
-                record_event(session, event, ctx.record.value)
-                if has_parked:
-                    await self._apply_parked(ctx, code)
-                return
-            # no agency for some step: the general path queues it for dispatch
-        if await session.get(RoutedDossier, code) is not None:
+        session = ctx.session
+        await open_chain(session, code)  # the chain's lock first (ADR 0012)
+        written, has_parked = await route_new_dossier(
+            session,
+            self._routing,
+            code,
+            received,
+            imported=event.imported,
+            correlation_id=event.correlation_id,
+            offered_at=event.occurred_at,
+            emit=ConsumerEmitter(ctx, event),
+        )
+        if not written:
             # The same dossier announced again under another event id: keep
             # the first (the inbox already dropped exact duplicates).
             log.info("dossier_already_routed", dossier_code=code)
             return
-        row = new_dossier_row(
-            code, received, imported=event.imported, correlation_id=event.correlation_id
-        )
-        session.add(row)
         record_event(session, event, ctx.record.value)
-        if event.imported:
-            log.info("dossier_history_recorded", dossier_code=code)
-        else:
-            await start_routing(
-                session,
-                self._routing,
-                row,
-                routing_request(self._routing, row, received),
-                offered_at=event.occurred_at,
-                emit=ConsumerEmitter(ctx, event),
-            )
-        # (a no-op when routing wrote already; otherwise it makes the row
-        # visible to a second announcement of this dossier in the same batch)
-        await session.flush()
-        await self._apply_parked(ctx, code, row)
+        if has_parked:
+            await self._apply_parked(ctx, code)
 
-    async def _apply_parked(
-        self, ctx: HandlerContext, code: str, row: RoutedDossier | None = None
-    ) -> None:
+    async def _apply_parked(self, ctx: HandlerContext, code: str) -> None:
         """Apply the events that arrived before this dossier's reception."""
+        row: RoutedDossier | None = None
         for parked, body in await take_parked(ctx.session, code):
             if row is None:
                 loaded = await load_dossier(ctx.session, code)

@@ -385,12 +385,13 @@ async def insert_new_dossier(
 
 
 async def save_started(
-    session: AsyncSession, code: str, outcome: Outcome, emit: ConsumerEmitter
+    session: AsyncSession, code: str, outcome: Outcome, emit: Emitter
 ) -> list[EventEnvelope[Any]]:
-    """The new hand-offs, events and event-log rows of a workflow started by
-    a consumed event, after :func:`insert_new_dossier` wrote the dossier row
-    (what :func:`apply_outcome` does, with Core inserts and no unit of work:
-    nothing here is read back as ORM objects)."""
+    """The one writer of a started workflow (:func:`~motcua.routing.workflow.
+    decide_start`): its new hand-off, its events and their event-log rows,
+    once the dossier row is written (inserted by :func:`insert_new_dossier`,
+    or updated). What :func:`apply_outcome` does, with Core inserts and no
+    unit of work: nothing here is read back as ORM objects."""
     if outcome.pause_started is not None or outcome.pause_ended is not None:
         msg = "a workflow starts without a pause"
         raise ValueError(msg)

@@ -1,5 +1,7 @@
-"""Moving a dossier between agencies and ending its workflow (pure).
+"""Starting a dossier's workflow, moving it between agencies and ending it
+(pure).
 
+:func:`decide_start` starts every workflow (routed, or queued for dispatch).
 Officers' actions (acknowledge, complete a step, return, stop, record the
 result, confirm delivery) and the reactions to other services' events
 (withdrawal, delivery by post). Each returns an :class:`Outcome` or raises an
@@ -9,8 +11,8 @@ allowed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from motcua.routing.domain import (
@@ -26,10 +28,12 @@ from motcua.routing.domain import (
     form05_mark,
     required_text,
 )
+from motcua.routing.planning import RoutingRequest, Unroutable, plan_route
 from motcua.routing.rules import check
 from motcua.shared.contracts.common import DossierStatus
 from motcua.shared.contracts.envelope import EventData
 from motcua.shared.contracts.handoff import (
+    DossierDispatchQueuedV1,
     DossierRoutedV1,
     HandoffAcknowledgedV1,
     HandoffOfferedV1,
@@ -40,6 +44,7 @@ from motcua.shared.contracts.handoff import (
     RoutedStep,
     StepCompletedV1,
 )
+from motcua.shared.domain.agencies import AgencyRegistry
 from motcua.shared.domain.status import DossierAction, apply, can
 
 # -- starting the workflow ------------------------------------------------------------
@@ -124,6 +129,51 @@ def start_workflow(
     return Outcome(
         started, (routed, _offered_event(first, status, offered_at)), handoffs=(first,)
     )
+
+
+@dataclass(frozen=True)
+class Start:
+    """How a received dossier's workflow starts: routed, its first step
+    offered (``competent_agency_code`` set), or queued for an operator
+    because no agency was found for some step (``unroutable`` set)."""
+
+    outcome: Outcome
+    competent_agency_code: str | None = None
+    unroutable: Unroutable | None = None
+
+
+def decide_start(
+    dossier: Dossier,
+    request: RoutingRequest,
+    *,
+    registry: AgencyRegistry,
+    policy: DeadlinePolicy,
+    at: datetime,
+    overrides: Mapping[int, str] | None = None,
+) -> Start:
+    """The one decision that starts a workflow, for a dossier just received
+    or one an operator routes from the dispatch queue (``overrides``: the
+    agencies chosen for some steps): resolve every step by competence, then
+    offer the first step, or queue the dossier for dispatch."""
+    plan = plan_route(request, registry, overrides=overrides or {})
+    if isinstance(plan, Unroutable):
+        apply(dossier.status, DossierAction.QUEUE_FOR_DISPATCH)
+        agency = dossier.receiving_agency_code or None
+        queued = Emit(
+            DossierDispatchQueuedV1(reason=plan.reason),
+            header_agency=agency,
+            acting_agency=agency,
+            occurred_at=at,
+        )
+        return Start(Outcome(dossier, (queued,)), unroutable=plan)
+    outcome = start_workflow(
+        dossier,
+        steps=plan.steps,
+        competent_agency_code=plan.competent_agency_code,
+        offered_at=at,
+        policy=policy,
+    )
+    return Start(outcome, competent_agency_code=plan.competent_agency_code)
 
 
 # -- moving between agencies ------------------------------------------------------------

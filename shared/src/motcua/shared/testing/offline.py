@@ -38,6 +38,7 @@ from motcua.shared.messaging.outbox import envelope_headers
 from motcua.shared.messaging.tables import OutboxRecord
 from motcua.shared.service import ServiceRuntime
 from motcua.shared.settings import KafkaSettings
+from motcua.shared.testing.signing import test_chains
 
 NO_BROKER = KafkaSettings(bootstrap_servers="offline.invalid:9092")
 """Kafka settings for an offline service (never contacted)."""
@@ -67,10 +68,28 @@ class OfflineService:
         runtime: ServiceRuntime = self.app.state.runtime
         return runtime
 
-    async def feed(self, *events: EventEnvelope[Any], group: str | None = None) -> None:
+    async def feed(
+        self,
+        *events: EventEnvelope[Any],
+        group: str | None = None,
+        signed: bool = True,
+    ) -> None:
         """Apply ``events`` (in order, one batch) with every consumer of their
-        topic (or only the consumer group ``group``)."""
-        records = [self.record(event) for event in events]
+        topic (or only the consumer group ``group``). Acts of a dossier's
+        history are signed by the entitled agency and linked after the
+        service's own events and those fed before, as their producer would
+        (``signed=False``: unsigned, as a system from before signing)."""
+        records = []
+        for event in events:
+            body = None
+            if signed:
+                known = [
+                    row.payload
+                    for row in await self.outbox_rows(key=event.dossier_code)
+                    if row.topic == event.data.TOPIC
+                ]
+                body = test_chains().body(event, known=known)
+            records.append(self.record(event, body=body))
         await self.feed_records(*records, group=group)
 
     async def feed_records(
