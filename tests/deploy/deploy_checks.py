@@ -12,7 +12,6 @@ deliberately broken copy.
 from __future__ import annotations
 
 import fnmatch
-import importlib.util
 import os
 import re
 import tomllib
@@ -20,7 +19,6 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
-from itertools import zip_longest
 from pathlib import Path, PurePosixPath
 from typing import Any, get_args
 from unittest import mock
@@ -49,6 +47,10 @@ from motcua.shared.settings import (
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = "docker-compose.yml"
+SERVICE_DOCKERFILE = "Dockerfile"
+"""The one image recipe of every service (build args ``SERVICE`` and ``PORT``)."""
+CONTAINER_MODULE = "motcua.shared.container"
+"""What the image runs: the service ``MOTCUA_SERVICE`` names."""
 
 # ---------------------------------------------------------------------------
 # What the code declares
@@ -235,19 +237,27 @@ def build_of(service: Mapping[str, Any]) -> tuple[str, str] | None:
     return str(build.get("context", ".")), str(build.get("dockerfile", "Dockerfile"))
 
 
+def build_args(service: Mapping[str, Any]) -> dict[str, str]:
+    """A compose service's ``build.args`` (map or list syntax)."""
+    build = service.get("build")
+    args = build.get("args") if isinstance(build, Mapping) else None
+    if isinstance(args, list):
+        pairs = (str(item).partition("=") for item in args)
+        return {key: value for key, _, value in pairs}
+    return {str(k): "" if v is None else str(v) for k, v in (args or {}).items()}
+
+
 def motcua_containers(root: Path, compose: Mapping[str, Any]) -> dict[str, str]:
-    """Compose service name -> directory name, for the services built from
-    ``services/<name>/Dockerfile``."""
+    """Compose service name -> the service it runs (build arg ``SERVICE``),
+    for the services built from the one ``Dockerfile``."""
     found: dict[str, str] = {}
     for name, service in (compose.get("services") or {}).items():
         build = build_of(service)
         if build is None:
             continue
         context, file = build
-        path = _relative((root / context / file).resolve(), root)
-        parts = PurePosixPath(path).parts
-        if len(parts) == 3 and parts[0] == "services" and parts[2] == "Dockerfile":
-            found[name] = parts[1]
+        if _relative((root / context / file).resolve(), root) == SERVICE_DOCKERFILE:
+            found[name] = build_args(service).get("SERVICE", "")
     return found
 
 
@@ -290,10 +300,20 @@ def _substitute_args(text: str, args: Mapping[str, str]) -> str:
     )
 
 
-def parse_stages(path: Path) -> list[Stage]:
-    """The build stages of a Dockerfile, ``FROM`` resolved with global ARGs."""
+_EXEC_FORMS = frozenset({"ENTRYPOINT", "CMD", "HEALTHCHECK"})
+"""Docker substitutes no build argument in these (and neither do we)."""
+
+
+def parse_stages(
+    path: Path, build_args: Mapping[str, str] | None = None
+) -> list[Stage]:
+    """The build stages of a Dockerfile, as built with ``build_args``: each
+    ``ARG`` in scope substituted (its default unless given), ``FROM``
+    resolved with the global ones."""
+    given = dict(build_args or {})
     commands = dockerfile.parse_file(str(path))
     global_args: dict[str, str] = {}
+    scope: dict[str, str] = {}
     stages: list[Stage] = []
     current: list[dockerfile.Command] = []
     header: tuple[str | None, str] | None = None  # (alias, image) of the stage
@@ -303,11 +323,22 @@ def parse_stages(path: Path) -> list[Stage]:
                 stages.append(Stage(*header, tuple(current)))
             image = _substitute_args(command.value[0], global_args)
             alias = command.value[2] if len(command.value) >= 3 else None
-            header, current = (alias, image), []
-        elif header is None and command.cmd == "ARG":
-            name, _, default = command.value[0].partition("=")
-            global_args[name] = default
-        else:
+            header, current, scope = (alias, image), [], {}
+        elif command.cmd == "ARG":
+            name, has_default, default = command.value[0].partition("=")
+            value = given.get(
+                name, default if has_default else global_args.get(name, "")
+            )
+            if header is None:
+                global_args[name] = given.get(name, default)
+            else:
+                scope[name] = value
+                current.append(command)
+        elif header is not None:
+            if command.cmd not in _EXEC_FORMS:
+                command = command._replace(
+                    value=tuple(_substitute_args(v, scope) for v in command.value)
+                )
             current.append(command)
     if header is not None:
         stages.append(Stage(*header, tuple(current)))
@@ -339,12 +370,6 @@ def _env(stage: Stage) -> dict[str, str]:
         for command in stage.all("ENV")
         for name, value in zip(command.value[0::2], command.value[1::2], strict=True)
     }
-
-
-def healthcheck_urls(command: dockerfile.Command | None) -> list[str]:
-    if command is None:
-        return []
-    return [part for part in command.value if re.match(r"https?://", part)]
 
 
 def _copy_sources(command: dockerfile.Command) -> list[str]:
@@ -413,12 +438,14 @@ def _files_under(path: Path) -> Iterator[Path]:
             yield item
 
 
-def check_copy_sources(dockerfile_path: Path, context: Path) -> list[str]:
+def check_copy_sources(
+    dockerfile_path: Path, context: Path, build_args: Mapping[str, str] | None = None
+) -> list[str]:
     """``COPY`` sources exist in the build context and .dockerignore keeps them."""
     problems: list[str] = []
     rules = dockerignore_rules(context)
     where = _label(dockerfile_path)
-    for stage in parse_stages(dockerfile_path):
+    for stage in parse_stages(dockerfile_path, build_args):
         for command in stage.all("COPY") + stage.all("ADD"):
             if any(flag.startswith("--from") for flag in command.flags):
                 continue
@@ -430,6 +457,8 @@ def check_copy_sources(dockerfile_path: Path, context: Path) -> list[str]:
                         f"does not exist in the build context"
                     )
                     continue
+                if source in (".", "./"):
+                    continue  # the whole context, as .dockerignore filters it
                 for file in _files_under(path):
                     relative = file.relative_to(context).as_posix()
                     if is_ignored(relative, rules):
@@ -441,13 +470,15 @@ def check_copy_sources(dockerfile_path: Path, context: Path) -> list[str]:
     return problems
 
 
-def check_image_basics(dockerfile_path: Path, context: Path) -> list[str]:
+def check_image_basics(
+    dockerfile_path: Path, context: Path, build_args: Mapping[str, str] | None = None
+) -> list[str]:
     """What every image here must do: pinned bases, a non-root user, a
     HEALTHCHECK, and COPY sources that reach the build."""
     where = _label(dockerfile_path)
     if not dockerfile_path.exists():
         return [f"{where}: no such Dockerfile"]
-    stages = parse_stages(dockerfile_path)
+    stages = parse_stages(dockerfile_path, build_args)
     if not stages:
         return [f"{where}: no FROM"]
     problems: list[str] = []
@@ -461,159 +492,99 @@ def check_image_basics(dockerfile_path: Path, context: Path) -> list[str]:
         problems.append(f"{where}: the final stage runs as root (add USER)")
     if final.last("HEALTHCHECK") is None:
         problems.append(f"{where}: the final stage has no HEALTHCHECK")
-    problems += check_copy_sources(dockerfile_path, context)
+    problems += check_copy_sources(dockerfile_path, context, build_args)
     return problems
 
 
-def check_service_dockerfile(root: Path, service: ServiceDefinition) -> list[str]:
-    """One service's Dockerfile against the code."""
-    path = root / "services" / service.name / "Dockerfile"
-    where = _label(path)
-    problems = check_image_basics(path, root)
+def check_service_image(
+    root: Path, service: ServiceDefinition, args: Mapping[str, str]
+) -> list[str]:
+    """The one Dockerfile, built with compose's ``args`` for ``service``: it
+    runs the container module for this service, on the code's port, with only
+    the variables it reads, from a locked, non-dev install of its package."""
+    path = root / SERVICE_DOCKERFILE
+    where = f"{_label(path)} (SERVICE={service.name})"
+    problems = check_image_basics(path, root, args)
     if not path.exists():
         return problems
-    stages = parse_stages(path)
-    final = stages[-1]
+    stages = parse_stages(path, args)
+    final, build_stages = stages[-1], stages[:-1]
     port = service.default_port
-
-    # Entrypoint: python -m motcua.<name>, and that module exists.
-    entry = final.last("ENTRYPOINT")
-    cmd = final.last("CMD")
-    argv = list(entry.value if entry else ()) + list(cmd.value if cmd else ())
-    expected = ["python", "-m", f"motcua.{service.name}"]
-    if argv[:3] != expected:
-        problems.append(f"{where}: ENTRYPOINT/CMD is {argv}, expected {expected}")
-    if len(argv) >= 3 and argv[1] == "-m":
-        module = argv[2]
-        try:
-            found = importlib.util.find_spec(f"{module}.__main__")
-        except ModuleNotFoundError:
-            found = None
-        if found is None:
-            problems.append(f"{where}: module {module!r} has no __main__ in the code")
-
-    # Port: EXPOSE and HEALTHCHECK agree with ServiceDefinition.default_port.
-    exposed = sorted(
-        {int(v.split("/")[0]) for c in final.all("EXPOSE") for v in c.value}
-    )
-    if exposed != [port]:
-        problems.append(f"{where}: EXPOSE {exposed}, the code's port is {port}")
-    urls = healthcheck_urls(final.last("HEALTHCHECK"))
-    if not urls:
-        problems.append(f"{where}: HEALTHCHECK does not request a URL")
-    for url in urls:
-        parts = urlsplit(url)
-        if parts.port != port or parts.path != "/healthz":
-            problems.append(
-                f"{where}: HEALTHCHECK requests {url}, expected "
-                f"http://127.0.0.1:{port}/healthz"
-            )
-
-    # Environment baked into the image: only variables the service reads.
-    known = known_variables(service)
-    env_values = _env(final)
-    for name in env_values:
+    entry = [*(final.last("ENTRYPOINT") or _NONE).value]
+    health = [*(final.last("HEALTHCHECK") or _NONE).value][1:]
+    if entry != ["python", "-m", CONTAINER_MODULE] or health != [*entry, "--health"]:
+        problems.append(
+            f"{where}: ENTRYPOINT {entry} and HEALTHCHECK {health} must run "
+            f"`python -m {CONTAINER_MODULE}` (with --health)"
+        )
+    env = _env(final)
+    if env.get("MOTCUA_SERVICE") != service.name:
+        problems.append(f"{where}: ENV MOTCUA_SERVICE={env.get('MOTCUA_SERVICE')!r}")
+    known = known_variables(service) | {"MOTCUA_SERVICE"}
+    for name in env:
         if name.startswith(("MOTCUA_", "KAFKA_", "OTEL_")) and name not in known:
             problems.append(f"{where}: ENV {name} is not read by {service.name}")
-    host_var = f"MOTCUA_{service.name.upper()}_HTTP_HOST"
-    if env_values.get(host_var) != "0.0.0.0":
-        problems.append(f"{where}: ENV {host_var}=0.0.0.0 is missing")
-
-    # Both stages on the same interpreter (the venv links to it).
-    if len(stages) < 2:
-        problems.append(f"{where}: not a multi-stage build")
-    elif len({s.base for s in stages}) != 1:
+    if env.get("MOTCUA_HTTP_HOST") != "0.0.0.0":
+        problems.append(f"{where}: ENV MOTCUA_HTTP_HOST=0.0.0.0 is missing")
+    exposed = [v for c in final.all("EXPOSE") for v in c.value]
+    if args.get("PORT") != str(port) or exposed != [str(port)]:
         problems.append(
-            f"{where}: stages use different base images {[s.base for s in stages]}"
+            f"{where}: built with PORT={args.get('PORT')!r} (EXPOSE {exposed}), "
+            f"the code's port is {port}"
         )
-
-    # Locked, non-dev dependencies of this service only.
-    build_stages = stages[:-1]
+    if len({s.base for s in stages}) != 1 or len(stages) < 2:
+        problems.append(f"{where}: not a multi-stage build on one base image")
     runs = [(c, " ".join(c.value)) for s in build_stages for c in s.all("RUN")]
     syncs = [(c, text) for c, text in runs if "uv sync" in text]
-    if not syncs:
-        problems.append(f"{where}: no `uv sync` in the build stage")
     for command, text in syncs:
         for flag in ("--locked", "--no-dev", f"--package motcua-{service.name}"):
-            if flag not in text:
+            if not re.search(rf"{re.escape(flag)}(\s|$)", text):
                 problems.append(f"{where}:{command.start_line}: `uv sync` lacks {flag}")
-    if syncs and not any("--no-editable" in text for _, text in syncs):
-        problems.append(
-            f"{where}: no `uv sync --no-editable`: the runtime stage copies only "
-            f"the virtual environment"
-        )
-    if syncs:
-        first_sync = syncs[0][0].start_line
-        copied = {
-            PurePosixPath(source).as_posix()
-            for s in build_stages
-            for c in s.all("COPY")
-            if c.start_line < first_sync
-            for source in _copy_sources(c)
-        }
-        for needed in ["pyproject.toml", "uv.lock", *workspace_pyprojects(root)]:
-            if needed not in copied:
-                problems.append(
-                    f"{where}: {needed} is not copied before `uv sync --locked`"
-                )
+    if not any("--no-editable" in text for _, text in syncs):
+        problems.append(f"{where}: no `uv sync --no-editable` in the build stage")
+    problems += _manifest_problems(root, where, build_stages, syncs)
     sources = {
-        PurePosixPath(source).as_posix()
+        src
         for s in build_stages
         for c in s.all("COPY")
-        for source in _copy_sources(c)
+        if not c.flags
+        for src in _copy_sources(c)
     }
     for needed in ("shared/src", f"services/{service.name}/src"):
         if needed not in sources:
             problems.append(f"{where}: {needed} is not copied into the build stage")
-    uv_args = {
-        c.value[0].partition("=")[0]: c.value[0].partition("=")[2]
+    uv = {c.value[0].partition("=")[::2] for s in build_stages for c in s.all("ARG")}
+    if ("UV_VERSION", bootstrap_uv_version(root)) not in uv:
+        problems.append(f"{where}: ARG UV_VERSION is not the uv ./motcua bootstraps")
+    return problems
+
+
+_NONE = dockerfile.Command("", None, False, "", 0, 0, (), (), ())
+
+
+def _manifest_problems(
+    root: Path, where: str, build_stages: list[Stage], syncs: list[Any]
+) -> list[str]:
+    """``uv sync --locked`` sees the lock and every member's pyproject.toml,
+    copied from a stage that deletes every other file (so the dependency
+    layer is rebuilt when they change, not when a source file does)."""
+    first = syncs[0][0].start_line if syncs else 0
+    froms = {
+        f.partition("=")[2]
         for s in build_stages
-        for c in s.all("ARG")
+        for c in s.all("COPY")
+        if c.start_line < first
+        for f in c.flags
     }
-    wanted = bootstrap_uv_version(root)
-    if uv_args.get("UV_VERSION") != wanted:
-        problems.append(
-            f"{where}: ARG UV_VERSION={uv_args.get('UV_VERSION')}, ./motcua "
-            f"bootstraps uv {wanted}"
-        )
-    return problems
-
-
-def check_dockerfiles_agree(root: Path) -> list[str]:
-    """The service Dockerfiles differ only in their first line, the service's
-    name and its port, so that a fix made in one is made in all."""
-    normalized: dict[str, str] = {}
-    for name, service in code_services().items():
-        path = root / "services" / name / "Dockerfile"
-        if not path.exists():
-            continue
-        lines = path.read_text().splitlines()[1:]
-        normalized[name] = "\n".join(
-            line  # the workspace members' pyproject.toml: the same in every file
-            if re.match(r"COPY services/[^/]+/pyproject\.toml ", line)
-            else line.replace(name.upper(), "<SVC>")
-            .replace(name, "<svc>")
-            .replace(str(service.default_port), "<port>")
-            for line in lines
-        )
-    problems: list[str] = []
-    if not normalized:
-        return problems
-    first, reference = next(iter(normalized.items()))
-    for name, body in normalized.items():
-        if body != reference:
-            line = next(
-                number
-                for number, (a, b) in enumerate(
-                    zip_longest(body.splitlines(), reference.splitlines()), start=2
-                )
-                if a != b
-            )
-            problems.append(
-                f"services/{name}/Dockerfile:{line} differs from "
-                f"services/{first}/Dockerfile beyond the service name and port"
-            )
-    return problems
+    stage = next((s for s in build_stages if s.name in froms), None)
+    kept = " ".join(" ".join(c.value) for c in stage.all("RUN")) if stage else ""
+    rules = dockerignore_rules(root)
+    return [
+        f"{where}: {needed} does not reach `uv sync --locked`"
+        for needed in ["pyproject.toml", "uv.lock", *workspace_pyprojects(root)]
+        if is_ignored(needed, rules)
+        or f"! -name {PurePosixPath(needed).name}" not in kept
+    ]
 
 
 # ---------------------------------------------------------------------------
@@ -639,21 +610,21 @@ def check_schema(root: Path) -> list[str]:
 
 def check_services(root: Path) -> list[str]:
     """The compose file builds exactly the code's services, each under its
-    own name, from the repository root with its own Dockerfile."""
+    own name, from the repository root with the one Dockerfile."""
     compose = load_compose(root)
     containers = motcua_containers(root, compose)
     problems: list[str] = []
     code = code_services()
-    for name, directory in containers.items():
-        if directory not in code:
+    for name, served in containers.items():
+        if served not in code:
             problems.append(
-                f"compose service {name!r} builds services/{directory}/Dockerfile, "
-                f"but the code has no service {directory!r}"
+                f"compose service {name!r} builds the image of service {served!r}, "
+                f"but the code has no such service"
             )
-        elif name != directory:
+        elif name != served:
             problems.append(
-                f"compose service {name!r} builds the {directory!r} service; "
-                f"name it {directory!r}"
+                f"compose service {name!r} builds the {served!r} service; "
+                f"name it {served!r}"
             )
         context = build_of(compose["services"][name])
         if context and (root / context[0]).resolve() != root.resolve():
@@ -668,12 +639,16 @@ def check_services(root: Path) -> list[str]:
 
 
 def check_dockerfiles(root: Path) -> list[str]:
-    """Every service's Dockerfile, and every other image compose builds."""
+    """The one Dockerfile as compose builds it for each service, and every
+    other image compose builds."""
     compose = load_compose(root)
     problems: list[str] = []
-    for service in code_services().values():
-        problems += check_service_dockerfile(root, service)
+    code = code_services()
     containers = motcua_containers(root, compose)
+    for name, served in containers.items():
+        if served in code:
+            args = build_args(compose["services"][name])
+            problems += check_service_image(root, code[served], args)
     for name, spec in (compose.get("services") or {}).items():
         build = build_of(spec)
         if build is None or name in containers:
@@ -1096,7 +1071,6 @@ ALL_CHECKS = (
     check_schema,
     check_services,
     check_dockerfiles,
-    check_dockerfiles_agree,
     check_ports,
     check_environment,
     check_topics,

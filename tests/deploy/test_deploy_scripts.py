@@ -235,34 +235,32 @@ def _copy_into(source: str, destination: Path, rules: list) -> None:
         shutil.copy2(file, target)
 
 
-def test_the_intake_image_recipe_builds_and_serves(tmp_path: Path) -> None:
-    """The Dockerfile without Docker: its COPY and ``uv sync`` steps run here
-    into a fresh environment, then its ENTRYPOINT with its ENV, until its
-    HEALTHCHECK passes. The other service Dockerfiles differ only in name and
-    port (check_dockerfiles_agree)."""
-    uv = ROOT / ".tools/bin/uv"
-    if not uv.exists():
-        pytest.fail("uv not found: run ./motcua once to bootstrap it")
-    service = checks.code_services()["intake"]
-    stages = checks.parse_stages(ROOT / "services/intake/Dockerfile")
-    build, final = stages[0], stages[-1]
-    rules = checks.dockerignore_rules(ROOT)
-    app = tmp_path / "app"
-
-    def local(value: str) -> str:  # the image's /app lives in tmp_path here
-        return value.replace("/app/", f"{app}/")
-
-    workdir = tmp_path / "src"
-    workdir.mkdir()
-    env = _clean_environment() | {k: local(v) for k, v in checks._env(build).items()}
-    env["UV_COMPILE_BYTECODE"] = "0"  # what differs: speed only
-    env.pop("UV_LINK_MODE", None)
-    synced = 0
-    for command in build.commands:
-        if command.cmd == "COPY":
+def _build_stage(
+    stage: checks.Stage, root: Path, done: dict[str, Path], env: dict[str, str]
+) -> int:
+    """Run a build stage's WORKDIR, COPY and RUN steps under ``root`` (its
+    ``/``): COPY from the context as .dockerignore leaves it, or from an
+    earlier stage; ``uv sync`` with our uv; ``pip install uv`` skipped (our
+    uv stands for it); other RUN lines through the shell. Returns the number
+    of ``uv sync`` steps."""
+    uv, rules = ROOT / ".tools/bin/uv", checks.dockerignore_rules(ROOT)
+    workdir, synced = root, 0
+    for command in stage.commands:
+        if command.cmd == "WORKDIR":
+            workdir = root / command.value[0].lstrip("/")
+            workdir.mkdir(parents=True, exist_ok=True)
+        elif command.cmd == "COPY":
             *sources, destination = command.value
+            earlier = [f.partition("=")[2] for f in command.flags if "--from=" in f]
             for source in sources:
                 target = workdir / destination
+                if earlier:
+                    shutil.copytree(
+                        done[earlier[0]] / source.lstrip("/"),
+                        target,
+                        dirs_exist_ok=True,
+                    )
+                    continue
                 if not destination.endswith("/") and len(sources) == 1:
                     target = target.parent if (ROOT / source).is_file() else target
                 _copy_into(source, target, rules)
@@ -279,7 +277,45 @@ def test_the_intake_image_recipe_builds_and_serves(tmp_path: Path) -> None:
             )
             assert result.returncode == 0, f"{command.original}\n{result.stderr}"
             synced += 1
+        elif command.cmd == "RUN" and not command.value[0].startswith("pip install"):
+            subprocess.run(["sh", "-c", command.value[0]], cwd=workdir, check=True)
+    return synced
+
+
+@pytest.mark.e2e  # builds an environment and starts the service's process
+def test_the_intake_image_recipe_builds_and_serves(tmp_path: Path) -> None:
+    """The one Dockerfile without Docker, as compose builds it for intake: its
+    build stages run here into a fresh environment, then its ENTRYPOINT with
+    its ENV, until its HEALTHCHECK passes. The other services differ only in
+    the build args, which the static checks follow."""
+    if not (ROOT / ".tools/bin/uv").exists():
+        pytest.fail("uv not found: run ./motcua once to bootstrap it")
+    compose = checks.load_compose(ROOT)
+    args = checks.build_args(compose["services"]["intake"])
+    assert args == {"SERVICE": "intake", "PORT": "8001"}
+    stages = checks.parse_stages(ROOT / checks.SERVICE_DOCKERFILE, args)
+    *build_stages, final = stages
+    app = tmp_path / "app"
+
+    def local(value: str) -> str:  # the image's /app lives in tmp_path here
+        return value.replace("/app/", f"{app}/")
+
+    done: dict[str, Path] = {}
+    synced = 0
+    for stage in build_stages:
+        env = _clean_environment() | {
+            k: local(v) for k, v in checks._env(stage).items()
+        }
+        env["UV_COMPILE_BYTECODE"] = "0"  # what differs: speed only
+        env.pop("UV_LINK_MODE", None)
+        done[stage.name or ""] = root = tmp_path / (stage.name or "stage")
+        synced += _build_stage(stage, root, done, env)
     assert synced == 2
+    assert sorted(
+        p.relative_to(done["manifests"] / "src").as_posix()
+        for p in (done["manifests"] / "src").rglob("*")
+        if p.is_file()
+    ) == sorted(["pyproject.toml", "uv.lock", *checks.workspace_pyprojects(ROOT)])
     venv = Path(env["UV_PROJECT_ENVIRONMENT"])
     (site,) = (venv / "lib").glob("python3*/site-packages")
     installed = {p.name for p in site.iterdir()}
@@ -313,10 +349,7 @@ def test_the_intake_image_recipe_builds_and_serves(tmp_path: Path) -> None:
     health = final.last("HEALTHCHECK")
     assert entry is not None
     assert health is not None
-    probe = [
-        part.replace(f":{service.default_port}/", f":{port}/")
-        for part in health.value[1:]
-    ]
+    probe = list(health.value[1:])  # asks the port the settings resolve
     process = subprocess.Popen(
         list(entry.value),
         env=run_env,

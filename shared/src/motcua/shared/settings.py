@@ -32,6 +32,11 @@ class CommonSettings(BaseSettings):
         default=Path("var"),
         description="Folder for the embedded SQLite databases and local state.",
     )
+    http_host: str = Field(
+        default="127.0.0.1",
+        description="HTTP bind address of every service without its own "
+        "`MOTCUA_<SERVICE>_HTTP_HOST` (the service images set `0.0.0.0`).",
+    )
     log_level: str = Field(default="INFO", description="Root log level.")
     log_json: bool = Field(
         default=True, description="JSON log lines (false: coloured console)."
@@ -192,7 +197,9 @@ class ServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore")
 
-    http_host: str = Field(default="127.0.0.1", description="HTTP bind address.")
+    http_host: str = Field(
+        default="", description="HTTP bind address (empty: `MOTCUA_HTTP_HOST`)."
+    )
     http_port: int = Field(default=0, description="HTTP port (0: the default).")
     database_url: str | None = Field(
         default=None,
@@ -238,6 +245,8 @@ class ServiceSettings(BaseSettings):
     def _default_port(self) -> ServiceSettings:
         if self.http_port == 0:
             self.http_port = self.default_port
+        if not self.http_host:
+            self.http_host = self.common.http_host
         return self
 
     @model_validator(mode="after")
