@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
 from reporting_support import Dossier, days
 
 from motcua.reporting.facts import DossierFacts, apply_event, schedule_at
 from motcua.reporting.lookup import id_hasher, id_matches
 from motcua.reporting.periods import OPEN_DAY, day_number
-from motcua.shared.contracts import VN_TZ
-from motcua.shared.contracts.common import DossierStatus
+from motcua.shared.contracts import VN_TZ, new_event
+from motcua.shared.contracts.common import Channel, DossierStatus
+from motcua.shared.contracts.dossier import DossierRefusedV1, DossierSubmittedV1
 
 AGENCY = "000.00.31.H56"
 T0 = datetime(2025, 1, 6, 9, 0, tzinfo=VN_TZ)
@@ -119,3 +121,47 @@ def test_imported_history_keeps_business_time() -> None:
     facts, _ = fold(d.received(old, old + days(3)))
     assert facts.imported
     assert facts.day_columns()["received_day"] == day_number(old)
+
+
+@pytest.mark.parametrize("held", [0, *DossierStatus])
+@pytest.mark.parametrize("kind", ["submitted", "received", "refused", "offered"])
+def test_the_status_follows_the_shared_table_as_the_fold_always_did(
+    held: int, kind: str
+) -> None:
+    """Issue 11 moved these status rules to the shared table; each of them
+    still gives what the fold's own status lists gave, from every status
+    (0: not seen yet)."""
+    d = Dossier("X-9", AGENCY)
+    event = {
+        "submitted": lambda: new_event(
+            DossierSubmittedV1(
+                procedure_code="1.001193",
+                receiving_agency_code=AGENCY,
+                channel=Channel.ONLINE,
+            ),
+            dossier_code="X-9",
+            producer="intake",
+            occurred_at=T0,
+        ),
+        "received": lambda: d.received(T0, T0 + days(5)),
+        "refused": lambda: new_event(
+            DossierRefusedV1(
+                procedure_code="1.001193",
+                receiving_agency_code=AGENCY,
+                channel=Channel.DIRECT,
+                reasons=["x"],
+            ),
+            dossier_code="X-9",
+            producer="intake",
+            occurred_at=T0,
+        ),
+        "offered": lambda: d.offered(T0),
+    }[kind]()
+    before = {
+        "submitted": {0: 1},
+        "received": {0: 2, 1: 2},
+        "refused": {0: 3, 1: 3},
+        "offered": {0: 4, 2: 4},
+    }[kind]
+    facts = apply_event(DossierFacts("X-9", status=held), event, HASH).facts
+    assert facts.status == before.get(held, held)

@@ -40,6 +40,7 @@ from motcua.shared.contracts.handoff import (
     SupplementRequestedV1,
 )
 from motcua.shared.contracts.notification import PostalOrderCreatedV1
+from motcua.shared.domain.status import status_after_event
 from motcua.shared.domain.timeliness import Granularity, timeliness
 
 
@@ -171,20 +172,18 @@ def apply_event(
     match event.data:
         case DossierSubmittedV1() as d:
             _describe(new, d.procedure_code, d.receiving_agency_code, d.channel.value)
-            if new.status == 0:
-                new.status = DossierStatus.SUBMITTED
+            _follow(new, event.event_type)
         case DossierReceivedV1() as d:
             _apply_received(new, d, event.imported, hash_id)
+            _follow(new, event.event_type)
         case DossierRefusedV1() as d:
             _describe(new, d.procedure_code, d.receiving_agency_code, d.channel.value)
-            if new.status in (0, DossierStatus.SUBMITTED):
-                new.status = DossierStatus.REFUSED
+            _follow(new, event.event_type)
             out.occurrences.append((Occurrence.REFUSAL, at))
         case DossierRoutedV1() as d:
             new.competent_agency_code = d.competent_agency_code
         case HandoffOfferedV1():
-            if new.status in (0, DossierStatus.RECEIVED):
-                new.status = DossierStatus.IN_PROGRESS
+            _follow(new, event.event_type)
         case SupplementRequestedV1() as d:
             out.occurrences.append((Occurrence.SUPPLEMENT, at))
             _reschedule(out, at, status=d.status, paused=True)
@@ -256,8 +255,20 @@ def _apply_received(
     facts.initial_due_at = d.due_at
     if d.applicant.id_number:
         facts.id_hash = hash_id(d.applicant.id_number)
-    if facts.status in (0, DossierStatus.SUBMITTED):
-        facts.status = DossierStatus.RECEIVED
+
+
+def _follow(facts: DossierFacts, event_type: str) -> None:
+    """Move the status as the shared table says; a status the event's act
+    cannot come from stays as it is. A dossier reporting has not seen yet
+    (0: the two topics and producers interleave) takes the status the act
+    creates, or, for routing's acts, the one it leads to from "received"
+    (routing acts only on received dossiers)."""
+    held = DossierStatus(facts.status) if facts.status else None
+    after = status_after_event(held, event_type)
+    if after is None and held is None:
+        after = status_after_event(DossierStatus.RECEIVED, event_type)
+    if after is not None:
+        facts.status = after
 
 
 def _reschedule(
