@@ -48,7 +48,7 @@ from motcua.notification.simulators.sms import create_sms_simulator
 from motcua.notification.tables import Notice
 from motcua.shared.contracts import new_event, now_vn
 from motcua.shared.contracts.common import Channel
-from motcua.shared.contracts.dossier import DossierReceivedV1, Person
+from motcua.shared.contracts.dossier import DossierReceivedV2, Person
 from motcua.shared.contracts.handoff import (
     DossierRoutedV1,
     HandoffOfferedV1,
@@ -61,6 +61,7 @@ from motcua.shared.local_broker import LocalBroker, free_port
 from motcua.shared.messaging.outbox import envelope_headers
 from motcua.shared.messaging.tables import OutboxRecord
 from motcua.shared.settings import CommonSettings, KafkaSettings
+from motcua.shared.testing.helpers import one_key_ring, sealed
 from motcua.shared.testing.signing import use_legacy_keystore
 
 AGENCY = "000.00.12.H14"
@@ -145,21 +146,29 @@ def _service_process(
 # -- the load -------------------------------------------------------------------
 
 
+def _code(agency: str, stamp: str, n: int) -> str:
+    """A code of the issued shape, ``<agency>-<6 digits>-<4 digits>``."""
+    return f"{agency}-{(int(stamp) + n // 10000) % 10**6:06d}-{n % 10000:04d}"
+
+
 def dossier_events(code: str, n: int) -> list[Any]:
     """dossier.received, then what routing publishes right after (skipped)."""
     at = now_vn()
     received = new_event(
-        DossierReceivedV1(
+        DossierReceivedV2(
             procedure_code="1.001193",
             procedure_name="Đăng ký khai sinh",
             channel=Channel.DIRECT,
             receiving_agency_code=AGENCY,
             received_at=at,
             due_at=at + timedelta(days=3),
-            applicant=Person(
-                full_name="Nguyễn Văn Bình",
-                phone=f"09{n:08d}",
-                email=f"cong.dan.{n}@example.vn",
+            personal_data=sealed(
+                code,
+                Person(
+                    full_name="Nguyễn Văn Bình",
+                    phone=f"09{n:08d}",
+                    email=f"cong.dan.{n}@example.vn",
+                ),
             ),
         ),
         dossier_code=code,
@@ -303,7 +312,7 @@ async def run(args: argparse.Namespace) -> None:
             started = time.perf_counter()
             stamp = time.strftime("%H%M%S")
             for n in range(dossiers):
-                for event in dossier_events(f"{AGENCY}-{stamp}-{n:05d}", n):
+                for event in dossier_events(_code(AGENCY, stamp, n), n):
                     await producer.publish(
                         event.to_json(),
                         DOSSIER_EVENTS,
@@ -398,6 +407,7 @@ async def run(args: argparse.Namespace) -> None:
 
 def main() -> None:
     use_legacy_keystore()  # this bench publishes histories unsigned (legacy)
+    one_key_ring()  # the service process and the events sealed here share it
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dossiers", type=int, default=300)
     parser.add_argument(

@@ -16,10 +16,9 @@ import time
 
 import structlog
 
-from motcua.shared.contracts.dossier import Person, PostalAddress
+from motcua.shared.contracts.dossier import Person, PersonalData, PostalAddress
 from motcua.shared.personal_data import (
     ENTITLEMENTS,
-    PersonalData,
     PersonalDataAccess,
     PersonalDataKeys,
     PersonalDataSealer,

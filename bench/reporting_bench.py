@@ -53,7 +53,6 @@ import sqlalchemy as sa
 
 from motcua.reporting.bieu06 import COLUMN_KEYS, classify
 from motcua.reporting.facts import DossierFacts, Projected, apply_event
-from motcua.reporting.lookup import id_hasher
 from motcua.reporting.monthly import GROUP_COLUMNS, Figures, contribution
 from motcua.reporting.periods import (
     ReportPeriod,
@@ -76,7 +75,7 @@ from motcua.reporting.tables import (
 from motcua.shared.contracts import VN_TZ, EventEnvelope
 from motcua.shared.contracts.common import AgencyLevel, Channel, NotificationChannel
 from motcua.shared.contracts.dossier import (
-    DossierReceivedV1,
+    DossierReceivedV2,
     DossierWithdrawnV1,
     Person,
 )
@@ -102,7 +101,10 @@ from motcua.shared.contracts.topics import DOSSIER_EVENTS, NOTIFICATION_EVENTS
 from motcua.shared.db import create_engine, create_session_factory, migrate
 from motcua.shared.messaging import ConsumedRecord, EventConsumer
 from motcua.shared.messaging.outbox import envelope_headers
+from motcua.shared.personal_data import PersonalDataAccess, load_keys
+from motcua.shared.settings import CommonSettings
 from motcua.shared.testing.databases import fresh_postgres_database
+from motcua.shared.testing.helpers import one_key_ring, sealed
 from motcua.shared.testing.signing import use_legacy_keystore
 
 MIGRATIONS = (
@@ -112,7 +114,28 @@ MIGRATIONS = (
 YEAR = 2025
 PERIOD_START = datetime(YEAR - 1, 12, 1, tzinfo=VN_TZ)  # some dossiers carried over
 PERIOD_DAYS = 379
-HASH = id_hasher(b"bench")
+ACCESS: PersonalDataAccess
+"""Reporting's access to the sealed people (set in :func:`main`)."""
+DIGEST = "0" * 64
+"""The lookup digest the folds store (the pure paths open no seal)."""
+
+
+def issued_code(k: int) -> str:
+    """The ``k``-th dossier code of the issued shape (QCVN 102 agency,
+    ``yyMMdd``, four digits), unique for ``k`` below a million: what the
+    consumer's checks accept (the province-year fold keeps its own codes)."""
+    agency = f"000.{k % 100:02d}.{k // 100 % 100:02d}.H56"
+    return f"{agency}-{250101 + k // 10000 % 100:06d}-{k % 10000:04d}"
+
+
+def as_issued(event: EventEnvelope[Any], code: str) -> EventEnvelope[Any]:
+    """``event`` under ``code``, validated, a reception sealed as intake seals."""
+    data = type(event.data).model_validate(event.data.model_dump(warnings=False))
+    if isinstance(data, DossierReceivedV2):
+        data = data.model_copy(update={"personal_data": sealed(code)})
+    return EventEnvelope[type(data)].model_validate(  # type: ignore[misc]
+        {**event.model_dump(warnings=False), "dossier_code": code, "data": data}
+    )
 
 
 # -- a province's traffic ----------------------------------------------------------
@@ -213,13 +236,13 @@ class Province:
 
 
 _T0 = datetime(2025, 1, 1, tzinfo=VN_TZ)
-_RECEIVED = DossierReceivedV1(
+_RECEIVED = DossierReceivedV2(
     procedure_code="x",
     procedure_name="x",
     channel=Channel.DIRECT,
     receiving_agency_code="x",
     received_at=_T0,
-    applicant=Person(full_name="x", id_number="001203004567"),
+    personal_data={},  # sealed only where a consumer opens it (as_issued)
 )
 _RESULT = ResultRecordedV1(resolved_at=_T0, timeliness=Timeliness.ON_TIME)
 _DELIVERED = ResultDeliveredV1(delivered_at=_T0)
@@ -239,7 +262,7 @@ def _received(
     agency: str,
     at: datetime,
     due: datetime,
-) -> DossierReceivedV1:
+) -> DossierReceivedV2:
     return _like(
         _RECEIVED,
         procedure_code=procedure,
@@ -286,11 +309,11 @@ def live_mix_records(dossiers: int) -> list[ConsumedRecord]:
     }
     start = datetime(YEAR, 3, 2, 8, tzinfo=VN_TZ)
     for n in range(dossiers):
-        agency = f"000.{n % 120:02d}.{n % 7:02d}.H56"
+        code = issued_code(n)
+        agency = code.split("-")[0]
         at = start + timedelta(seconds=7 * n)
-        code = f"{agency}-{at:%y%m%d}-{n:07d}"
         received = new_event(
-            DossierReceivedV1(
+            DossierReceivedV2(
                 procedure_code=f"1.{rng.randrange(60):06d}",
                 procedure_name="Thủ tục",
                 field_code=f"F{rng.randrange(10):02d}",
@@ -299,7 +322,9 @@ def live_mix_records(dossiers: int) -> list[ConsumedRecord]:
                 receiving_agency_code=agency,
                 received_at=at,
                 due_at=at + timedelta(days=3),
-                applicant=Person(full_name="Nguyễn Văn A", id_number="001203004567"),
+                personal_data=sealed(
+                    code, Person(full_name="Nguyễn Văn A", id_number="001203004567")
+                ),
             ),
             dossier_code=code,
             producer="intake",
@@ -380,7 +405,7 @@ async def live_mix_cpu(
         apply = EventConsumer(
             group_id="reporting",
             topics=[DOSSIER_EVENTS, NOTIFICATION_EVENTS],
-            handler=Projector(HASH),
+            handler=Projector(ACCESS),
             sessions=sessions,
             producer="reporting",
         ).apply_batch
@@ -409,13 +434,9 @@ def province_records(events: int) -> list[ConsumedRecord]:
     province = Province(seed=7)
     n = 0
     while len(records) < events:
+        code = issued_code(n)
         for event in province.dossier(10_000_000 + n):
-            valid = type(event.data).model_validate(
-                event.data.model_dump(warnings=False)
-            )
-            real = EventEnvelope[type(valid)].model_validate(
-                {**event.model_dump(warnings=False), "data": valid}
-            )  # type: ignore[misc]
+            real = as_issued(event, code)
             records.append(
                 ConsumedRecord(
                     topic="motcua.dossier.events",
@@ -445,12 +466,12 @@ async def projection_throughput(
                 apply = EventConsumer(
                     group_id="reporting",
                     topics=["motcua.dossier.events"],
-                    handler=Projector(HASH),
+                    handler=Projector(ACCESS),
                     sessions=sessions,
                     producer="reporting",
                 ).apply_batch
             else:
-                settings = ReportingSettings(lookup_secret="bench", database_url=db)
+                settings = ReportingSettings(database_url=db)
                 apply = bulk_replay(settings, sessions).apply
             cpu = time.process_time()
             started = time.perf_counter()
@@ -509,7 +530,7 @@ def fold_year(dossiers: int) -> YearData:
     for story in province.dossiers(dossiers):
         facts = DossierFacts(story[0].dossier_code)
         for event in story:
-            out: Projected = apply_event(facts, event, HASH)
+            out: Projected = apply_event(facts, event, DIGEST)
             facts = out.facts
             events += 1
             for kind, at in out.occurrences:
@@ -665,6 +686,9 @@ async def run_backend(
 
 async def main(args: argparse.Namespace) -> None:
     use_legacy_keystore()  # this bench publishes histories unsigned (legacy)
+    one_key_ring()  # the events sealed here and the projections opening them
+    global ACCESS
+    ACCESS = PersonalDataAccess("reporting", load_keys(CommonSettings()))
     records = province_records(args.projection_events)
     live = live_mix_records(args.live_dossiers)
     year = fold_year(args.dossiers)

@@ -35,14 +35,14 @@ from motcua.routing.tables import RoutedDossier
 from motcua.shared.auth import Role
 from motcua.shared.contracts import new_event, now_vn
 from motcua.shared.contracts.common import Channel
-from motcua.shared.contracts.dossier import DossierReceivedV1, Person, WorkflowStep
+from motcua.shared.contracts.dossier import DossierReceivedV2, Person, WorkflowStep
 from motcua.shared.domain.calendar import TimeLimit, load_calendar
 from motcua.shared.kafka import declare_topics
 from motcua.shared.local_broker import LocalBroker, free_port
 from motcua.shared.logging import configure_logging
 from motcua.shared.messaging.outbox import envelope_headers
 from motcua.shared.settings import CommonSettings, KafkaSettings
-from motcua.shared.testing.helpers import bearer, running_app
+from motcua.shared.testing.helpers import bearer, one_key_ring, running_app, sealed
 from motcua.shared.testing.signing import use_legacy_keystore
 
 DESK = "000.01.31.H14"
@@ -53,10 +53,15 @@ WORKFLOW = [
 ]
 
 
+def _code(stamp: str, n: int) -> str:
+    """A code of the issued shape, ``<desk>-<6 digits>-<4 digits>``."""
+    return f"{DESK}-{(int(stamp) + n // 10000) % 10**6:06d}-{n % 10000:04d}"
+
+
 def received(code: str) -> Any:
     at = now_vn()
     return new_event(
-        DossierReceivedV1(
+        DossierReceivedV2(
             procedure_code="2.000488",
             procedure_name="Cấp Phiếu lý lịch tư pháp",
             competent_agency_type="justice",
@@ -64,7 +69,7 @@ def received(code: str) -> Any:
             receiving_agency_code=DESK,
             received_at=at,
             due_at=load_calendar().due_at(at, TimeLimit.parse("10wd")),
-            applicant=Person(full_name="Nguyễn Văn Bình"),
+            personal_data=sealed(code, Person(full_name="Nguyễn Văn Bình")),
             workflow=WORKFLOW,
         ),
         dossier_code=code,
@@ -129,8 +134,8 @@ async def run(dossiers: int, actions: int, database_url: str | None) -> None:
         bootstrap_servers=local.bootstrap_servers, profile="tansu", partitions=3
     )
     stamp = time.strftime("%H%M%S")
-    backlog = [f"{DESK}-{stamp}-{n:05d}" for n in range(dossiers)]
-    live = [f"{DESK}-{stamp}-{n:05d}" for n in range(dossiers, 2 * dossiers)]
+    backlog = [_code(stamp, n) for n in range(dossiers)]
+    live = [_code(stamp, n) for n in range(dossiers, 2 * dossiers)]
     settings = RoutingSettings(
         database_url=database_url,
         kafka=kafka,
@@ -199,6 +204,7 @@ async def run(dossiers: int, actions: int, database_url: str | None) -> None:
 
 def main() -> None:
     use_legacy_keystore()  # this bench publishes histories unsigned (legacy)
+    one_key_ring()  # the service and the events sealed here share it
     configure_logging("routing", level="WARNING", json=True)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dossiers", type=int, default=1000)

@@ -28,7 +28,7 @@ from typing import Any
 
 from motcua.shared.contracts import EventData, new_event
 from motcua.shared.contracts.common import Channel
-from motcua.shared.contracts.dossier import DossierReceivedV1, Person
+from motcua.shared.contracts.dossier import DossierReceivedV2, Person
 from motcua.shared.contracts.handoff import (
     DossierRoutedV1,
     HandoffAcknowledgedV1,
@@ -50,13 +50,14 @@ from motcua.shared.signing.keystore import (
 )
 from motcua.shared.signing.producer import seal
 from motcua.shared.signing.verifier import Policy, check_event
+from motcua.shared.testing.helpers import one_key_ring, sealed
 
 DESK, STP, POLICE = "000.01.31.H14", "000.00.05.H14", "000.00.20.H14"
 ROUTE = [DESK, STP, POLICE, STP, DESK]
 CONSUMERS = 4
 
 
-def walkthrough(start: datetime) -> list[tuple[EventData, str | None]]:
+def walkthrough(start: datetime, code: str) -> list[tuple[EventData, str | None]]:
     """(payload, acting agency) of each act, in order."""
     steps = [
         RoutedStep(step_no=n, role="r", agency_code=a, hours=8)
@@ -64,14 +65,14 @@ def walkthrough(start: datetime) -> list[tuple[EventData, str | None]]:
     ]
     acts: list[tuple[EventData, str | None]] = [
         (
-            DossierReceivedV1(
+            DossierReceivedV2(
                 procedure_code="2.000488",
                 procedure_name="Cấp Phiếu lý lịch tư pháp",
                 channel=Channel.DIRECT,
                 receiving_agency_code=DESK,
                 received_at=start,
                 due_at=start + timedelta(days=14),
-                applicant=Person(full_name="Nguyễn Thị Lan"),
+                personal_data=sealed(code, Person(full_name="Nguyễn Thị Lan")),
             ),
             DESK,
         ),
@@ -126,7 +127,7 @@ def run(dossiers: int, keys: KeyMaterial) -> dict[str, Any]:
         code = f"{DESK}-261206-{n:04d}"
         state = ChainState()
         bodies = []
-        for data, agency in walkthrough(start):
+        for data, agency in walkthrough(start, code):
             envelope = new_event(
                 data, dossier_code=code, producer="bench", agency_code=agency
             )
@@ -162,6 +163,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dossiers", type=int, default=200)
     args = parser.parse_args()
+    one_key_ring()  # the receptions carry their people sealed (ADR 0007)
     registry = load_registry()
     with tempfile.TemporaryDirectory() as folder:
         store = FileKeystore(Path(folder) / "keys")

@@ -16,7 +16,7 @@ from confluent_kafka import Consumer, TopicPartition
 from motcua.shared.contracts import headers as h
 from motcua.shared.contracts import new_event
 from motcua.shared.contracts.common import Channel
-from motcua.shared.contracts.dossier import DossierReceivedV1, Person
+from motcua.shared.contracts.dossier import DossierReceivedV2, Person
 from motcua.shared.db import create_engine, create_session_factory, migrate
 from motcua.shared.kafka import create_broker, declare_topics, kafka_publisher
 from motcua.shared.messaging import OutboxRelay, add_event
@@ -25,6 +25,7 @@ from motcua.shared.signing.keystore import FileKeystore, KeyMaterial
 from motcua.shared.signing.store import SIGNER, open_chain
 from motcua.shared.signing.verifier import verify_history
 from motcua.shared.testing.brokers import BrokerUnderTest
+from motcua.shared.testing.helpers import sealed
 
 pytestmark = pytest.mark.broker
 
@@ -80,13 +81,15 @@ async def test_librdkafka_reads_our_envelopes_and_headers(
         publish=kafka_publisher(broker),
     )
     event = new_event(
-        DossierReceivedV1(
+        DossierReceivedV2(
             procedure_code="1.001193",
             procedure_name="Đăng ký khai sinh",
             channel=Channel.DIRECT,
             receiving_agency_code="000.01.31.H14",
             received_at=datetime.fromisoformat("2026-03-02T10:00:00+07:00"),
-            applicant=Person(full_name="Nguyễn Thị D"),
+            personal_data=sealed(
+                "000.01.31.H14-260302-0001", Person(full_name="Nguyễn Thị D")
+            ),
         ),
         dossier_code="000.01.31.H14-260302-0001",
         producer="intake",
@@ -107,7 +110,7 @@ async def test_librdkafka_reads_our_envelopes_and_headers(
     headers = {k: v.decode() for k, v in record.headers()}
     assert uuid.UUID(headers[h.EVENT_ID]) == event.event_id
     assert headers[h.EVENT_TYPE] == "dossier.received"
-    assert headers[h.SCHEMA_VERSION] == "1"
+    assert headers[h.SCHEMA_VERSION] == "2"
     assert headers[h.CONTENT_TYPE] == "application/json"
     assert headers[h.PRODUCER] == "intake"
     assert TRACEPARENT.match(headers[h.TRACEPARENT])

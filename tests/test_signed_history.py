@@ -566,7 +566,7 @@ def _year_old_history(code: str, start: datetime) -> list[tuple[Any, str | None]
     """(payload, acting agency) of a dossier received a year ago at the desk,
     resolved by Sở Tư pháp and returned at the desk, in order."""
     from motcua.shared.contracts.common import Channel
-    from motcua.shared.contracts.dossier import DossierReceivedV1, Person
+    from motcua.shared.contracts.dossier import DossierReceivedV2, Person
     from motcua.shared.contracts.handoff import (
         DossierRoutedV1,
         HandoffOfferedV1,
@@ -574,6 +574,7 @@ def _year_old_history(code: str, start: datetime) -> list[tuple[Any, str | None]
         RoutedStep,
         StepCompletedV1,
     )
+    from motcua.shared.testing.helpers import sealed
 
     route = [DESK, STP, DESK]
     steps = [
@@ -582,7 +583,7 @@ def _year_old_history(code: str, start: datetime) -> list[tuple[Any, str | None]
     ]
     acts: list[tuple[Any, str | None]] = [
         (
-            DossierReceivedV1(
+            DossierReceivedV2(
                 procedure_code="2.000488",
                 procedure_name="Cấp Phiếu lý lịch tư pháp",
                 channel=Channel.DIRECT,
@@ -591,7 +592,9 @@ def _year_old_history(code: str, start: datetime) -> list[tuple[Any, str | None]
                 clock_started_at=start,
                 due_at=start + timedelta(days=14),
                 time_limit="10wd",
-                applicant=Person(full_name="Nguyễn Thị Lan", id_number="001190012345"),
+                personal_data=sealed(
+                    code, Person(full_name="Nguyễn Thị Lan", id_number="001190012345")
+                ),
             ),
             DESK,
         ),

@@ -25,7 +25,9 @@ async def main(url: str, bootstrap: str, topic: str, count: int, mode: str) -> N
     engine = create_engine(url)
     await create_tables(engine)
     sessions = create_session_factory(engine)
-    events = [withdrawal(f"CRASH-{i % 5}") for i in range(count)]
+    events = [
+        withdrawal(f"000.00.12.H14-260101-{i % 5 + 10:04d}") for i in range(count)
+    ]
     await write_events(sessions, topic, events)
     if mode == "after_commit":
         os._exit(137)  # committed, nothing published

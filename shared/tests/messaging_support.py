@@ -32,8 +32,11 @@ from motcua.shared.messaging import (
     add_event,
 )
 from motcua.shared.messaging.refusal import EventRefused
-from motcua.shared.messaging.tables import InboxRecord, OutboxRecord
-from motcua.shared.settings import KafkaSettings
+from motcua.shared.messaging.tables import InboxRecord, OutboxRecord, ParkedRecord
+from motcua.shared.settings import CommonSettings, KafkaSettings, SigningSettings
+from motcua.shared.signing.guard import ChainGuard
+from motcua.shared.signing.local import key_material
+from motcua.shared.signing.tables import ChainRow
 
 test_metadata = sa.MetaData()
 applied = sa.Table(
@@ -51,7 +54,11 @@ async def create_tables(engine: AsyncEngine) -> None:
         await conn.run_sync(
             lambda c: SQLModel.metadata.create_all(
                 c,
-                tables=[OutboxRecord.__table__, InboxRecord.__table__],  # type: ignore[attr-defined]
+                tables=[
+                    OutboxRecord.__table__,  # type: ignore[attr-defined]
+                    InboxRecord.__table__,  # type: ignore[attr-defined]
+                    ParkedRecord.__table__,  # type: ignore[attr-defined]
+                ],
             )
         )
         await conn.run_sync(test_metadata.create_all)
@@ -194,12 +201,23 @@ async def harness(
     group_id: str | None = None,
     max_attempts: int = 3,
     create: bool = True,
-    event_types: set[str] | None = None,
+    handles: list[type[EventData]] | None = None,
+    guard: bool = False,
 ) -> AsyncIterator[Harness]:
-    """Relay (and optionally a consumer group on ``topic``) on a real broker."""
+    """Relay (and optionally a consumer group on ``topic``) on a real broker;
+    ``guard``: the consumer checks the chain as the services' do (the test
+    session's keystore, under which unsigned events pass as legacy)."""
     engine = create_engine(database_url)
     if create:
         await create_tables(engine)
+    chain_guard = None
+    if guard:
+        async with engine.begin() as conn:
+            await conn.run_sync(
+                lambda c: ChainRow.__table__.create(c, checkfirst=True)  # type: ignore[attr-defined]
+            )
+        keys = key_material(CommonSettings(), SigningSettings())
+        chain_guard = ChainGuard(lambda: keys, SigningSettings())
     sessions = create_session_factory(engine)
     broker = create_broker(kafka_settings, client_id="test")
     relay = OutboxRelay(
@@ -221,7 +239,8 @@ async def harness(
             max_attempts=max_attempts,
             retry_backoff_s=0.01,
             on_committed=relay.wake,
-            event_types=event_types,
+            handles=handles,
+            guard=chain_guard,
         )
         subscribe(broker, consumer, kafka_settings, batch_size=100)
         topics.append(consumer.dead_letter_topic)

@@ -8,7 +8,7 @@ from typing import Any
 
 from motcua.shared.contracts import EventData, EventEnvelope, new_event
 from motcua.shared.contracts.common import Channel
-from motcua.shared.contracts.dossier import DossierReceivedV1, Person
+from motcua.shared.contracts.dossier import DossierReceivedV2, Person
 from motcua.shared.contracts.handoff import (
     DossierRoutedV1,
     HandoffAcknowledgedV1,
@@ -20,6 +20,7 @@ from motcua.shared.contracts.handoff import (
 from motcua.shared.signing.chain import ChainState
 from motcua.shared.signing.keystore import KeyMaterial
 from motcua.shared.signing.producer import seal
+from motcua.shared.testing.helpers import sealed
 
 DESK = "000.01.31.H14"
 STP = "000.00.05.H14"
@@ -54,21 +55,21 @@ class Writer:
         return sealed.body
 
 
-def reception(at: datetime) -> DossierReceivedV1:
-    return DossierReceivedV1(
+def reception(at: datetime, code: str = CODE) -> DossierReceivedV2:
+    return DossierReceivedV2(
         procedure_code="2.000488",
         procedure_name="Cấp Phiếu lý lịch tư pháp",
         channel=Channel.DIRECT,
         receiving_agency_code=DESK,
         received_at=at,
-        applicant=Person(full_name="Nguyễn Thị Lan"),
+        personal_data=sealed(code, Person(full_name="Nguyễn Thị Lan")),
     )
 
 
 def walkthrough(writer: Writer, start: datetime) -> Writer:
     """Received at the desk, handed to Sở Tư pháp, result recorded there."""
     t = [start + timedelta(minutes=i) for i in range(8)]
-    writer.add(reception(t[0]), DESK, t[0])
+    writer.add(reception(t[0], writer.code), DESK, t[0])
     writer.add(DossierRoutedV1(competent_agency_code=STP, steps=[]), DESK, t[1])
     writer.add(HandoffOfferedV1(step_no=1, to_agency_code=DESK), None, t[1])
     writer.add(HandoffAcknowledgedV1(step_no=1, to_agency_code=DESK), DESK, t[2])

@@ -16,18 +16,22 @@ from motcua.shared.contracts import (
     registered_event_types,
 )
 from motcua.shared.contracts.common import Channel
-from motcua.shared.contracts.dossier import DossierReceivedV1, Person
+from motcua.shared.contracts.dossier import DossierReceivedV2, Person
 from motcua.shared.contracts.topics import DOSSIER_EVENTS, NOTIFICATION_EVENTS
+from motcua.shared.testing.helpers import sealed
 
 
-def _received() -> DossierReceivedV1:
-    return DossierReceivedV1(
+def _received() -> DossierReceivedV2:
+    return DossierReceivedV2(
         procedure_code="1.001193",
         procedure_name="Đăng ký khai sinh",
         channel=Channel.DIRECT,
         receiving_agency_code="000.00.12.H14",
         received_at=datetime(2026, 3, 2, 3, 0, tzinfo=UTC),
-        applicant=Person(full_name="Trần Thị B", id_number="001203004567"),
+        personal_data=sealed(
+            "000.00.12.H14-260302-0001",
+            Person(full_name="Trần Thị B", id_number="001203004567"),
+        ),
     )
 
 
@@ -37,7 +41,7 @@ def test_envelope_round_trips_through_json_with_its_type() -> None:
     )
     parsed = parse_event(event.to_json())
     assert parsed == event
-    assert isinstance(parsed.data, DossierReceivedV1)
+    assert isinstance(parsed.data, DossierReceivedV2)
 
 
 def test_occurred_at_is_expressed_in_vietnam_time() -> None:
@@ -97,3 +101,33 @@ def test_every_event_type_lives_on_a_declared_topic() -> None:
         assert model.TOPIC in (DOSSIER_EVENTS, NOTIFICATION_EVENTS), event_type
         assert version >= 1
         assert event_type.split(".")[0] in ("dossier", "notification")
+
+
+PERSONAL_FIELDS = {"id_number", "phone", "email", "address", "full_name", "applicant"}
+
+
+def _field_names(schema: dict, definitions: dict) -> set[str]:
+    """Every property name reachable in a JSON schema (through $ref)."""
+    names: set[str] = set()
+    stack, seen = [schema], set()
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref not in seen:
+                seen.add(ref)
+                stack.append(definitions[ref.rsplit("/", 1)[-1]])
+            names.update(node.get("properties", {}))
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return names
+
+
+def test_no_event_carries_personal_data_in_clear() -> None:
+    """ADR 0007: names, ID numbers, phones, emails and addresses of applicants
+    travel only sealed (``personal_data``); no payload declares them."""
+    for (event_type, version), model in registered_event_types().items():
+        schema = model.model_json_schema()
+        names = _field_names(schema, schema.get("$defs", {}))
+        assert not names & PERSONAL_FIELDS, (event_type, version)

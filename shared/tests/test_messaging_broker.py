@@ -21,6 +21,7 @@ from messaging_support import (
 )
 
 from motcua.shared.contracts import headers as h
+from motcua.shared.contracts.dossier import DossierWithdrawnV1
 from motcua.shared.messaging.tables import InboxRecord
 from motcua.shared.settings import KafkaSettings
 from motcua.shared.testing.helpers import wait_for
@@ -91,14 +92,14 @@ async def test_a_duplicate_delivery_is_applied_once(
     async with harness(
         database_url, kafka_settings, topic=topic, group_id=f"g-{unique}"
     ) as hx:
-        event = withdrawal("DUP-1")
-        other = withdrawal("DUP-1")
+        event = withdrawal("000.00.12.H14-260101-0001")
+        other = withdrawal("000.00.12.H14-260101-0001")
         # The same event three times (a relay retry, a replay), another in between.
         for e in (event, other, event, event):
             await hx.broker.publish(
                 e.to_json(),
                 topic,
-                key=b"DUP-1",
+                key=b"000.00.12.H14-260101-0001",
                 headers={h.EVENT_ID: str(e.event_id), h.EVENT_TYPE: e.event_type},
             )
 
@@ -129,19 +130,24 @@ async def test_a_poison_message_is_dead_lettered_and_the_next_one_still_processe
     topic = f"t.poison.{unique}"
     group = f"g-{unique}"
     async with harness(database_url, kafka_settings, topic=topic, group_id=group) as hx:
-        before, after = withdrawal("POISON-1"), withdrawal("POISON-1")
+        before, after = (
+            withdrawal("000.00.12.H14-260101-0002"),
+            withdrawal("000.00.12.H14-260101-0002"),
+        )
         await write_events(hx.sessions, topic, [before])
         if poison == "unparseable":
             await hx.broker.publish(
                 b'{"event_type": "dossier.withdrawn", "oops',
                 topic,
-                key=b"POISON-1",
+                key=b"000.00.12.H14-260101-0002",
                 headers={h.EVENT_ID: "bad-1", h.EVENT_TYPE: "dossier.withdrawn"},
             )
         else:
             reason = "poison" if poison == "handler_fails" else "forged"
             await write_events(
-                hx.sessions, topic, [withdrawal("POISON-1", reason=reason)]
+                hx.sessions,
+                topic,
+                [withdrawal("000.00.12.H14-260101-0002", reason=reason)],
             )
         await write_events(hx.sessions, topic, [after])
         hx.relay.wake()
@@ -161,7 +167,7 @@ async def test_a_poison_message_is_dead_lettered_and_the_next_one_still_processe
         assert int(headers[h.DLT_ORIGINAL_OFFSET]) >= 0
         assert headers[h.DLT_ORIGINAL_PARTITION].isdigit()
         error_type, reason, attempts = {
-            "unparseable": ("EventParseError", "malformed", "1"),
+            "unparseable": ("EventRefused", "malformed", "1"),
             "handler_fails": ("ValueError", "handler_failed", "3"),
             # refused at once, and what the handler wrote first is undone
             "refused": ("EventRefused", "illegal_transition", "1"),
@@ -169,20 +175,28 @@ async def test_a_poison_message_is_dead_lettered_and_the_next_one_still_processe
         assert headers[h.DLT_ERROR_TYPE] == error_type
         assert headers[h.DLT_REASON] == reason
         assert headers[h.DLT_ATTEMPTS] == attempts
-        assert dead[0].key == b"POISON-1"
+        assert dead[0].key == b"000.00.12.H14-260101-0002"
 
 
+@pytest.mark.parametrize("guard", [False, True], ids=["unchained", "chained"])
 async def test_an_operator_replay_of_a_dead_letter_is_applied_after_the_fix(
-    sqlite_database_url: str, kafka_settings: KafkaSettings, unique: str
+    sqlite_database_url: str, kafka_settings: KafkaSettings, unique: str, guard: bool
 ) -> None:
+    """Chained: the chain guard linked the withdrawal before the handler
+    refused it, and the link stays (later acts of the dossier must still
+    link); the replay is no copy of a linked event, the operator sent it."""
     topic = f"t.replay.{unique}"
     async with harness(
-        sqlite_database_url, kafka_settings, topic=topic, group_id=f"g-{unique}"
+        sqlite_database_url,
+        kafka_settings,
+        topic=topic,
+        group_id=f"g-{unique}",
+        guard=guard,
     ) as hx:
         assert hx.consumer is not None
         reason = f"bug-{unique}"
         messaging_support.REFUSED_REASONS.add(reason)
-        poison = withdrawal("REPLAY-1", reason=reason)
+        poison = withdrawal("000.00.12.H14-260101-0003", reason=reason)
         await write_events(hx.sessions, topic, [poison])
         hx.relay.wake()
         (dead,) = await read_topic(kafka_settings, hx.consumer.dead_letter_topic, 1)
@@ -217,13 +231,17 @@ async def test_event_types_the_handler_ignores_are_not_recorded(
         kafka_settings,
         topic=topic,
         group_id=f"g-{unique}",
-        event_types={"dossier.withdrawn"},
+        handles=[DossierWithdrawnV1],
     ) as hx:
         from motcua.shared.contracts import new_event
         from motcua.shared.contracts.dossier import DossierRatedV1
 
-        rated = new_event(DossierRatedV1(score=5), dossier_code="F-1", producer="test")
-        kept = withdrawal("F-1")
+        rated = new_event(
+            DossierRatedV1(score=5),
+            dossier_code="000.00.12.H14-260101-0004",
+            producer="test",
+        )
+        kept = withdrawal("000.00.12.H14-260101-0004")
         await write_events(hx.sessions, topic, [rated, kept])
 
         async def applied() -> dict[str, int] | None:

@@ -107,7 +107,8 @@ async def test_a_row_refused_at_the_batch_flush_is_dead_lettered_alone(
             producer="test",
             retry_backoff_s=0,
         )
-        events = [withdrawal("first"), withdrawal("second")]
+        first, second = "000.00.12.H14-260101-0001", "000.00.12.H14-260101-0002"
+        events = [withdrawal(first), withdrawal(second)]
         await consumer.apply_batch(
             [
                 ConsumedRecord(
@@ -132,6 +133,6 @@ async def test_a_row_refused_at_the_batch_flush_is_dead_lettered_alone(
             str(events[0].event_id): "processed",
             str(events[1].event_id): "dead_lettered",
         }
-        assert sorted(topics) == [("motcua.dlt.g", "second"), ("t.out", "first")]
+        assert sorted(topics) == [("motcua.dlt.g", second), ("t.out", first)]
     finally:
         await engine.dispose()

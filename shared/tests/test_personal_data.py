@@ -11,12 +11,11 @@ from pathlib import Path
 import pytest
 
 from motcua.shared.contracts.common import ApplicantKind
-from motcua.shared.contracts.dossier import Person, PostalAddress
+from motcua.shared.contracts.dossier import Person, PersonalData, PostalAddress
 from motcua.shared.personal_data import (
     ENTITLEMENTS,
     MissingKeyError,
     NotEntitledError,
-    PersonalData,
     PersonalDataAccess,
     PersonalDataKeys,
     PersonalDataSealer,
@@ -100,8 +99,11 @@ def test_each_service_opens_what_it_is_entitled_to_and_no_more(
 def test_a_service_without_an_entitlement_gets_a_clear_error(
     keys: PersonalDataKeys,
 ) -> None:
-    with pytest.raises(NotEntitledError, match="'routing' is not entitled"):
-        PersonalDataAccess("routing", keys)
+    with pytest.raises(NotEntitledError, match="'bench' is not entitled"):
+        PersonalDataAccess("bench", keys)
+    routing = PersonalDataAccess("routing", keys)  # proof of origin, no data
+    sealed = PersonalDataSealer(keys).seal(PEOPLE, dossier_code=CODE)
+    assert routing.open(sealed, dossier_code=CODE, purpose="origin") == PersonalData()
     notification = PersonalDataAccess("notification", keys)
     with pytest.raises(NotEntitledError):
         notification.lookup_digest("001190012345")
@@ -194,7 +196,7 @@ def test_the_development_key_ring_is_made_once_whoever_comes_first(
     path = tmp_path / "keys" / "personal-data.jwks.json"
     assert path.stat().st_mode & 0o777 == 0o600
     assert [p.name for p in path.parent.iterdir()] == [path.name]
-    again = load_keys(CommonSettings(data_dir=tmp_path))
+    again = load_keys(CommonSettings(data_dir=tmp_path, personal_data_keys=None))
     assert json.dumps(again.to_jwks(), sort_keys=True) == rings[0]
 
 
@@ -207,6 +209,7 @@ def test_production_needs_keys_given_and_takes_them_from_settings(
                 environment="production",
                 data_dir=tmp_path,
                 jwt_secret="a-real-secret-for-this-test",  # type: ignore[arg-type]
+                personal_data_keys=None,
             )
         )
     ring = PersonalDataKeys.generate(["notification"])
@@ -216,9 +219,8 @@ def test_production_needs_keys_given_and_takes_them_from_settings(
     assert list(given.keys) == ["notification-1"]
     file = tmp_path / "ring.json"
     file.write_text(json.dumps(ring.to_jwks()))
-    assert list(load_keys(CommonSettings(personal_data_keys_file=file)).keys) == [
-        "notification-1"
-    ]
+    from_file = CommonSettings(personal_data_keys=None, personal_data_keys_file=file)
+    assert list(load_keys(from_file).keys) == ["notification-1"]
     with pytest.raises(MissingKeyError, match="256-bit symmetric"):
         PersonalDataKeys.from_jwks(
             {"keys": [{"kty": "oct", "kid": "portal-1", "k": "AAAA"}]}
@@ -241,4 +243,5 @@ def test_each_deployment_is_given_only_its_share_of_the_key_ring(
     assert kids("notification") == ["notification-1"]
     assert kids("portal") == ["portal-1"]
     assert kids("reporting") == ["lookup-1", "reporting-1"]
-    assert kids("routing") == []
+    assert kids("routing") == ["routing-1"]
+    assert kids("bench") == []

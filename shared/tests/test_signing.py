@@ -116,7 +116,7 @@ def test_rotation_keeps_old_signatures_verifiable(tmp_path: Path) -> None:
     )
     keys = KeyMaterial(keystore, check_every_s=0)
     writer = Writer(keys)
-    writer.add(reception(START), DESK, START)
+    writer.add(reception(START, writer.code), DESK, START)
     old_kid = keys.keyring().current(DESK, START)
     assert old_kid is not None
     rotated_at = START + timedelta(hours=1)
@@ -216,7 +216,7 @@ def test_the_producer_refuses_to_sign_an_act_nobody_is_entitled_to(
     keys: KeyMaterial,
 ) -> None:
     writer = Writer(keys)
-    writer.add(reception(START), DESK, START)
+    writer.add(reception(START, writer.code), DESK, START)
     with pytest.raises(NotEntitledError):
         writer.add(HandoffAcknowledgedV1(step_no=1, to_agency_code=DESK), DESK, START)
 
@@ -476,7 +476,9 @@ def test_a_province_seal_vouches_for_legacy_events(keys: KeyMaterial) -> None:
     assert [e.status for e in report.events] == ["sealed_legacy", "valid"]
     assert not report.signed  # sealed, still not signed by the agency that acted
 
-    edited = [legacy[0].replace(b"Nguy", b"Ngyu"), *writer.bodies]
+    changed = legacy[0].replace(b'"2.000488"', b'"2.000489"')
+    assert changed != legacy[0]
+    edited = [changed, *writer.bodies]
     report = verify_history(CODE, edited, ring)
     assert not report.intact
     assert report.events[1].status == CHAIN_BROKEN  # the seal follows the original

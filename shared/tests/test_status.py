@@ -154,3 +154,31 @@ def test_what_a_follower_records(
     holding: DossierStatus | None, event_type: str, expected: DossierStatus | None
 ) -> None:
     assert status_after_event(holding, event_type) is expected
+
+
+def test_a_follower_that_skips_acts_accepts_what_they_make_possible() -> None:
+    """Notification reads no hand-over: a result recorded for a dossier it
+    holds at 2 was possible (the hand-over it did not see made it 4); a result
+    delivered was not (nothing it skips records a result)."""
+    from motcua.shared.domain.status import (
+        DossierAction,
+        DossierStatus,
+        status_after_event_seen,
+    )
+
+    unseen = {DossierAction.START_PROCESSING, DossierAction.HAND_OVER}
+    received = DossierStatus.RECEIVED
+    recorded = status_after_event_seen(
+        received, "dossier.result_recorded", unseen=unseen
+    )
+    assert recorded is DossierStatus.RESOLVED
+    assert (
+        status_after_event_seen(received, "dossier.result_delivered", unseen=unseen)
+        is None
+    )
+    assert status_after_event_seen(received, "dossier.result_recorded") is None
+    withdrawn = DossierStatus.WITHDRAWN
+    assert (
+        status_after_event_seen(withdrawn, "dossier.result_recorded", unseen=unseen)
+        is None
+    )

@@ -712,6 +712,7 @@ def check_environment(root: Path) -> list[str]:
             "KAFKA_BOOTSTRAP_SERVERS": None,
             "MOTCUA_ENVIRONMENT": "production",
             "MOTCUA_JWT_SECRET": None,
+            "MOTCUA_PERSONAL_DATA_KEYS": None,
             "OTEL_EXPORTER_OTLP_ENDPOINT": None,
             f"{prefix}HTTP_HOST": "0.0.0.0",
             f"{prefix}DATABASE_URL": None,

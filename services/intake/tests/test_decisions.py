@@ -22,9 +22,9 @@ from motcua.intake.schemas import ComponentIn, DossierIn
 from motcua.shared.contracts import new_event
 from motcua.shared.contracts.common import DossierStatus, FiledBy
 from motcua.shared.contracts.dossier import (
-    DossierCompletionRequestedV1,
-    DossierReceivedV1,
-    DossierRefusedV1,
+    DossierCompletionRequestedV2,
+    DossierReceivedV2,
+    DossierRefusedV2,
 )
 from motcua.shared.contracts.handoff import (
     ApologyIssuedV1,
@@ -90,7 +90,7 @@ def test_a_received_dossier_gets_its_appointment(
     assert reception.terms is not None
     assert reception.terms.due_at == vn(due)
     event = reception.event
-    assert isinstance(event, DossierReceivedV1)
+    assert isinstance(event, DossierReceivedV2)
     assert (event.received_at, event.due_at) == (vn(received), vn(due))
     assert event.workflow  # routing gets the internal workflow
 
@@ -106,7 +106,7 @@ def test_the_decision_carries_everything_the_forms_and_routing_need() -> None:
         components=[{"code": "to_khai"}, {"code": "giay_chung_sinh", "copies": 2}],
     )
     event = reception.event
-    assert isinstance(event, DossierReceivedV1)
+    assert isinstance(event, DossierReceivedV2)
     assert [c.code for c in event.components] == ["to_khai", "giay_chung_sinh"]
     assert event.components[1].copies == 2
     # SMS and email because the applicant gave both, post for the result
@@ -119,7 +119,7 @@ def test_the_decision_carries_everything_the_forms_and_routing_need() -> None:
 def test_forms_02_and_03_record_what_to_complete_and_why_not() -> None:
     refused = decide(outcome="refused", reasons=["  Không thuộc thẩm quyền ", " "])
     assert (refused.status, refused.terms) == (S.REFUSED, None)
-    assert isinstance(refused.event, DossierRefusedV1)
+    assert isinstance(refused.event, DossierRefusedV2)
     assert refused.event.reasons == ["Không thuộc thẩm quyền"]
     completion = decide(
         outcome="completion_requested",
@@ -129,7 +129,7 @@ def test_forms_02_and_03_record_what_to_complete_and_why_not() -> None:
         S.SUBMITTED,
         Outcome.COMPLETION_REQUESTED,
     )
-    assert isinstance(completion.event, DossierCompletionRequestedV1)
+    assert isinstance(completion.event, DossierCompletionRequestedV2)
     assert completion.event.missing_components == [
         "Giấy chứng sinh (hoặc văn bản xác nhận của người làm chứng)",
         "ghi chú tự do",

@@ -18,6 +18,7 @@ from motcua.intake.history import (
 )
 from motcua.shared.contracts.handoff import Timeliness
 from motcua.shared.domain.calendar import load_calendar
+from motcua.shared.testing.helpers import sealed
 
 BIRTH = next(p for p in load_catalogue().procedures if p.code == "1.001193")
 
@@ -36,7 +37,14 @@ DELIVERED = {
 def test_a_delivered_dossier_is_retold_as_received_resolved_delivered() -> None:
     row, problems = parse_row(RawRow(1, DELIVERED))
     assert row is not None, problems
-    events = history_events(row, BIRTH, 1, load_calendar(), "Hộ tịch")
+    events = history_events(
+        row,
+        BIRTH,
+        1,
+        load_calendar(),
+        "Hộ tịch",
+        lambda people: sealed(row.code, people.applicant),
+    )
     assert [e.data.EVENT_TYPE for e in events] == [
         "dossier.received",
         "dossier.result_recorded",

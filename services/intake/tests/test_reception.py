@@ -5,6 +5,7 @@ tests that show the events reach the topic."""
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -22,8 +23,10 @@ from intake_support import (
 
 from motcua.intake.tables import DossierRecord
 from motcua.shared.auth import Role
+from motcua.shared.contracts import parse_event
 from motcua.shared.messaging.tables import OutboxRecord
-from motcua.shared.settings import KafkaSettings
+from motcua.shared.personal_data import PersonalDataAccess, load_keys
+from motcua.shared.settings import CommonSettings, KafkaSettings
 from motcua.shared.testing.helpers import bearer
 
 OFFICER = bearer(DESK, Role.DESK_OFFICER)
@@ -105,9 +108,30 @@ async def test_a_received_dossier_publishes_everything_downstream_needs(
     assert data["time_limit"] == "10wd"
     assert sum(step["hours"] for step in data["workflow"]) == 80
     assert data["workflow"][0]["role"] == "receiving_desk"
-    assert data["applicant"]["phone"] == "+84912345678"
-    assert data["representative"]["full_name"] == "Trần Văn Bình"
-    assert data["postal_address"]["address"] == "Thôn 3, xã Kim Long"
+    # the people only sealed, each entitled service opening its share (ADR 0007)
+    assert {"applicant", "representative", "postal_address"}.isdisjoint(data)
+    raw = json.dumps(event, ensure_ascii=False)
+    for clear in ("912345678", "Nguyễn Thị Lan", "001190012345", "079203004567"):
+        assert clear not in raw
+    envelope = parse_event(json.dumps(event))
+    keys = load_keys(CommonSettings())
+    notification = PersonalDataAccess("notification", keys).open_event(
+        envelope, purpose="test"
+    )
+    assert notification.applicant is not None
+    assert notification.applicant.phone == "+84912345678"
+    assert notification.applicant.id_number is None
+    assert notification.representative is not None
+    assert notification.representative.full_name == "Trần Văn Bình"
+    assert notification.postal_address is not None
+    assert notification.postal_address.address == "Thôn 3, xã Kim Long"
+    portal = PersonalDataAccess("portal", keys).open_event(envelope, purpose="test")
+    assert portal.representative is not None
+    assert portal.representative.id_number == "079203004567"
+    reporting = PersonalDataAccess("reporting", keys)
+    digest = reporting.open_event(envelope, purpose="test").id_digest
+    assert digest is not None
+    assert digest == reporting.lookup_digest("001190012345")
     assert data["result_delivery"] == "post"
     assert data["notify_channels"] == ["sms", "email", "post"]
     assert data["fee_vnd"] == 200_000

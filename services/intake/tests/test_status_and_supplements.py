@@ -131,12 +131,21 @@ async def test_results_apologies_and_impossible_moves(offline_intake: Intake) ->
         code, ApologyIssuedV1(reason="Chờ xác minh", new_due_at=new_due)
     )
     # A delivery announced while intake holds status 4 is impossible by the
-    # shared table (9 → 10 only): ignored, where intake used to show 10.
+    # shared table (9 → 10 only): refused (dead-lettered), where intake used to
+    # show 10. (It is signed by the holder, so the chain guard lets it through:
+    # the state check is what refuses it; its link stays, so what follows
+    # still links.)
     await intake.feed_as_routing(
         code, ResultDeliveredV1(delivered_at=now_vn(), method="desk")
     )
     body = await _status(intake, code)
     assert (body["status"], body["due_at"]) == (4, new_due.isoformat())
+    assert intake.offline is not None
+    assert [
+        row.headers["dlt-reason"]
+        for row in await intake.offline.outbox_rows(key=code)
+        if row.topic.startswith("motcua.dlt.")
+    ] == ["illegal_transition"]
     await intake.feed_as_routing(
         code, ResultRecordedV1(resolved_at=now_vn(), timeliness=Timeliness.EARLY)
     )

@@ -11,18 +11,21 @@ from motcua.shared.contracts import EventEnvelope, new_event, now_vn
 from motcua.shared.contracts.common import Channel, NotificationChannel, ResultDelivery
 from motcua.shared.contracts.dossier import (
     DossierEventData,
-    DossierReceivedV1,
+    DossierReceivedV2,
     Person,
     PostalAddress,
     SubmittedComponent,
 )
 from motcua.shared.contracts.handoff import ResultRecordedV1, Timeliness
+from motcua.shared.testing.helpers import sealed
 
 AGENCY = "000.00.12.H14"
 
 
 def dossier_code() -> str:
-    return f"{AGENCY}-260105-{uuid.uuid4().hex[:6].upper()}"
+    """A fresh code of the issued shape (the broker is shared by the session)."""
+    day = uuid.uuid4().int % 900000 + 100000
+    return f"{AGENCY}-{day:06d}-{random.randrange(10000):04d}"
 
 
 def phone() -> str:
@@ -51,32 +54,35 @@ def received(
     procedure_name: str = "Đăng ký khai sinh",
 ) -> EventEnvelope[Any]:
     at = now_vn()
-    data = DossierReceivedV1(
+    data = DossierReceivedV2(
         procedure_code="1.001193",
         procedure_name=procedure_name,
         channel=Channel.DIRECT,
         receiving_agency_code=AGENCY,
         received_at=at,
         due_at=at + timedelta(days=3),
-        applicant=Person(
-            full_name="Nguyễn Thị Ánh",
-            id_number="001203004567",
-            phone=phone_number,
-            email=email_address,
-            address="Số 5 ngõ 12 phố Huế",
+        personal_data=sealed(
+            code,
+            Person(
+                full_name="Nguyễn Thị Ánh",
+                id_number="001203004567",
+                phone=phone_number,
+                email=email_address,
+                address="Số 5 ngõ 12 phố Huế",
+            ),
+            postal_address=PostalAddress(
+                receiver_name="Nguyễn Thị Ánh",
+                address="Số 5 ngõ 12 phố Huế",
+                phone=phone_number or "0912345678",
+                province_code="01",
+                province_name="Hà Nội",
+                commune_code="00001",
+                commune_name="Phường Hai Bà Trưng",
+            )
+            if post
+            else None,
         ),
         result_delivery=ResultDelivery.POST if post else ResultDelivery.DESK,
-        postal_address=PostalAddress(
-            receiver_name="Nguyễn Thị Ánh",
-            address="Số 5 ngõ 12 phố Huế",
-            phone=phone_number or "0912345678",
-            province_code="01",
-            province_name="Hà Nội",
-            commune_code="00001",
-            commune_name="Phường Hai Bà Trưng",
-        )
-        if post
-        else None,
         components=[SubmittedComponent(code="TK", name="Tờ khai đăng ký khai sinh")],
         notify_channels=channels
         if channels is not None

@@ -4,6 +4,7 @@ over the real broker the way the outbox relay does."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -17,8 +18,8 @@ from motcua.shared.auth import Role
 from motcua.shared.contracts import EventEnvelope, new_event
 from motcua.shared.contracts.common import AgencyLevel, Channel, NotificationChannel
 from motcua.shared.contracts.dossier import (
-    DossierReceivedV1,
-    DossierRefusedV1,
+    DossierReceivedV2,
+    DossierRefusedV2,
     DossierWithdrawnV1,
     Person,
 )
@@ -39,10 +40,24 @@ from motcua.shared.contracts.notification import (
 )
 from motcua.shared.kafka import create_broker, kafka_publisher
 from motcua.shared.messaging.outbox import envelope_headers
-from motcua.shared.settings import KafkaSettings
-from motcua.shared.testing.helpers import bearer, wait_for
+from motcua.shared.personal_data import PersonalDataAccess, load_keys
+from motcua.shared.settings import CommonSettings, KafkaSettings
+from motcua.shared.testing.helpers import bearer, sealed, wait_for
 
 ID_NUMBER = "001203004567"
+
+
+def reporting_access() -> PersonalDataAccess:
+    """Reporting's path to the people sealed in receptions (the session's key
+    ring, as the service under test has it)."""
+    return PersonalDataAccess("reporting", load_keys(CommonSettings()))
+
+
+def unique_agency(unique: str, salt: str = "") -> str:
+    """An agency e-ID code (QCVN 102 shape) of this test alone: the broker is
+    shared by the whole session."""
+    n = int(hashlib.sha1(f"{unique}:{salt}".encode()).hexdigest(), 16)
+    return f"{n % 1000:03d}.{n // 1000 % 100:02d}.{n // 100000 % 100:02d}.H56"
 
 
 class Dossier:
@@ -86,7 +101,7 @@ class Dossier:
         id_number: str = ID_NUMBER,
     ) -> EventEnvelope[Any]:
         return self._event(
-            DossierReceivedV1(
+            DossierReceivedV2(
                 procedure_code=self.procedure,
                 procedure_name="Đăng ký khai sinh",
                 field_code=self.field,
@@ -98,11 +113,14 @@ class Dossier:
                 receiving_agency_code=self.agency,
                 received_at=at,
                 due_at=due,
-                applicant=Person(
-                    full_name="Nguyễn Văn A",
-                    id_number=id_number,
-                    phone="0912345678",
-                    address="Số 1 Tràng Tiền",
+                personal_data=sealed(
+                    self.code,
+                    Person(
+                        full_name="Nguyễn Văn A",
+                        id_number=id_number,
+                        phone="0912345678",
+                        address="Số 1 Tràng Tiền",
+                    ),
                 ),
             ),
             at,
@@ -156,11 +174,12 @@ class Dossier:
 
     def refused(self, at: datetime) -> EventEnvelope[Any]:
         return self._event(
-            DossierRefusedV1(
+            DossierRefusedV2(
                 procedure_code=self.procedure,
                 receiving_agency_code=self.agency,
                 channel=Channel.DIRECT,
                 reasons=["Không thuộc thẩm quyền"],
+                personal_data=sealed(self.code),
             ),
             at,
             "intake",

@@ -10,7 +10,7 @@ from datetime import datetime
 
 import openpyxl
 import pytest
-from reporting_support import OPERATOR, Dossier, publish, wait_projected
+from reporting_support import OPERATOR, Dossier, publish, unique_agency, wait_projected
 
 from motcua.reporting.app import create_app
 from motcua.reporting.rebuild import rebuild
@@ -112,7 +112,7 @@ EXPECTED_TOTAL = {
 async def test_bieu06_columns_exports_and_rebuild(
     reporting_settings: ReportingSettings, unique: str
 ) -> None:
-    agency, competent = f"T{unique}.H56", f"C{unique}.H56"
+    agency, competent = unique_agency(unique, "T"), unique_agency(unique, "C")
     events, dossiers = scenario(agency, competent)
     app = create_app(reporting_settings)
     async with running_app(app) as client:

@@ -11,7 +11,14 @@ from pathlib import Path
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from reporting_support import ID_NUMBER, OPERATOR, Dossier, FlakyHandler, publish
+from reporting_support import (
+    ID_NUMBER,
+    OPERATOR,
+    Dossier,
+    FlakyHandler,
+    publish,
+    unique_agency,
+)
 
 from motcua.reporting import broker_view
 from motcua.reporting.app import create_app
@@ -128,7 +135,8 @@ async def test_dead_letters_are_shown_masked_and_republished_once_fixed(
     app = create_app(settings)
     try:
         async with running_app(app) as client:
-            dossier = Dossier(f"D{unique}-250101-0001", f"D{unique}")
+            agency = unique_agency(unique, "D")
+            dossier = Dossier(f"{agency}-250101-0001", agency)
             event = dossier.received(now_vn(), None)
             sender = create_broker(kafka, client_id="flaky-sender")
             await sender.connect()
@@ -241,7 +249,7 @@ async def test_console_in_chromium(
 ) -> None:
     from playwright.async_api import async_playwright
 
-    agency = f"W{unique}.H56"
+    agency = unique_agency(unique, "W")
     late = Dossier(f"{agency}-251120-0001", agency)
     soon = Dossier(f"{agency}-251120-0002", agency)
     now = now_vn()

@@ -5,25 +5,33 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from reporting_support import Dossier, days
+from reporting_support import Dossier, days, reporting_access
 
-from motcua.reporting.facts import DossierFacts, apply_event, schedule_at
-from motcua.reporting.lookup import id_hasher, id_matches
+from motcua.reporting.facts import (
+    CreationRepeatedError,
+    DossierFacts,
+    apply_event,
+    schedule_at,
+)
+from motcua.reporting.lookup import id_matches
 from motcua.reporting.periods import OPEN_DAY, day_number
+from motcua.reporting.projections import fold as fold_event
 from motcua.shared.contracts import VN_TZ, new_event
 from motcua.shared.contracts.common import Channel, DossierStatus
-from motcua.shared.contracts.dossier import DossierRefusedV1, DossierSubmittedV1
+from motcua.shared.contracts.dossier import DossierSubmittedV1
+from motcua.shared.messaging import EventRefused
+from motcua.shared.personal_data import PersonalDataAccess, PersonalDataKeys
 
 AGENCY = "000.00.31.H56"
 T0 = datetime(2025, 1, 6, 9, 0, tzinfo=VN_TZ)
-HASH = id_hasher(b"test-key")
+ACCESS = reporting_access()
 
 
 def fold(*events) -> tuple[DossierFacts, list]:
     facts = DossierFacts(events[0].dossier_code)
     extras = []
     for event in events:
-        out = apply_event(facts, event, HASH)
+        out = fold_event(facts, event, ACCESS)
         facts = out.facts
         extras.append(out)
     return facts, extras
@@ -51,9 +59,10 @@ def test_the_id_number_is_kept_only_as_a_keyed_hash() -> None:
     facts, _ = fold(d.received(T0, None, id_number="001203004567"))
     assert facts.id_hash is not None
     assert "001203004567" not in facts.id_hash
-    assert id_matches(facts.id_hash, " 0012 0300 4567 ", HASH)
-    assert not id_matches(facts.id_hash, "001203004568", HASH)
-    assert not id_matches(facts.id_hash, "001203004567", id_hasher(b"other-key"))
+    assert id_matches(facts.id_hash, " 0012 0300 4567 ", ACCESS.lookup_digest)
+    assert not id_matches(facts.id_hash, "001203004568", ACCESS.lookup_digest)
+    other_key = PersonalDataAccess("reporting", PersonalDataKeys.generate())
+    assert not id_matches(facts.id_hash, "001203004567", other_key.lookup_digest)
 
 
 def test_supplement_pauses_and_resume_moves_the_appointment() -> None:
@@ -102,17 +111,28 @@ def test_refusal_is_never_received_but_is_counted() -> None:
     assert [o.value for o, _ in outs[0].occurrences] == ["refusal"]
 
 
-def test_events_after_closure_do_not_reopen() -> None:
+def test_an_act_impossible_from_the_status_is_refused_and_reopens_nothing() -> None:
     d = Dossier("X-6", AGENCY)
     facts, _ = fold(
         d.received(T0, T0 + days(5)),
+        d.offered(T0),
         d.resolved(T0 + days(6), T0 + days(5)),
-        d.supplement_requested(T0 + days(7)),
     )
+    with pytest.raises(EventRefused) as refused:
+        fold_event(facts, d.supplement_requested(T0 + days(7)), ACCESS)
+    assert refused.value.reason == "illegal_transition"
     assert facts.closure == "resolved"
     assert facts.timeliness == "late"
     assert not facts.paused
     assert facts.status == DossierStatus.RESOLVED
+    received = Dossier("X-8", AGENCY)
+    facts, _ = fold(received.received(T0, T0 + days(5)))
+    with pytest.raises(EventRefused) as refused:  # status 2 → 10: never
+        fold_event(facts, received.delivered(T0 + days(1)), ACCESS)
+    assert refused.value.reason == "illegal_transition"
+    with pytest.raises(EventRefused) as refused:
+        fold_event(facts, received.received(T0, T0 + days(5)), ACCESS)
+    assert refused.value.reason == "duplicate_creation"
 
 
 def test_imported_history_keeps_business_time() -> None:
@@ -144,17 +164,7 @@ def test_the_status_follows_the_shared_table_as_the_fold_always_did(
             occurred_at=T0,
         ),
         "received": lambda: d.received(T0, T0 + days(5)),
-        "refused": lambda: new_event(
-            DossierRefusedV1(
-                procedure_code="1.001193",
-                receiving_agency_code=AGENCY,
-                channel=Channel.DIRECT,
-                reasons=["x"],
-            ),
-            dossier_code="X-9",
-            producer="intake",
-            occurred_at=T0,
-        ),
+        "refused": lambda: d.refused(T0),
         "offered": lambda: d.offered(T0),
     }[kind]()
     before = {
@@ -163,5 +173,12 @@ def test_the_status_follows_the_shared_table_as_the_fold_always_did(
         "refused": {0: 3, 1: 3},
         "offered": {0: 4, 2: 4},
     }[kind]
-    facts = apply_event(DossierFacts("X-9", status=held), event, HASH).facts
+    held_facts = DossierFacts("X-9", status=held)
+    if kind in ("received", "refused") and held == DossierStatus.REFUSED:
+        # a refused dossier was created already: a second creation is
+        # refused (ADR 0007's strict consumers), it moves nothing
+        with pytest.raises(CreationRepeatedError):
+            apply_event(held_facts, event)
+        return
+    facts = apply_event(held_facts, event).facts
     assert facts.status == before.get(held, held)

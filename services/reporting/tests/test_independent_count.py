@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 import pytest
-from reporting_support import OPERATOR, Dossier, publish, wait_projected
+from reporting_support import OPERATOR, Dossier, publish, unique_agency, wait_projected
 
 from motcua.reporting.app import create_app
 from motcua.reporting.settings import ReportingSettings
@@ -104,7 +104,7 @@ def generate(agency: str, today: date, rng: random.Random) -> tuple[list, list[S
 async def test_bieu06_matches_an_independent_count(
     reporting_settings: ReportingSettings, unique: str
 ) -> None:
-    agency = f"I{unique}.H56"
+    agency = unique_agency(unique, "I")
     today = now_vn().date()
     events, stories = generate(agency, today, random.Random(unique))
     first, last = today - timedelta(days=30), today

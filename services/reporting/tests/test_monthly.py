@@ -5,23 +5,23 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from reporting_support import Dossier, days
+from reporting_support import Dossier, days, reporting_access
 
 from motcua.reporting.bieu06 import classify
-from motcua.reporting.facts import DossierFacts, apply_event
-from motcua.reporting.lookup import id_hasher
+from motcua.reporting.facts import DossierFacts
 from motcua.reporting.monthly import FLOW_KEYS, Figures, contribution, difference
 from motcua.reporting.periods import month_index, official_year, split_period
+from motcua.reporting.projections import fold as fold_event
 from motcua.shared.contracts import VN_TZ
 
-HASH = id_hasher(b"k")
+ACCESS = reporting_access()
 AGENCY = "000.00.31.H56"
 
 
 def fold(*events) -> DossierFacts:
     facts = DossierFacts(events[0].dossier_code)
     for event in events:
-        facts = apply_event(facts, event, HASH).facts
+        facts = fold_event(facts, event, ACCESS).facts
     return facts
 
 
@@ -47,7 +47,7 @@ def test_routing_moves_the_figures_to_the_competent_agency() -> None:
     d = Dossier("M-2", AGENCY)
     at = datetime(2025, 5, 2, 9, tzinfo=VN_TZ)
     before = fold(d.received(at, at + days(3)))
-    after = apply_event(before, d.routed(at, "000.00.99.H56"), HASH).facts
+    after = fold_event(before, d.routed(at, "000.00.99.H56"), ACCESS).facts
     delta = difference(before.row_values(), after.row_values()).changed()
     month = month_index(at.date().toordinal())
     assert delta[(month, AGENCY, "commune", "HT", "1.001193")]["received_direct"] == -1

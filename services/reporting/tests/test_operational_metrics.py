@@ -9,7 +9,13 @@ from datetime import timedelta
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from reporting_support import OPERATOR, Dossier, publish, wait_projected
+from reporting_support import (
+    OPERATOR,
+    Dossier,
+    publish,
+    unique_agency,
+    wait_projected,
+)
 
 from motcua.reporting.app import create_app
 from motcua.reporting.settings import ReportingSettings
@@ -91,8 +97,9 @@ async def test_overdue_and_nearly_due_dossiers_are_gauged(
 ) -> None:
     settings = reporting_settings.model_copy(update={"metrics_sample_interval_s": 0.2})
     now = now_vn()
-    late = Dossier(f"L{unique}-250101-0001", f"L{unique}")
-    soon = Dossier(f"S{unique}-250101-0001", f"S{unique}")
+    late_agency, soon_agency = unique_agency(unique, "L"), unique_agency(unique, "S")
+    late = Dossier(f"{late_agency}-250101-0001", late_agency)
+    soon = Dossier(f"{soon_agency}-250101-0001", soon_agency)
     events = [
         late.received(now - timedelta(days=10), now - timedelta(days=1)),
         soon.received(now - timedelta(days=1), now + timedelta(hours=2)),

@@ -13,10 +13,9 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from reporting_support import Dossier, days
+from reporting_support import Dossier, days, reporting_access
 from sqlmodel import SQLModel
 
-from motcua.reporting.lookup import id_hasher
 from motcua.reporting.monthly import MEASURES
 from motcua.reporting.projections import Projector
 from motcua.reporting.tables import PROJECTION_TABLES
@@ -30,7 +29,7 @@ from motcua.shared.messaging.outbox import envelope_headers
 MIGRATIONS = Path(__file__).resolve().parents[1] / "src/motcua/reporting/migrations"
 AGENCY = "000.00.31.H56"
 T0 = datetime(2025, 1, 6, 9, 0, tzinfo=VN_TZ)
-HASH = id_hasher(b"test-key")
+ACCESS = reporting_access()
 
 
 def story() -> list[EventEnvelope[Any]]:
@@ -38,7 +37,7 @@ def story() -> list[EventEnvelope[Any]]:
     notified, with notices interleaved between their dossier events."""
     events: list[EventEnvelope[Any]] = []
     for n in range(6):
-        d = Dossier(f"B-{n}", AGENCY, field=f"F{n % 2}")
+        d = Dossier(f"{AGENCY}-250101-{n:04d}", AGENCY, field=f"F{n % 2}")
         at = T0 + days(n)
         received = d.received(at, at + days(5))
         events += [received, d.notice(at, received), d.routed(at, f"C{n}.H56")]
@@ -87,7 +86,7 @@ async def project(
         consumer = EventConsumer(
             group_id="reporting",
             topics=[DOSSIER_EVENTS, NOTIFICATION_EVENTS],
-            handler=Projector(HASH),
+            handler=Projector(ACCESS),
             sessions=create_session_factory(engine),
             producer="reporting",
             retry_backoff_s=0,

@@ -18,6 +18,7 @@ from reporting_support import (
     Dossier,
     days,
     publish,
+    unique_agency,
     wait_projected,
 )
 
@@ -39,7 +40,7 @@ PERSONAL = ("Nguyễn Văn A", ID_NUMBER, "0912345678", "Tràng Tiền")
 async def test_lookup_shows_status_and_steps_without_personal_data(
     reporting_settings: ReportingSettings, unique: str
 ) -> None:
-    agency = f"P{unique}.H56"
+    agency = unique_agency(unique, "P")
     open_one, done = (
         Dossier(f"{agency}-250203-0001", agency),
         Dossier(f"{agency}-250203-0002", agency),
@@ -150,7 +151,7 @@ async def test_guessing_locks_the_guesser_out_not_the_citizen(
     (429) while the citizen, from elsewhere, still sees the dossier; guesses
     from many addresses together close the code for an hour at a higher
     ceiling; every request counts against its address."""
-    agency = f"G{unique}.H56"
+    agency = unique_agency(unique, "G")
     dossier = Dossier(f"{agency}-250203-0001", agency)
     settings = reporting_settings.model_copy(
         update={"public_code_rate_limit": "3/hour", "public_code_guess_limit": "5/hour"}

@@ -190,9 +190,9 @@ class RoutingUnderTest:
         async with self.sessions() as session:
             return await session.scalar(stmt)
 
-    async def session_rows(self, stmt: Any) -> list[Any]:
-        async with self.app.state.runtime.sessions() as session:
-            return list((await session.execute(stmt)).all())
+    async def scalars(self, stmt: Any) -> Any:
+        async with self.sessions() as session:
+            return (await session.scalars(stmt)).all()
 
     async def outbox_count(self, code: str) -> int:
         """Events queued about one dossier (the group also replays others)."""

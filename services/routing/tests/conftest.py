@@ -18,7 +18,7 @@ def code_for(unique: str):  # type: ignore[no-untyped-def]
     serial = int(unique, 16) % 10**6
 
     def make(agency: str, n: int = 0) -> str:
-        return f"{agency}-260302-{serial:06d}{n}"
+        return f"{agency}-{serial:06d}-{n:04d}"
 
     return make
 

@@ -11,10 +11,11 @@ from motcua.routing.planning import RoutePlan, RoutingRequest, plan_route
 from motcua.routing.workflow import start_workflow
 from motcua.shared.contracts import EventEnvelope, new_event
 from motcua.shared.contracts.common import Channel, DossierStatus
-from motcua.shared.contracts.dossier import DossierReceivedV1, Person, WorkflowStep
+from motcua.shared.contracts.dossier import DossierReceivedV2, Person, WorkflowStep
 from motcua.shared.contracts.envelope import VN_TZ
 from motcua.shared.domain.agencies import load_registry
 from motcua.shared.domain.calendar import TimeLimit, load_calendar
+from motcua.shared.testing.helpers import sealed
 
 REGISTRY = load_registry()
 CALENDAR = load_calendar()
@@ -91,10 +92,10 @@ def received(
     limit: str | None = "10wd",
     imported: bool = False,
     event_id: Any = None,
-) -> EventEnvelope[DossierReceivedV1]:
+) -> EventEnvelope[DossierReceivedV2]:
     """``dossier.received`` as intake publishes it."""
     due = CALENDAR.due_at(received_at, TimeLimit.parse(limit)) if limit else None
-    data = DossierReceivedV1(
+    data = DossierReceivedV2(
         procedure_code=procedure_code,
         procedure_name=procedure_name,
         inter_agency=True,
@@ -106,8 +107,11 @@ def received(
         clock_started_at=CALENDAR.clock_start(received_at),
         due_at=due,
         time_limit=limit,
-        applicant=Person(
-            full_name="Nguyễn Văn A", id_number="001090001234", phone="0912345678"
+        personal_data=sealed(
+            code,
+            Person(
+                full_name="Nguyễn Văn A", id_number="001090001234", phone="0912345678"
+            ),
         ),
         workflow=workflow if workflow is not None else criminal_record_workflow(),
     )

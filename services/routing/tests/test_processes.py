@@ -138,9 +138,9 @@ async def _applied(url: str, group: str) -> float:
 
 
 def _codes(prefix: str, start: int, count: int) -> list[str]:
-    return [
-        f"{KIM_LONG_CENTRE}-261122-{prefix}{n:04d}" for n in range(start, start + count)
-    ]
+    """Codes of the issued shape, unique to the test (``prefix``: its hex id)."""
+    day = int(prefix, 16) % 10**6
+    return [f"{KIM_LONG_CENTRE}-{day:06d}-{n:04d}" for n in range(start, start + count)]
 
 
 async def _assert_each_applied_once(store: Store, codes: list[str]) -> None:

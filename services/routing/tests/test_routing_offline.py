@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from broker_support import Clock, RoutingUnderTest, offline_routing
 from routing_support import JUSTICE, KIM_LONG_CENTRE, received, vn
 
-from motcua.routing.tables import DeadlineAlarm, ParkedEvent
+from motcua.routing.tables import DeadlineAlarm
 from motcua.shared.auth import Role
 from motcua.shared.contracts import headers as h
 from motcua.shared.contracts import new_event
@@ -32,6 +32,7 @@ from motcua.shared.contracts.handoff import (
 )
 from motcua.shared.contracts.notification import PostalStatusChangedV1
 from motcua.shared.contracts.topics import DOSSIER_EVENTS, dead_letter_topic
+from motcua.shared.messaging.tables import ParkedRecord
 from motcua.shared.testing.helpers import bearer
 
 DESK = (KIM_LONG_CENTRE, Role.DESK_OFFICER)
@@ -92,7 +93,7 @@ async def test_an_event_before_its_dossier_is_parked_then_applied(
         assert svc.offline is not None
         await svc.offline.feed(withdrawn, signed=False)
         assert (
-            await svc.scalar(sa.select(sa.func.count()).select_from(ParkedEvent)) == 1
+            await svc.scalar(sa.select(sa.func.count()).select_from(ParkedRecord)) == 1
         )
         await svc.offline.feed(received(code), signed=False)
         dossier = await svc.dossier(code)
@@ -101,7 +102,7 @@ async def test_an_event_before_its_dossier_is_parked_then_applied(
             (1, "closed")
         ]
         assert (
-            await svc.scalar(sa.select(sa.func.count()).select_from(ParkedEvent)) == 0
+            await svc.scalar(sa.select(sa.func.count()).select_from(ParkedRecord)) == 0
         )
 
 

@@ -52,8 +52,15 @@ class ServiceMetrics:
         self.consumed = Counter(
             "motcua_consumed_records_total",
             "Records handled by a consumer, by outcome "
-            "(applied, duplicate, ignored, refused, dead_lettered)",
+            "(applied, duplicate, unhandled, refused, dead_lettered)",
             ["consumer", "event_type", "outcome"],
+            registry=r,
+        )
+        self.unhandled = Counter(
+            "motcua_events_unhandled_total",
+            "Records of a type the consumer does not act on, skipped unparsed "
+            "(event_type: the type if motcua declares it, else `unregistered`)",
+            ["consumer", "event_type"],
             registry=r,
         )
         self.dead_lettered = Counter(

@@ -101,6 +101,114 @@ def create_messaging_tables(op: Any) -> None:
     )
 
 
+def create_parking_and_marks(op: Any) -> None:
+    """The parked records and the outbox's broker marks (second revision of
+    the messaging tables, see :mod:`motcua.shared.messaging.tables`)."""
+    op.create_table(
+        "parked_record",
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column("consumer", sa.String(length=128), nullable=False),
+        sa.Column("message_id", sa.String(length=255), nullable=False),
+        sa.Column("dossier_code", sa.String(length=64), nullable=False),
+        sa.Column("topic", sa.String(length=255), nullable=False),
+        sa.Column("partition", sa.Integer(), nullable=False),
+        sa.Column("offset", sa.BigInteger(), nullable=False),
+        sa.Column("key", sa.String(length=255), nullable=True),
+        sa.Column("value", sa.LargeBinary(), nullable=False),
+        sa.Column("headers", sa.JSON(), nullable=False),
+        sa.Column("timestamp_ms", sa.BigInteger(), nullable=False),
+        sa.Column("parked_at", UTCDateTime(), nullable=False),
+        sa.UniqueConstraint("consumer", "message_id", name="uq_parked_record"),
+    )
+    op.create_index("ix_parked_record_dossier_code", "parked_record", ["dossier_code"])
+    op.create_index("ix_parked_record_parked_at", "parked_record", ["parked_at"])
+    op.create_table(
+        "outbox_broker_mark",
+        sa.Column("topic", sa.String(length=255), primary_key=True),
+        sa.Column("partition", sa.Integer(), primary_key=True),
+        sa.Column("offset", sa.BigInteger(), nullable=False),
+        sa.Column("cluster_id", sa.String(length=128), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+    )
+
+
+def move_parked_events(op: Any, table: str, consumer: str) -> None:
+    """Rows of a service's former parked-events table (event JSON, before the
+    shared parking lot) into ``parked_record`` as records of ``consumer`` (the
+    default consumer group: a deployment with another group name re-parks
+    nothing it cannot find; such events then stay unapplied, as before)."""
+    import json
+
+    from motcua.shared.contracts.topics import DOSSIER_EVENTS, NOTIFICATION_EVENTS
+
+    bind = op.get_bind()
+    columns = {c["name"] for c in sa.inspect(bind).get_columns(table)}
+    trace = ", traceparent" if "traceparent" in columns else ""
+    rows = bind.execute(
+        sa.text(
+            f"SELECT event_id, dossier_code, payload, parked_at{trace} FROM {table}"
+        )
+    ).all()
+    target = sa.table(
+        "parked_record",
+        *(
+            sa.column(c)
+            for c in (
+                "consumer",
+                "message_id",
+                "dossier_code",
+                "topic",
+                "partition",
+                "offset",
+                "key",
+                "value",
+                "headers",
+                "timestamp_ms",
+                "parked_at",
+            )
+        ),
+    )
+    moved = []
+    for row in rows:
+        payload = bytes(row.payload)
+        body = json.loads(payload)
+        event_type = str(body.get("event_type", ""))
+        headers = {
+            "event-id": str(row.event_id),
+            "event-type": event_type,
+            "schema-version": str(body.get("schema_version", "")),
+            "producer": str(body.get("producer", "")),
+        }
+        if trace and row.traceparent:
+            headers["traceparent"] = row.traceparent
+        moved.append(
+            {
+                "consumer": consumer,
+                "message_id": str(row.event_id),
+                "dossier_code": row.dossier_code,
+                "topic": NOTIFICATION_EVENTS
+                if event_type.startswith("notification.")
+                else DOSSIER_EVENTS,
+                "partition": -1,
+                "offset": -1,
+                "key": row.dossier_code,
+                "value": payload,
+                "headers": headers,
+                "timestamp_ms": 0,
+                "parked_at": row.parked_at,
+            }
+        )
+    if moved:
+        op.bulk_insert(target, moved)
+
+
+def drop_parking_and_marks(op: Any) -> None:
+    op.drop_table("outbox_broker_mark")
+    op.drop_index("ix_parked_record_parked_at", table_name="parked_record")
+    op.drop_index("ix_parked_record_dossier_code", table_name="parked_record")
+    op.drop_table("parked_record")
+
+
 def drop_messaging_tables(op: Any) -> None:
     op.drop_table("inbox")
     op.drop_index("ix_outbox_pending", table_name="outbox")
@@ -109,8 +217,11 @@ def drop_messaging_tables(op: Any) -> None:
 
 __all__ = [
     "create_messaging_tables",
+    "create_parking_and_marks",
     "create_signing_tables",
     "drop_messaging_tables",
+    "drop_parking_and_marks",
     "drop_signing_tables",
+    "move_parked_events",
     "run_alembic_env",
 ]

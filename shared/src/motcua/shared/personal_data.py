@@ -14,12 +14,13 @@ notification     names, phones, emails, addresses of the applicant  notices,
                  and the representative; the postal address          post
 portal           everything, ID numbers included                    DVCQG sync
 reporting        a keyed digest of the applicant's ID number        lookup
-routing, others  nothing
+routing          nothing (its empty block proves intake sealed it)  origin
+others           nothing, no block
 ===============  =================================================  ===========
 
 A service opens an event with :meth:`PersonalDataAccess.open`: it gets the
-fields it is entitled to (the others are ``None``), the access is logged
-(``personal_data_opened``: service, dossier code, field names) and counted;
+fields it is entitled to (the others are ``None``), and the access is logged
+(``personal_data_opened``: service, dossier code, purpose, field names);
 a service with no entitlement gets :class:`NotEntitledError`, a block that
 does not open (forged, another dossier's, unknown key) :class:`SealBrokenError`.
 The AES-GCM tag authenticates too: only a holder of the service's key (intake,
@@ -45,45 +46,24 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Annotated, Any, Final
+from typing import Any, Final
 
 import structlog
 from joserfc import jwe
 from joserfc.errors import JoseError
 from joserfc.jwk import OctKey
 from joserfc.registry import HeaderParameter
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-from motcua.shared.contracts.dossier import Person, PostalAddress
+from motcua.shared.contracts.dossier import (
+    Person,
+    PersonalData,
+    SealedPersonalData,
+)
 from motcua.shared.contracts.envelope import EventEnvelope
 from motcua.shared.settings import CommonSettings
 
 log = structlog.get_logger(__name__)
-
-ServiceName = Annotated[
-    str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$", max_length=32)
-]
-SealedBlock = Annotated[str, StringConstraints(max_length=16_384)]
-
-SealedPersonalData = dict[ServiceName, SealedBlock]
-"""What an event carries in ``personal_data``: entitled service → its JWE."""
-
-
-class PersonalData(BaseModel):
-    """The people of a dossier as intake collected them (never on a topic in
-    clear). What a service gets from :meth:`PersonalDataAccess.open` has the
-    fields it is not entitled to set to ``None``."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    applicant: Person | None = None
-    representative: Person | None = None
-    postal_address: PostalAddress | None = None
-    id_digest: str | None = Field(
-        default=None,
-        description="HMAC-SHA256 (lookup key) of the applicant's normalised ID "
-        "number, hex: what the public lookup compares.",
-    )
 
 
 class Entitlement(BaseModel):
@@ -112,9 +92,12 @@ ENTITLEMENTS: Final[Mapping[str, Entitlement]] = MappingProxyType(
         "notification": Entitlement(people=True),
         "portal": Entitlement(people=True, id_numbers=True),
         "reporting": Entitlement(id_digest=True),
+        "routing": Entitlement(),
     }
 )
-"""Who may open what (ADR 0007). Everyone else, routing included, gets nothing."""
+"""Who may open what (ADR 0007). Routing's block holds nothing: that it opens
+proves the reception came from intake (only intake and routing hold the key).
+Any other service gets :class:`NotEntitledError`."""
 
 
 class PersonalDataError(Exception):

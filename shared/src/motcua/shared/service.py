@@ -15,6 +15,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -47,6 +48,7 @@ from motcua.shared.kafka import (
     topics_for,
 )
 from motcua.shared.logging import configure_logging
+from motcua.shared.messaging.admission import Check
 from motcua.shared.messaging.consumer import EventConsumer, EventHandler
 from motcua.shared.messaging.relay import OutboxRelay
 from motcua.shared.metrics import ServiceMetrics
@@ -163,12 +165,16 @@ class ServiceRuntime:
         topics: Sequence[str],
         group_id: str | None = None,
         description: str = "",
-        event_types: Iterable[str] | None = None,
+        handles: Iterable[type[EventData]] | None = None,
+        checks: Sequence[Check] = (),
     ) -> EventConsumer:
         """Consume ``topics`` in a group named after the service (by default).
 
-        ``event_types``: the types the handler acts on; records of other types
-        are acknowledged without being parsed or recorded (much cheaper).
+        ``handles``: the payload classes (type and version) the handler acts
+        on; records of other types are acknowledged without being parsed (much
+        cheaper) and counted, a handled type in another version is refused
+        (``None``: every registered type). ``checks``: further checks on every
+        admitted record (see :mod:`motcua.shared.messaging.admission`).
         """
         consumer = EventConsumer(
             group_id=group_id or self.name,
@@ -180,7 +186,8 @@ class ServiceRuntime:
             metrics=self.metrics,
             max_attempts=self.settings.consumer_max_attempts,
             on_committed=self.relay.wake,
-            event_types=event_types,
+            handles=handles,
+            checks=checks,
             guard=self.chain_guard,
         )
         subscribe(
@@ -275,9 +282,26 @@ class ServiceRuntime:
         self.relay.start()
         for factory in self._on_connected:
             self._background.append(asyncio.create_task(factory()))
+        for consumer in self.consumers:
+            self._background.append(
+                asyncio.create_task(
+                    self._expire_parked(consumer), name=f"{consumer.group_id}-parked"
+                )
+            )
         log.info(
             "service_started", bootstrap_servers=self.settings.kafka.bootstrap_servers
         )
+
+    async def _expire_parked(self, consumer: EventConsumer) -> None:
+        """Dead-letter what a consumer parked longer than ``parked_ttl_s``."""
+        ttl = timedelta(seconds=self.settings.parked_ttl_s)
+        interval = min(60.0, self.settings.parked_ttl_s / 4)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await consumer.expire_parked(ttl)
+            except Exception:  # the next round retries; the service goes on
+                log.exception("parked_expiry_failed", consumer=consumer.group_id)
 
     async def stop(self) -> None:
         await self.sampler.stop()

@@ -214,6 +214,13 @@ class ServiceSettings(BaseSettings):
         ge=1,
         description="Attempts at one record before it goes to the dead-letter topic.",
     )
+    parked_ttl_s: float = Field(
+        default=3600.0,
+        gt=0,
+        description="How long a consumer keeps an event that came before the "
+        "dossier it is about (parked) before it dead-letters it with reason "
+        "`parked_expired`.",
+    )
     relay_batch_size: int = Field(
         default=500, ge=1, description="Most outbox rows published per round."
     )

@@ -10,14 +10,14 @@ from motcua.intake import api, catalogue_api, catalogue_store, followups_api, fo
 from motcua.intake.api_common import install_domain_errors
 from motcua.intake.context import IntakeContext
 from motcua.intake.handlers import (
-    HANDLED_EVENT_TYPES,
+    HANDLED_EVENTS,
     on_dossier_event,
 )
 from motcua.intake.settings import IntakeSettings
 from motcua.shared.contracts.dossier import (
-    DossierCompletionRequestedV1,
-    DossierReceivedV1,
-    DossierRefusedV1,
+    DossierCompletionRequestedV2,
+    DossierReceivedV2,
+    DossierRefusedV2,
     DossierSupplementReceivedV1,
     DossierWithdrawnV1,
 )
@@ -35,9 +35,9 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 """Also used by ``motcua import dossiers`` (see importer.py)."""
 
 PUBLISHES = (
-    DossierReceivedV1,
-    DossierRefusedV1,
-    DossierCompletionRequestedV1,
+    DossierReceivedV2,
+    DossierRefusedV2,
+    DossierCompletionRequestedV2,
     DossierSupplementReceivedV1,
     DossierWithdrawnV1,
     # Only for imported history (`imported=True`):
@@ -63,7 +63,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         on_dossier_event,
         topics=[DOSSIER_EVENTS],
         group_id=settings.consumer_group,
-        event_types=HANDLED_EVENT_TYPES,
+        handles=HANDLED_EVENTS,
         description="Keeps each dossier's status current (supplement requested, "
         "in progress, resolved, delivered …).",
     )

@@ -84,7 +84,10 @@ async def receive(
     record = _dossier_row(code, reception)
     session.add(record)
     await open_chain(session, code)  # a new code: the first link of its chain
-    queue_event(session, ctx.runtime.name, reception.event, record, record.received_at)
+    # the people, sealed for each entitled service, bound to the code (ADR 0007)
+    sealed = ctx.sealer.seal(reception.people, dossier_code=code)
+    event = reception.event.model_copy(update={"personal_data": sealed})
+    queue_event(session, ctx.runtime.name, event, record, record.received_at)
     return record
 
 

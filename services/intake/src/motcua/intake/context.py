@@ -24,6 +24,7 @@ from motcua.shared.domain.calendar import (
     default_overrides_path,
     read_overrides,
 )
+from motcua.shared.personal_data import PersonalDataSealer, load_keys
 from motcua.shared.service import ServiceRuntime
 
 FORM_AUDIENCE = "motcua-intake-form"
@@ -38,6 +39,8 @@ class IntakeContext:
     catalogue: Catalogue
     procedures: CurrentProcedures
     """The newest published version of each procedure (cached)."""
+    sealer: PersonalDataSealer
+    """Seals the people of a dossier for the services entitled to them (ADR 0007)."""
     clock: Callable[[], datetime] = field(default=now_vn)
 
     @classmethod
@@ -55,6 +58,7 @@ class IntakeContext:
             procedures=CurrentProcedures(
                 runtime.sessions, ttl_s=settings.catalogue_cache_ttl_s
             ),
+            sealer=PersonalDataSealer(load_keys(settings.common)),
         )
 
     def now(self) -> datetime:

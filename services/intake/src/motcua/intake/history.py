@@ -11,7 +11,7 @@ import csv
 import json
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -40,10 +40,12 @@ from motcua.shared.contracts.common import (
 )
 from motcua.shared.contracts.dossier import (
     DossierEventData,
-    DossierReceivedV1,
-    DossierRefusedV1,
+    DossierReceivedV2,
+    DossierRefusedV2,
     DossierWithdrawnV1,
     Person,
+    PersonalData,
+    SealedPersonalData,
     SubmittedComponent,
 )
 from motcua.shared.contracts.handoff import (
@@ -322,20 +324,22 @@ def history_events(
     version: int,
     calendar: WorkCalendar,
     field_name: str | None,
+    seal: Callable[[PersonalData], SealedPersonalData],
 ) -> list[HistoricEvent]:
-    """The events of a row, oldest first."""
-    applicant = Person(**row.applicant.model_dump())
+    """The events of a row, oldest first; ``seal`` seals the applicant for the
+    entitled services (ADR 0007)."""
+    sealed = seal(PersonalData(applicant=Person(**row.applicant.model_dump())))
     if row.status is DossierStatus.REFUSED:
-        refused = DossierRefusedV1(
+        refused = DossierRefusedV2(
             procedure_code=row.procedure_code,
             receiving_agency_code=row.receiving_agency_code,
             channel=row.channel,
             reasons=row.reasons,
-            applicant=applicant,
+            personal_data=sealed,
         )
         return [HistoricEvent(refused, row.received_at)]
     clock_start, due = due_time(row, procedure, calendar)
-    received = DossierReceivedV1(
+    received = DossierReceivedV2(
         procedure_code=procedure.code,
         procedure_name=procedure.name,
         procedure_version=version,
@@ -350,7 +354,7 @@ def history_events(
         clock_started_at=clock_start,
         due_at=due,
         time_limit=str(procedure.time_limit(row.channel)),
-        applicant=applicant,
+        personal_data=sealed,
         result_delivery=row.result_delivery,
         components=[
             SubmittedComponent(

@@ -39,6 +39,7 @@ from motcua.shared.db import create_engine, create_session_factory, migrate
 from motcua.shared.domain.agencies import AgencyRegistry, load_registry
 from motcua.shared.domain.calendar import WorkCalendar
 from motcua.shared.messaging import add_event
+from motcua.shared.personal_data import PersonalDataSealer, load_keys
 
 log = structlog.get_logger(__name__)
 
@@ -61,6 +62,7 @@ class _Reference:
     calendar: WorkCalendar
     registry: AgencyRegistry
     versions: dict[str, PublishedProcedure]
+    sealer: PersonalDataSealer
 
 
 async def import_rows(
@@ -92,6 +94,7 @@ async def import_rows(
             calendar=calendar,
             registry=load_registry(),
             versions={p.procedure.code: p for p in current},
+            sealer=PersonalDataSealer(load_keys(settings.common)),
         )
         batch: list[HistoricalDossier] = []
         for raw in rows:
@@ -210,6 +213,7 @@ def _write_row(
         published.version,
         reference.calendar,
         field.name if field else None,
+        lambda people: reference.sealer.seal(people, dossier_code=row.code),
     )
     for item in events:
         envelope = new_event(

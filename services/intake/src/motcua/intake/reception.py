@@ -4,7 +4,10 @@
 :func:`decide_reception` checks what the officer entered against the
 catalogue and the agency registry and decides everything the reception
 writes: the dossier's status, times and details, and its event. Only the
-dossier code is left to the writer (it comes from the agency's daily counter).
+dossier code is left to the writer (it comes from the agency's daily counter),
+and with it the sealing of the dossier's people into the event (a seal is
+bound to the code, ADR 0007): the decided event's ``personal_data`` is empty,
+:attr:`Reception.people` is what the writer seals.
 """
 
 from __future__ import annotations
@@ -25,11 +28,12 @@ from motcua.shared.contracts.common import (
     ResultDelivery,
 )
 from motcua.shared.contracts.dossier import (
-    DossierCompletionRequestedV1,
+    DossierCompletionRequestedV2,
     DossierEventData,
-    DossierReceivedV1,
-    DossierRefusedV1,
+    DossierReceivedV2,
+    DossierRefusedV2,
     Person,
+    PersonalData,
     PostalAddress,
     SubmittedComponent,
     WorkflowStep,
@@ -111,6 +115,10 @@ class Reception:
     filed_by: FiledBy
     officer: str
     event: DossierEventData
+    """The event, its ``personal_data`` still to be sealed (empty)."""
+    people: PersonalData
+    """The applicant, the representative and the postal address: sealed into
+    the event by the writer, once the dossier has its code."""
 
 
 def decide_reception(
@@ -177,6 +185,7 @@ def decide_reception(
         filed_by=filed_by,
         officer=officer,
         event=event,
+        people=_people(body),
     )
 
 
@@ -335,6 +344,18 @@ def _person(person: PersonIn | None) -> Person | None:
     return Person(**person.model_dump()) if person else None
 
 
+def _people(body: DossierIn) -> PersonalData:
+    applicant = _person(body.applicant)
+    assert applicant is not None
+    return PersonalData(
+        applicant=applicant,
+        representative=_person(body.representative),
+        postal_address=PostalAddress(**body.postal_address.model_dump())
+        if body.postal_address
+        else None,
+    )
+
+
 def _event(
     body: DossierIn,
     procedure: Procedure,
@@ -346,27 +367,26 @@ def _event(
     filed_by: FiledBy,
     field_name: str | None,
 ) -> DossierEventData:
-    applicant = _person(body.applicant)
-    assert applicant is not None
+    unsealed: dict[str, str] = {}  # sealed by the writer (see the module)
     if body.outcome is Outcome.REFUSED:
-        return DossierRefusedV1(
+        return DossierRefusedV2(
             procedure_code=procedure.code,
             receiving_agency_code=body.receiving_agency_code,
             channel=body.channel,
             reasons=details["reasons"],
-            applicant=applicant,
+            personal_data=unsealed,
         )
     if body.outcome is Outcome.COMPLETION_REQUESTED:
-        return DossierCompletionRequestedV1(
+        return DossierCompletionRequestedV2(
             procedure_code=procedure.code,
             receiving_agency_code=body.receiving_agency_code,
             channel=body.channel,
             missing_components=details["missing_components"],
             instructions=body.instructions,
-            applicant=applicant,
+            personal_data=unsealed,
         )
     assert terms is not None  # (a received dossier has its appointment)
-    return DossierReceivedV1(
+    return DossierReceivedV2(
         procedure_code=procedure.code,
         procedure_name=procedure.name,
         procedure_version=version,
@@ -381,12 +401,8 @@ def _event(
         clock_started_at=terms.clock_started_at,
         due_at=terms.due_at,
         time_limit=str(terms.limit),
-        applicant=applicant,
-        representative=_person(body.representative),
+        personal_data=unsealed,
         result_delivery=body.result_delivery,
-        postal_address=PostalAddress(**body.postal_address.model_dump())
-        if body.postal_address
-        else None,
         filed_by=filed_by,
         components=components,
         workflow=workflow_for(procedure, body.channel),

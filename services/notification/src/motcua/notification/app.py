@@ -20,6 +20,7 @@ from motcua.notification.settings import NotificationSettings
 from motcua.notification.worker import DeliveryWorker
 from motcua.shared.contracts.common import NotificationChannel
 from motcua.shared.contracts.topics import DOSSIER_EVENTS
+from motcua.shared.personal_data import PersonalDataAccess, load_keys
 from motcua.shared.service import ServiceRuntime, create_http_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -86,9 +87,13 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
     providers = build_providers(settings)
     worker = DeliveryWorker(runtime, settings, policy, providers)
     runtime.add_consumer(
-        make_dossier_handler(policy, worker.wake),
+        make_dossier_handler(
+            policy,
+            worker.wake,
+            PersonalDataAccess("notification", load_keys(settings.common)),
+        ),
         topics=[DOSSIER_EVENTS],
-        event_types=HANDLED_EVENTS,
+        handles=HANDLED_EVENTS,
         description="Dossier events that tell the citizen something.",
     )
     runtime.run_in_background(worker.run)

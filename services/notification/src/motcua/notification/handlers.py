@@ -32,23 +32,24 @@ from motcua.notification.notices import (
     format_postal_address,
 )
 from motcua.notification.postal import request_cancellation
-from motcua.notification.tables import DossierContact, Notice, ParkedEvent, Recipient
+from motcua.notification.tables import DossierContact, Notice, Recipient
 from motcua.shared.contracts import (
     EventData,
     EventEnvelope,
-    parse_event,
 )
 from motcua.shared.contracts import headers as h
 from motcua.shared.contracts.common import (
+    DossierStatus,
     NotificationChannel,
     ResultDelivery,
 )
 from motcua.shared.contracts.dossier import (
-    DossierCompletionRequestedV1,
-    DossierReceivedV1,
-    DossierRefusedV1,
+    DossierCompletionRequestedV2,
+    DossierReceivedV2,
+    DossierRefusedV2,
     DossierWithdrawnV1,
     Person,
+    PersonalData,
 )
 from motcua.shared.contracts.handoff import (
     ApologyIssuedV1,
@@ -61,55 +62,146 @@ from motcua.shared.contracts.handoff import (
 )
 from motcua.shared.contracts.notification import NotificationSkippedV1
 from motcua.shared.db import utcnow
-from motcua.shared.messaging import HandlerContext
+from motcua.shared.domain.status import (
+    EVENT_ACTIONS,
+    status_after_event,
+    status_after_event_seen,
+)
+from motcua.shared.messaging import EventRefused, HandlerContext
+from motcua.shared.personal_data import PersonalDataAccess, SealBrokenError
 
-HANDLED_EVENTS = NOTIFYING_EVENTS | {
-    "dossier.processing_resumed",  # a new appointment for later notices
-    "dossier.result_delivered",  # a result handed over: no postal return
-}
-"""What the consumer reads; the other dossier events are skipped unparsed."""
+CREATING_EVENTS: tuple[type[EventData], ...] = (
+    DossierReceivedV2,
+    DossierRefusedV2,
+    DossierCompletionRequestedV2,
+)
+"""The events that bring a dossier's people (sealed): the first one makes the
+dossier's row here; a second one for the same dossier is refused."""
+
+HANDLED_EVENTS: tuple[type[EventData], ...] = (
+    *CREATING_EVENTS,
+    SupplementRequestedV1,
+    FeeRequestedV1,
+    ApologyIssuedV1,
+    ProcessingStoppedV1,
+    ResultRecordedV1,
+    DossierWithdrawnV1,
+    ProcessingResumedV1,  # a new appointment for later notices
+    ResultDeliveredV1,  # a result handed over: no postal return
+)
+"""What the consumer reads (type and version); the other dossier events are
+skipped unparsed."""
 
 _RECIPIENT_NS = uuid.UUID("5b0d8d4e-0c4e-4d3e-9a53-6f1f0e3c2a11")
 
 
 def make_dossier_handler(
-    policy: DeliveryPolicy, on_notices: Callable[[], None]
+    policy: DeliveryPolicy,
+    on_notices: Callable[[], None],
+    access: PersonalDataAccess,
 ) -> Callable[[HandlerContext, EventEnvelope[EventData]], Awaitable[None]]:
-    """The handler of ``motcua.dossier.events``; ``on_notices`` wakes the worker."""
+    """The handler of ``motcua.dossier.events``; ``on_notices`` wakes the worker,
+    ``access`` opens the contacts sealed for notification (ADR 0007)."""
 
     async def on_dossier_event(
         ctx: HandlerContext, event: EventEnvelope[EventData]
     ) -> None:
-        traceparent = ctx.record.headers.get(h.TRACEPARENT)
-        if await apply_event(ctx.session, policy, event, traceparent):
+        if await apply_event(ctx, policy, access, event):
             _after_commit(ctx.session, on_notices)
 
     return on_dossier_event
 
 
 async def apply_event(
-    session: AsyncSession,
+    ctx: HandlerContext,
     policy: DeliveryPolicy,
+    access: PersonalDataAccess,
     event: EventEnvelope[EventData],
-    traceparent: str | None,
+    traceparent: str | None = None,
 ) -> bool:
     """Record what the event says; True if notices were written."""
+    session = ctx.session
+    if traceparent is None:
+        traceparent = ctx.record.headers.get(h.TRACEPARENT)
     data = event.data
-    dossier, created, people = await _remember(session, event)
+    people = _people(access, event) if isinstance(data, CREATING_EVENTS) else None
+    dossier, created, recipients = await _remember(session, event, people)
     if dossier is None:
         if event.event_type in NOTIFYING_EVENTS and not event.imported:
-            await _park(session, event, traceparent)
+            await ctx.park(event.dossier_code)
         return False
+    _follow_status(dossier, event, created=created)
     _update_facts(dossier, data)
     cancelled = await _cancel_postal_return_if_needed(session, event, dossier)
     wrote = False
     if event.event_type in NOTIFYING_EVENTS and not event.imported:
         wrote = await _record_notices(
-            session, policy, event, dossier, traceparent, people, new_dossier=created
+            session,
+            policy,
+            event,
+            dossier,
+            traceparent,
+            recipients,
+            new_dossier=created,
         )
-    if isinstance(data, DossierReceivedV1):
-        wrote |= await _replay_parked(session, policy, event.dossier_code)
+    if created:
+        wrote |= await _replay_parked(ctx, policy, access, event.dossier_code)
     return wrote or cancelled
+
+
+UNSEEN_ACTS = frozenset(
+    act
+    for event_type, act in EVENT_ACTIONS.items()
+    if event_type not in {model.EVENT_TYPE for model in HANDLED_EVENTS}
+)
+"""The acts whose events notification skips (hand-overs, fee payments …): a
+dossier it holds at one status may have moved through them since."""
+
+
+def _follow_status(
+    dossier: DossierContact, event: EventEnvelope[EventData], *, created: bool
+) -> None:
+    """Keep the dossier's status by the shared status table, refusing what
+    is impossible from it (a result delivered while processing, a notice for a
+    withdrawn dossier …): nothing of it is then sent."""
+    if created:
+        dossier.imported = event.imported
+        status = status_after_event(None, event.event_type)
+        dossier.status = int(status) if status is not None else 0
+        return
+    if event.imported:
+        if not dossier.imported:
+            raise _illegal(dossier, event, "imported history about a live dossier")
+        return  # history describes past states, not each move
+    if not dossier.status:
+        return
+    status = status_after_event_seen(
+        DossierStatus(dossier.status), event.event_type, unseen=UNSEEN_ACTS
+    )
+    if status is None:
+        raise _illegal(dossier, event)
+    dossier.status = int(status)
+
+
+def _illegal(
+    dossier: DossierContact, event: EventEnvelope[EventData], why: str = ""
+) -> EventRefused:
+    return EventRefused(
+        "illegal_transition",
+        f"{event.event_type} for dossier {dossier.dossier_code} at status "
+        f"{dossier.status}" + (f": {why}" if why else ""),
+    )
+
+
+def _people(
+    access: PersonalDataAccess, event: EventEnvelope[EventData]
+) -> PersonalData:
+    """The contacts sealed for notification; a block that does not open was
+    not written by intake (or not for this dossier): the event is refused."""
+    try:
+        return access.open_event(event, purpose="notices")
+    except SealBrokenError as exc:
+        raise EventRefused("invalid_payload", str(exc)) from None
 
 
 def _after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
@@ -160,47 +252,52 @@ def _contact(person: Person | None) -> Contact | None:
 
 
 async def _remember(
-    session: AsyncSession, event: EventEnvelope[EventData]
+    session: AsyncSession, event: EventEnvelope[EventData], people: PersonalData | None
 ) -> tuple[DossierContact | None, bool, dict[str, Recipient]]:
-    """The dossier's contact row, created or refreshed from events that carry
-    the applicant (received; refused and completion requests at intake);
-    whether it was created now; the recipients written (held here: the
-    session keeps loaded rows only while someone refers to them)."""
+    """The dossier's contact row, made from the event that brings its people
+    (received; refused and completion requests at intake); whether it was
+    made now; the recipients written (held here: the session keeps loaded rows
+    only while someone refers to them). A second such event for a dossier
+    already here is refused (``duplicate_creation``): it could only redirect
+    the notices to other people."""
     data = event.data
     code = event.dossier_code
     dossier = await session.get(DossierContact, code)
-    applicant = getattr(data, "applicant", None)
-    if not isinstance(applicant, Person):
+    if people is None:
         return dossier, False, {}
-    representative = (
-        data.representative if isinstance(data, DossierReceivedV1) else None
-    )
-    created = dossier is None
+    if dossier is not None:
+        raise EventRefused(
+            "duplicate_creation",
+            f"{event.event_type} for dossier {code}, whose people are known here",
+        )
+    applicant = people.applicant
+    if applicant is None:
+        raise EventRefused("invalid_payload", "no applicant in the sealed people")
+    representative = people.representative
     # One flush at the end: the rows go out as one INSERT each, instead of an
     # INSERT followed by an UPDATE when a look-up flushes half-built rows.
     with session.no_autoflush:
-        if dossier is None:
-            dossier = DossierContact(dossier_code=code)
-            session.add(dossier)
-        people = {
+        dossier = DossierContact(dossier_code=code)
+        session.add(dossier)
+        recipients = {
             "applicant": await _upsert_person(
-                session, code, "applicant", applicant, new_dossier=created
+                session, code, "applicant", applicant, new_dossier=True
             )
         }
         if representative is not None:
-            people["representative"] = await _upsert_person(
-                session, code, "representative", representative, new_dossier=created
+            recipients["representative"] = await _upsert_person(
+                session, code, "representative", representative, new_dossier=True
             )
         dossier.recipient_role = notice_recipient_role(
             _contact(applicant), _contact(representative)
         )
         if isinstance(
-            data, DossierReceivedV1 | DossierRefusedV1 | DossierCompletionRequestedV1
+            data, DossierReceivedV2 | DossierRefusedV2 | DossierCompletionRequestedV2
         ):
             dossier.agency_code = data.receiving_agency_code
             dossier.procedure_code = data.procedure_code
-        if isinstance(data, DossierReceivedV1):
-            _remember_received(dossier, data)
+        if isinstance(data, DossierReceivedV2):
+            _remember_received(dossier, data, people)
         elif not dossier.notify_channels:
             dossier.notify_channels = [
                 NotificationChannel.SMS,
@@ -208,17 +305,19 @@ async def _remember(
             ]
         dossier.updated_at = utcnow()
     await session.flush()
-    return dossier, created, people
+    return dossier, True, recipients
 
 
-def _remember_received(dossier: DossierContact, data: DossierReceivedV1) -> None:
+def _remember_received(
+    dossier: DossierContact, data: DossierReceivedV2, people: PersonalData
+) -> None:
     dossier.procedure_name = data.procedure_name
     dossier.received_at = data.received_at
     dossier.due_at = data.due_at
     dossier.result_delivery = data.result_delivery.value
     dossier.notify_channels = [c.value for c in data.notify_channels]
     dossier.postal_address = (
-        data.postal_address.model_dump(mode="json") if data.postal_address else None
+        people.postal_address.model_dump(mode="json") if people.postal_address else None
     )
     dossier.components = [c.name for c in data.components]
 
@@ -256,9 +355,9 @@ async def _cancel_postal_return_if_needed(
 
 def _event_context(data: EventData) -> dict[str, Any]:
     match data:
-        case DossierRefusedV1():
+        case DossierRefusedV2():
             return {"reasons": data.reasons}
-        case DossierCompletionRequestedV1():
+        case DossierCompletionRequestedV2():
             return {
                 "components": data.missing_components,
                 "instructions": data.instructions,
@@ -404,34 +503,20 @@ def _emit_skipped(
 # -- events that came before the dossier's contact data -------------------
 
 
-async def _park(
-    session: AsyncSession, event: EventEnvelope[EventData], traceparent: str | None
-) -> None:
-    if await session.get(ParkedEvent, event.event_id) is None:
-        session.add(
-            ParkedEvent(
-                event_id=event.event_id,
-                dossier_code=event.dossier_code,
-                payload=event.to_json(),
-                traceparent=traceparent,
-            )
-        )
-
-
 async def _replay_parked(
-    session: AsyncSession, policy: DeliveryPolicy, dossier_code: str
+    ctx: HandlerContext,
+    policy: DeliveryPolicy,
+    access: PersonalDataAccess,
+    dossier_code: str,
 ) -> bool:
-    parked = (
-        await session.execute(
-            sa.select(ParkedEvent)
-            .where(col(ParkedEvent.dossier_code) == dossier_code)
-            .order_by(col(ParkedEvent.parked_at))
-        )
-    ).scalars()
+    """Apply the events parked for a dossier whose people just arrived."""
     wrote = False
-    for row in list(parked):
-        wrote |= await apply_event(
-            session, policy, parse_event(row.payload), row.traceparent
-        )
-        await session.delete(row)
+    for record, parked in await ctx.take_parked(dossier_code):
+        try:
+            async with ctx.session.begin_nested():
+                wrote |= await apply_event(
+                    ctx, policy, access, parked, record.headers.get(h.TRACEPARENT)
+                )
+        except EventRefused as refusal:
+            await ctx.refuse_parked(record, refusal)
     return wrote

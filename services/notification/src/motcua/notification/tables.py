@@ -56,6 +56,11 @@ class DossierContact(SQLModel, table=True):
     )
     recipient_role: str | None = Field(default=None, max_length=16)
     withdrawn: bool = False
+    status: int = Field(default=0)
+    """The dossier's status as far as notification can tell (the shared status
+    table applied to the events it reads): an event impossible from it is
+    refused. 0: not followed (imported history)."""
+    imported: bool = False
     created_at: datetime = _when()
     updated_at: datetime = _when()
 
@@ -164,19 +169,6 @@ class Waybill(SQLModel, table=True):
     used_at: datetime | None = _when(nullable=True)
 
 
-class ParkedEvent(SQLModel, table=True):
-    """An event that arrived before the dossier's contact data: applied when it
-    comes (events of different producers can be reordered)."""
-
-    __tablename__ = "notification_parked_event"
-
-    event_id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid, primary_key=True))
-    dossier_code: str = Field(max_length=40, index=True)
-    payload: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
-    traceparent: str | None = Field(default=None, max_length=100)
-    parked_at: datetime = _when()
-
-
 NOTIFICATION_TABLES = frozenset(
     {
         "notification_dossier",
@@ -184,6 +176,5 @@ NOTIFICATION_TABLES = frozenset(
         "notification_notice",
         "notification_postal_order",
         "notification_waybill",
-        "notification_parked_event",
     }
 )

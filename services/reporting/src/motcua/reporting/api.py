@@ -384,7 +384,7 @@ async def _verified_dossier(
     async with ctx.runtime.sessions() as session:
         row = await session.get(DossierRow, code)
     stored = row.id_hash if row is not None else None
-    if row is None or not id_matches(stored, id_number, ctx.hash_id):
+    if row is None or not id_matches(stored, id_number, ctx.access.lookup_digest):
         ctx.limits.wrong_id_number(client, code)
         raise _NOT_FOUND
     return row

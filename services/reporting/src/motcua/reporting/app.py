@@ -37,7 +37,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
     )
     context = ReportingContext.create(settings, runtime)
     runtime.add_consumer(
-        Projector(context.hash_id),
+        Projector(context.access),
         topics=[DOSSIER_EVENTS, NOTIFICATION_EVENTS],
         description="Read model of every dossier and notification event.",
     )

@@ -9,10 +9,9 @@ from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
-from motcua.reporting.facts import IdHasher
-from motcua.reporting.lookup import id_hasher
 from motcua.reporting.settings import ReportingSettings
 from motcua.shared.errors import ApiError
+from motcua.shared.personal_data import PersonalDataAccess, load_keys
 from motcua.shared.service import ServiceRuntime
 
 _TOO_MANY = ApiError(
@@ -63,7 +62,8 @@ class PublicLimits:
 class ReportingContext:
     settings: ReportingSettings
     runtime: ServiceRuntime
-    hash_id: IdHasher
+    access: PersonalDataAccess
+    """Reporting's path to personal data: the lookup digest (ADR 0007)."""
     limits: PublicLimits
 
     @classmethod
@@ -73,7 +73,9 @@ class ReportingContext:
         return cls(
             settings=settings,
             runtime=runtime,
-            hash_id=id_hasher(settings.lookup_secret.get_secret_value().encode()),
+            access=PersonalDataAccess(
+                settings.service_name, load_keys(settings.common)
+            ),
             limits=PublicLimits(
                 per_client=parse_many(settings.public_rate_limit),
                 per_client_and_code=parse_many(settings.public_code_rate_limit),

@@ -15,7 +15,7 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from motcua.reporting.bieu06 import Closure, Occurrence
 from motcua.reporting.periods import OPEN_DAY, day_number
@@ -23,8 +23,8 @@ from motcua.shared.contracts import EventData, EventEnvelope
 from motcua.shared.contracts.common import DossierStatus
 from motcua.shared.contracts.dossier import (
     DossierRatedV1,
-    DossierReceivedV1,
-    DossierRefusedV1,
+    DossierReceivedV2,
+    DossierRefusedV2,
     DossierSubmittedV1,
     DossierWithdrawnV1,
 )
@@ -40,7 +40,12 @@ from motcua.shared.contracts.handoff import (
     SupplementRequestedV1,
 )
 from motcua.shared.contracts.notification import PostalOrderCreatedV1
-from motcua.shared.domain.status import status_after_event
+from motcua.shared.domain.status import (
+    DossierAction,
+    action_of,
+    status_after_event,
+    status_after_event_seen,
+)
 from motcua.shared.domain.timeliness import Granularity, timeliness
 
 
@@ -132,11 +137,57 @@ class Projected:
 
 
 IdHasher = Callable[[str], str]
+"""The lookup digest of an ID number a citizen types (HMAC, see
+:func:`motcua.shared.personal_data.lookup_digest`)."""
+
+
+class CreationRepeatedError(ValueError):
+    """A second reception (or refusal) of a dossier already received or
+    refused here: the first stands, this one must not be applied."""
+
+
+class IllegalEventError(ValueError):
+    """An act the shared status table does not allow from the dossier's
+    status as reporting records it."""
+
+
+STATUS_LAGS: Final = frozenset(
+    {
+        DossierAction.START_PROCESSING,  # dossier.routed: 2 until the hand-over
+        DossierAction.RECEIVE_SUPPLEMENT,  # 5 until dossier.processing_resumed
+        DossierAction.RECORD_FEE_PAYMENT,  # 6 until dossier.processing_resumed
+    }
+)
+"""Acts whose events reporting folds without moving the status it keeps."""
+
+
+def check_act(facts: DossierFacts, event: EventEnvelope[EventData]) -> None:
+    """Refuse an act impossible from the dossier's recorded status (a result
+    delivered while processing, anything after a withdrawal). A dossier not
+    created here yet is not checked: an event may overtake its reception
+    (it counts nowhere until the reception comes, see ``monthly``)."""
+    if facts.procedure_code is None or facts.status == 0:
+        return
+    if event.imported or facts.imported:
+        if event.imported and not facts.imported:
+            msg = f"{event.event_type}: imported history about a live dossier"
+            raise IllegalEventError(msg)
+        return  # history describes past states, not each move
+    status = DossierStatus(facts.status)
+    if action_of(event.event_type) is None:
+        return
+    if status_after_event_seen(status, event.event_type, unseen=STATUS_LAGS) is None:
+        msg = (
+            f"{event.event_type} for dossier {facts.dossier_code} at status "
+            f"{int(status)} ({status.name.lower()})"
+        )
+        raise IllegalEventError(msg)
+
 
 FOLDED_TYPES: tuple[type[EventData], ...] = (
     DossierSubmittedV1,
-    DossierReceivedV1,
-    DossierRefusedV1,
+    DossierReceivedV2,
+    DossierRefusedV2,
     DossierRoutedV1,
     HandoffOfferedV1,
     SupplementRequestedV1,
@@ -161,9 +212,11 @@ def folds(event: EventEnvelope[EventData]) -> bool:
 
 
 def apply_event(
-    facts: DossierFacts, event: EventEnvelope[EventData], hash_id: IdHasher
+    facts: DossierFacts, event: EventEnvelope[EventData], id_digest: str | None = None
 ) -> Projected:
-    """Fold one event into a dossier's facts."""
+    """Fold one event into a dossier's facts. ``id_digest``: for a reception,
+    the lookup digest of the applicant's ID number (sealed for reporting in
+    the event). Raises :class:`CreationRepeatedError`."""
     out = Projected(replace(facts))
     if not folds(event):
         return out
@@ -173,10 +226,12 @@ def apply_event(
         case DossierSubmittedV1() as d:
             _describe(new, d.procedure_code, d.receiving_agency_code, d.channel.value)
             _follow(new, event.event_type)
-        case DossierReceivedV1() as d:
-            _apply_received(new, d, event.imported, hash_id)
+        case DossierReceivedV2() as d:
+            _not_created(facts, event)
+            _apply_received(new, d, event.imported, id_digest)
             _follow(new, event.event_type)
-        case DossierRefusedV1() as d:
+        case DossierRefusedV2() as d:
+            _not_created(facts, event)
             _describe(new, d.procedure_code, d.receiving_agency_code, d.channel.value)
             _follow(new, event.event_type)
             out.occurrences.append((Occurrence.REFUSAL, at))
@@ -229,6 +284,12 @@ def apply_event(
     return out
 
 
+def _not_created(facts: DossierFacts, event: EventEnvelope[EventData]) -> None:
+    if facts.received_at is not None or facts.status == DossierStatus.REFUSED:
+        msg = f"{event.event_type} for dossier {facts.dossier_code}, created already"
+        raise CreationRepeatedError(msg)
+
+
 def _describe(
     facts: DossierFacts, procedure_code: str, agency_code: str, channel: str
 ) -> None:
@@ -238,7 +299,7 @@ def _describe(
 
 
 def _apply_received(
-    facts: DossierFacts, d: DossierReceivedV1, imported: bool, hash_id: IdHasher
+    facts: DossierFacts, d: DossierReceivedV2, imported: bool, id_digest: str | None
 ) -> None:
     facts.procedure_code = d.procedure_code
     facts.procedure_name = d.procedure_name
@@ -253,8 +314,7 @@ def _apply_received(
     facts.received_at = d.received_at
     facts.due_at = d.due_at
     facts.initial_due_at = d.due_at
-    if d.applicant.id_number:
-        facts.id_hash = hash_id(d.applicant.id_number)
+    facts.id_hash = id_digest
 
 
 def _follow(facts: DossierFacts, event_type: str) -> None:

@@ -1,33 +1,17 @@
 """Citizens' status lookup (tra cứu hồ sơ), pure.
 
-The applicant's ID number is never stored: the projection keeps an HMAC of it
-(keyed by a secret setting), and a lookup compares HMACs in constant time.
+The applicant's ID number never reaches reporting: intake seals its HMAC (the
+lookup key of the personal-data key ring, ADR 0007) for reporting, the
+projection keeps it, and a lookup compares HMACs in constant time.
 What a citizen sees is the status, the appointment and the steps, with no
 personal data and no officer names.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 
 from motcua.reporting.facts import IdHasher
-
-
-def normalise_id_number(id_number: str) -> str:
-    return "".join(id_number.split()).upper()
-
-
-def id_hasher(secret: bytes) -> IdHasher:
-    """HMAC-SHA256 of a normalised ID number, hex."""
-
-    def hash_id(id_number: str) -> str:
-        digest = hmac.new(
-            secret, normalise_id_number(id_number).encode(), hashlib.sha256
-        )
-        return digest.hexdigest()
-
-    return hash_id
 
 
 def id_matches(stored_hash: str | None, given: str, hash_id: IdHasher) -> bool:

@@ -56,8 +56,15 @@ class Figures(defaultdict[MonthKey, defaultdict[str, float]]):
 
 
 def contribution(row: Mapping[str, Any]) -> Figures:
-    """What a dossier row (``DossierFacts.row_values()``) adds to the months."""
+    """What a dossier row (``DossierFacts.row_values()``) adds to the months.
+
+    Nothing until reporting has seen the dossier created (submitted, received
+    or refused: the event that names its procedure): an event about a code
+    nobody received (a forgery, or one overtaking its reception) counts
+    nowhere, and counts once the reception arrives."""
     figures = Figures()
+    if not row.get("procedure_code"):
+        return figures
     group = tuple(row.get(c) or "" for c in GROUP_COLUMNS)
     for kind, day in row.get("occurrence_days") or ():
         figures[(month_index(day), *group)][kind] += 1  # type: ignore[index]

@@ -33,10 +33,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, registry
 
 from motcua.reporting.facts import (
+    CreationRepeatedError,
     DossierFacts,
-    IdHasher,
+    IllegalEventError,
     Projected,
     apply_event,
+    check_act,
     folds,
 )
 from motcua.reporting.monthly import GROUP_COLUMNS, MEASURES, Figures, difference
@@ -51,10 +53,11 @@ from motcua.reporting.tables import (
 )
 from motcua.shared.contracts import EventData, EventEnvelope
 from motcua.shared.contracts import headers as h
-from motcua.shared.contracts.dossier import DossierReceivedV1
+from motcua.shared.contracts.dossier import DossierReceivedV2, DossierRefusedV2
 from motcua.shared.db import utcnow
-from motcua.shared.messaging import ConsumedRecord, HandlerContext
+from motcua.shared.messaging import ConsumedRecord, EventRefused, HandlerContext
 from motcua.shared.messaging.consumer import INFRASTRUCTURE_ERRORS
+from motcua.shared.personal_data import PersonalDataAccess, SealBrokenError
 from motcua.shared.signing.guard import Checked
 from motcua.shared.telemetry import trace_id_from_traceparent
 
@@ -142,7 +145,7 @@ def side_values(
 def labels_of(event: EventEnvelope[EventData]) -> list[tuple[str, str, str]]:
     """(kind, code, name) of the procedure and field a reception names."""
     data = event.data
-    if not isinstance(data, DossierReceivedV1):
+    if not isinstance(data, DossierReceivedV2):
         return []
     labels = [("procedure", data.procedure_code, data.procedure_name)]
     if data.field_code and data.field_name:
@@ -356,11 +359,32 @@ async def _load(session: AsyncSession, code: str) -> _Dossier:
     return _Dossier(facts, facts.row_values())
 
 
+def fold(
+    facts: DossierFacts, event: EventEnvelope[EventData], access: PersonalDataAccess
+) -> Projected:
+    """:func:`apply_event` as the consumer applies it: a reception's lookup
+    digest taken from the block sealed for reporting (ADR 0007), and what must
+    not be applied refused. Shared by the live projection and the rebuild."""
+    digest = None
+    if isinstance(event.data, DossierReceivedV2 | DossierRefusedV2):
+        try:  # opening also proves intake sealed it: a forgery is refused
+            digest = access.open_event(event, purpose="lookup").id_digest
+        except SealBrokenError as exc:
+            raise EventRefused("invalid_payload", str(exc)) from None
+    try:
+        check_act(facts, event)
+        return apply_event(facts, event, digest)
+    except CreationRepeatedError as exc:
+        raise EventRefused("duplicate_creation", str(exc)) from None
+    except IllegalEventError as exc:
+        raise EventRefused("illegal_transition", str(exc)) from None
+
+
 class Projector:
     """The reporting consumer's handler."""
 
-    def __init__(self, hash_id: IdHasher) -> None:
-        self.hash_id = hash_id
+    def __init__(self, access: PersonalDataAccess) -> None:
+        self.access = access
         self.eager = False
         """Set when rows failed to be written at a batch's flush: batches then
         write record by record until one commits."""
@@ -377,7 +401,7 @@ class Projector:
             if dossier is None:
                 dossier = batch.dossiers[code] = await _load(session, code)
             before = dossier.facts
-            projected = apply_event(before, event, self.hash_id)
+            projected = fold(before, event, self.access)
             occurrences, changes = side_values(event, projected)
             labels = labels_of(event)
             if projected.facts != before or projected.occurrences:

@@ -291,6 +291,7 @@ class _Aggregation:
             .where(
                 OCCURRENCE.c.occurred_day >= first,
                 OCCURRENCE.c.occurred_day < after,
+                DOSSIER.c.procedure_code.is_not(None),  # created (monthly.contribution)
             )
             .group_by(*self.keys, OCCURRENCE.c.kind)
         )

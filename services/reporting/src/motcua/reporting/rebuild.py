@@ -23,13 +23,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from motcua.reporting.broker_view import active_members, high_watermarks
-from motcua.reporting.facts import DossierFacts, IdHasher, apply_event
-from motcua.reporting.lookup import id_hasher
+from motcua.reporting.facts import DossierFacts
 from motcua.reporting.monthly import Figures, difference
 from motcua.reporting.projections import (
     Projector,
     add_figures,
     facts_of,
+    fold,
     labels_of,
     remember_labels,
     side_values,
@@ -43,12 +43,18 @@ from motcua.reporting.tables import (
     ScheduleChangeRow,
     TimelineEntry,
 )
-from motcua.shared.contracts import EventData, EventEnvelope, parse_event
+from motcua.shared.contracts import EventData, EventEnvelope
 from motcua.shared.contracts.topics import BUSINESS_TOPICS
 from motcua.shared.db import create_engine, create_session_factory, migrate, utcnow
 from motcua.shared.kafka import _admin_kwargs
-from motcua.shared.messaging import ConsumedRecord, EventConsumer, InboxRecord
+from motcua.shared.messaging import (
+    ConsumedRecord,
+    EventConsumer,
+    EventRefused,
+    InboxRecord,
+)
 from motcua.shared.messaging.consumer import INFRASTRUCTURE_ERRORS
+from motcua.shared.personal_data import PersonalDataAccess, load_keys
 from motcua.shared.signing.canonical import split_body
 from motcua.shared.signing.chain import ChainState
 from motcua.shared.signing.guard import ChainGuard, Checked
@@ -119,7 +125,9 @@ def bulk_replay(
 ) -> BulkReplay:
     """The rebuild's applier, with the live consumer core as its fallback."""
     group = settings.service_name
-    projector = Projector(id_hasher(settings.lookup_secret.get_secret_value().encode()))
+    projector = Projector(
+        PersonalDataAccess(settings.service_name, load_keys(settings.common))
+    )
     keys = key_material(settings.common, settings.signing)
     guard = ChainGuard(lambda: keys, settings.signing)
     consumer = EventConsumer(
@@ -132,7 +140,7 @@ def bulk_replay(
         guard=guard,
     )
     return BulkReplay(
-        sessions, group, projector.hash_id, fallback=consumer, keys=keys, guard=guard
+        sessions, group, projector.access, fallback=consumer, keys=keys, guard=guard
     )
 
 
@@ -225,7 +233,7 @@ class BulkReplay:
         self,
         sessions: async_sessionmaker[AsyncSession],
         group: str,
-        hash_id: IdHasher,
+        access: PersonalDataAccess,
         *,
         fallback: EventConsumer,
         keys: KeyMaterial,
@@ -233,14 +241,22 @@ class BulkReplay:
     ) -> None:
         self._sessions = sessions
         self._group = group
-        self._hash_id = hash_id
+        self._access = access
         self._fallback = fallback
         self._keys = keys
         self._guard = guard
 
     async def apply(self, records: Sequence[ConsumedRecord]) -> None:
-        try:
-            parsed = [(r, parse_event(r.value)) for r in records]
+        try:  # the consumer's own checks: a record it refuses goes through it
+            parsed = []
+            for record in records:
+                admitted = self._fallback.admission.admit(record)
+                if admitted is None or not admitted.handled:
+                    raise EventRefused("unknown_event_type", "not handled")
+                if record.message_id != str(admitted.envelope.event_id):
+                    # the guard's replay and event-id checks, in the core
+                    raise EventRefused("signature_invalid", "event-id header")
+                parsed.append((record, admitted.envelope))
             async with self._sessions() as session, session.begin():
                 await self._apply(session, parsed)
         except INFRASTRUCTURE_ERRORS:
@@ -269,7 +285,7 @@ class BulkReplay:
         for record, event in fresh:
             code = event.dossier_code
             before = facts.get(code) or DossierFacts(code)
-            projected = apply_event(before, event, self._hash_id)
+            projected = fold(before, event, self._access)
             if projected.facts != before or projected.occurrences:
                 facts[code] = projected.facts
                 touched.add(code)

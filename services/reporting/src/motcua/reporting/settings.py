@@ -2,12 +2,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from motcua.shared.settings import ServiceSettings
-
-DEV_LOOKUP_SECRET = "motcua-reporting-development-lookup-key"  # noqa: S105  (refused in production)
 
 
 class ReportingSettings(ServiceSettings):
@@ -17,11 +15,6 @@ class ReportingSettings(ServiceSettings):
     default_port: ClassVar[int] = 8004
     model_config = SettingsConfigDict(env_prefix="MOTCUA_REPORTING_", extra="ignore")
 
-    lookup_secret: SecretStr = Field(
-        default=SecretStr(DEV_LOOKUP_SECRET),
-        description="Key of the HMAC kept instead of applicants' ID numbers (public "
-        "lookup and rating). Changing it needs `motcua reporting rebuild`.",
-    )
     public_rate_limit: str = Field(
         default="30/minute",
         description="Public lookups and ratings allowed per client address "
@@ -63,13 +56,3 @@ class ReportingSettings(ServiceSettings):
     @property
     def groups(self) -> list[str]:
         return [g.strip() for g in self.console_groups.split(",") if g.strip()]
-
-    @model_validator(mode="after")
-    def _no_dev_secret_in_production(self) -> ReportingSettings:
-        if (
-            self.common.environment == "production"
-            and self.lookup_secret.get_secret_value() == DEV_LOOKUP_SECRET
-        ):
-            msg = "MOTCUA_REPORTING_LOOKUP_SECRET must be set in production"
-            raise ValueError(msg)
-        return self

@@ -11,7 +11,7 @@ from motcua.routing import api
 from motcua.routing.context import Clock, Routing
 from motcua.routing.domain import DeadlinePolicy
 from motcua.routing.handlers import (
-    HANDLED_EVENT_TYPES,
+    HANDLED_EVENTS,
     DossierEventHandler,
 )
 from motcua.routing.scheduler import DeadlineScheduler
@@ -39,6 +39,7 @@ from motcua.shared.contracts.handoff import (
 from motcua.shared.contracts.topics import DOSSIER_EVENTS, NOTIFICATION_EVENTS
 from motcua.shared.domain.agencies import load_registry
 from motcua.shared.domain.calendar import load_calendar
+from motcua.shared.personal_data import PersonalDataAccess, load_keys
 from motcua.shared.service import ServiceRuntime, create_http_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -86,10 +87,12 @@ def create_app(
         runtime=runtime, registry=load_registry(), policy=policy, clock=clock
     )
     runtime.add_consumer(
-        DossierEventHandler(routing),
+        DossierEventHandler(
+            routing, PersonalDataAccess("routing", load_keys(settings.common))
+        ),
         topics=[DOSSIER_EVENTS, NOTIFICATION_EVENTS],
         group_id=settings.consumer_group,
-        event_types=HANDLED_EVENT_TYPES,
+        handles=HANDLED_EVENTS,
         description="Routes received dossiers; resumes on supplements; stops on "
         "withdrawal; marks results delivered by post.",
     )

@@ -34,7 +34,7 @@ from motcua.routing.repository import (
 from motcua.routing.tables import RoutedDossier
 from motcua.routing.workflow import Start, decide_start
 from motcua.shared.auth import Principal
-from motcua.shared.contracts.dossier import DossierReceivedV1, WorkflowStep
+from motcua.shared.contracts.dossier import DossierReceivedV2, WorkflowStep
 from motcua.shared.contracts.envelope import VN_TZ
 from motcua.shared.errors import ApiError
 
@@ -45,7 +45,7 @@ Decision = Callable[[Dossier, Officer, datetime], Outcome]
 
 def _new_dossier_values(
     code: str,
-    received: DossierReceivedV1,
+    received: DossierReceivedV2,
     *,
     imported: bool,
     correlation_id: str,
@@ -67,7 +67,7 @@ def _new_dossier_values(
     }
 
 
-def routing_request(routing: Routing, received: DossierReceivedV1) -> RoutingRequest:
+def routing_request(routing: Routing, received: DossierReceivedV2) -> RoutingRequest:
     workflow = tuple(received.workflow)
     if not workflow:
         workflow = default_workflow(_hours_until_due(routing, received))
@@ -80,7 +80,7 @@ def routing_request(routing: Routing, received: DossierReceivedV1) -> RoutingReq
     )
 
 
-def _hours_until_due(routing: Routing, received: DossierReceivedV1) -> float:
+def _hours_until_due(routing: Routing, received: DossierReceivedV2) -> float:
     if received.due_at is None:
         return 0.0
     span = routing.policy.calendar.working_time_between(
@@ -119,7 +119,7 @@ async def route_new_dossier(
     session: AsyncSession,
     routing: Routing,
     code: str,
-    received: DossierReceivedV1,
+    received: DossierReceivedV2,
     *,
     imported: bool,
     correlation_id: str,
@@ -157,7 +157,7 @@ async def route_new_dossier(
         dossier = start.outcome.dossier
         values.update(_start_columns(start))
     values.update(dossier_columns(dossier))
-    inserted, parked = await insert_new_dossier(session, values)
+    inserted, parked = await insert_new_dossier(session, values, emit.consumer)
     if not inserted:
         return False, False
     if start is None:

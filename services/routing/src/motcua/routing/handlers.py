@@ -13,7 +13,11 @@ Consumed (group ``routing``):
 
 Routing's own events come back on the topic and are skipped. An event about a
 dossier routing has not seen yet (the rare reordering between producers) is
-parked and applied right after that dossier's ``dossier.received``.
+parked and applied right after that dossier's ``dossier.received``, or
+dead-lettered (``parked_expired``) if that never comes. Refused, each with its
+reason: a second ``dossier.received`` for a dossier already here
+(``duplicate_creation``), a reception whose sealed block does not open: intake
+did not send it (``invalid_payload``).
 """
 
 from __future__ import annotations
@@ -30,15 +34,14 @@ from motcua.routing.repository import (
     ConsumerEmitter,
     apply_outcome,
     load_dossier,
-    park,
     record_event,
-    take_parked,
 )
 from motcua.routing.tables import RoutedDossier
 from motcua.routing.workflow import deliver_by_post, withdraw
 from motcua.shared.contracts import EventData, EventEnvelope
+from motcua.shared.contracts.common import DossierStatus
 from motcua.shared.contracts.dossier import (
-    DossierReceivedV1,
+    DossierReceivedV2,
     DossierSupplementReceivedV1,
     DossierWithdrawnV1,
 )
@@ -48,14 +51,15 @@ from motcua.shared.contracts.handoff import (
     ResultRecordedV1,
 )
 from motcua.shared.contracts.notification import PostalStatusChangedV1
-from motcua.shared.messaging import HandlerContext
+from motcua.shared.messaging import EventRefused, HandlerContext
+from motcua.shared.personal_data import PersonalDataAccess, SealBrokenError
 from motcua.shared.signing.store import open_chain
 
 log = structlog.get_logger(__name__)
 
 POSTAL_DELIVERED = "delivered"
 HANDLED_EVENTS: tuple[type[EventData], ...] = (
-    DossierReceivedV1,
+    DossierReceivedV2,
     DossierSupplementReceivedV1,
     DossierWithdrawnV1,
     PostalStatusChangedV1,
@@ -63,7 +67,6 @@ HANDLED_EVENTS: tuple[type[EventData], ...] = (
     ResultDeliveredV1,
     ProcessingStoppedV1,
 )
-HANDLED_EVENT_TYPES = frozenset(model.EVENT_TYPE for model in HANDLED_EVENTS)
 """Everything else (most of all routing's own hand-off events coming back) is
 acknowledged by the consumer without being parsed."""
 
@@ -71,8 +74,11 @@ acknowledged by the consumer without being parsed."""
 class DossierEventHandler:
     """The consumer of ``motcua.dossier.events`` and ``motcua.notification.events``."""
 
-    def __init__(self, routing: Routing) -> None:
+    def __init__(self, routing: Routing, origin: PersonalDataAccess) -> None:
         self._routing = routing
+        self._origin = origin
+        """Opens routing's (empty) sealed block of a reception: only intake
+        can have made it (ADR 0007)."""
 
     async def __call__(
         self, ctx: HandlerContext, event: EventEnvelope[EventData]
@@ -80,7 +86,7 @@ class DossierEventHandler:
         if event.producer == ctx.producer:
             return  # our own events, back from the topic
         match event.data:
-            case DossierReceivedV1() as received:
+            case DossierReceivedV2() as received:
                 await self._received(ctx, event, received)
             case DossierSupplementReceivedV1() | DossierWithdrawnV1():
                 await self._about_dossier(ctx, event)
@@ -99,10 +105,14 @@ class DossierEventHandler:
         self,
         ctx: HandlerContext,
         event: EventEnvelope[Any],
-        received: DossierReceivedV1,
+        received: DossierReceivedV2,
     ) -> None:
         code = event.dossier_code
         session = ctx.session
+        try:
+            self._origin.open_event(event, purpose="origin")
+        except SealBrokenError as exc:
+            raise EventRefused("invalid_payload", str(exc)) from None
         await open_chain(session, code)  # the chain's lock first (ADR 0012)
         written, has_parked = await route_new_dossier(
             session,
@@ -115,10 +125,7 @@ class DossierEventHandler:
             emit=ConsumerEmitter(ctx, event),
         )
         if not written:
-            # The same dossier announced again under another event id: keep
-            # the first (the inbox already dropped exact duplicates).
-            log.info("dossier_already_routed", dossier_code=code)
-            return
+            raise _duplicate(code)
         record_event(session, event, ctx.record.value)
         if has_parked:
             await self._apply_parked(ctx, code)
@@ -126,22 +133,28 @@ class DossierEventHandler:
     async def _apply_parked(self, ctx: HandlerContext, code: str) -> None:
         """Apply the events that arrived before this dossier's reception."""
         row: RoutedDossier | None = None
-        for parked, body in await take_parked(ctx.session, code):
+        taken = await ctx.take_parked(code)
+        for record, parked in sorted(taken, key=lambda t: t[1].occurred_at):
             if row is None:
                 loaded = await load_dossier(ctx.session, code)
                 assert loaded is not None
                 row = loaded[0]
+            try:
+                async with ctx.session.begin_nested():
+                    await self._apply(ctx, parked, row, record.value)
+            except EventRefused as refusal:
+                await ctx.refuse_parked(record, refusal)
+                continue
             log.info(
                 "parked_event_applied", dossier_code=code, parked_type=parked.event_type
             )
-            await self._apply(ctx, parked, row, body)
 
     async def _about_dossier(
         self, ctx: HandlerContext, event: EventEnvelope[Any]
     ) -> None:
         loaded = await load_dossier(ctx.session, event.dossier_code, lock=True)
         if loaded is None:
-            if await park(ctx.session, event, ctx.record.value):
+            if await ctx.park(event.dossier_code):
                 log.info("event_parked", dossier_code=event.dossier_code)
             return
         await self._apply(ctx, event, loaded[0], ctx.record.value)
@@ -177,12 +190,7 @@ class DossierEventHandler:
                 self._record_history(ctx, event, row, history, body)
                 return
         if outcome is None:
-            log.info(
-                "event_not_applicable",
-                dossier_code=row.code,
-                status=row.status,
-            )
-            return
+            raise _illegal(event, row)
         await apply_outcome(ctx.session, row, outcome, ConsumerEmitter(ctx, event))
 
     @staticmethod
@@ -195,7 +203,27 @@ class DossierEventHandler:
     ) -> None:
         """Imported history describes a past state: record it, start nothing."""
         if not row.imported:
-            log.info("history_for_live_dossier_ignored", dossier_code=row.code)
-            return
+            raise _illegal(event, row, "imported history about a live dossier")
         row.status = int(history.status)
         record_event(ctx.session, event, body)
+
+
+def _duplicate(code: str) -> EventRefused:
+    """The same dossier announced again under another event id (the inbox
+    drops exact repeats): the first reception stands."""
+    return EventRefused(
+        "duplicate_creation", f"dossier {code} was received here already"
+    )
+
+
+def _illegal(
+    event: EventEnvelope[Any], row: RoutedDossier, why: str = ""
+) -> EventRefused:
+    """Not possible in the dossier's state as routing records it (the status
+    table of :mod:`motcua.shared.domain.status`)."""
+    status = DossierStatus(row.status)
+    return EventRefused(
+        "illegal_transition",
+        f"{event.event_type} for dossier {row.code} at status {int(status)} "
+        f"({status.name.lower()})" + (f": {why}" if why else ""),
+    )

@@ -28,7 +28,6 @@ from motcua.routing.domain import (
 from motcua.routing.tables import (
     DossierEventRow,
     HandoffRow,
-    ParkedEvent,
     PauseRow,
     RoutedDossier,
 )
@@ -38,6 +37,7 @@ from motcua.shared.contracts.envelope import EventEnvelope, new_event, parse_eve
 from motcua.shared.contracts.handoff import RoutedStep, Timeliness
 from motcua.shared.db import utcnow
 from motcua.shared.messaging import HandlerContext
+from motcua.shared.messaging.consumer import PARKED
 from motcua.shared.messaging.outbox import add_sealed_event
 from motcua.shared.signing.store import open_chain
 
@@ -63,6 +63,11 @@ class ConsumerEmitter:
     def __init__(self, ctx: HandlerContext, cause: EventEnvelope[Any]) -> None:
         self._ctx = ctx
         self._cause = cause
+
+    @property
+    def consumer(self) -> str:
+        """The consumer group (whose parking lot holds events for the dossier)."""
+        return self._ctx.consumer
 
     def __call__(self, emit: Emit, dossier_code: str) -> EventEnvelope[Any]:
         return self.with_payload(emit, dossier_code)[0]
@@ -353,7 +358,7 @@ _NEW_DOSSIER: dict[str, Any] = {}
 
 
 async def insert_new_dossier(
-    session: AsyncSession, values: dict[str, Any]
+    session: AsyncSession, values: dict[str, Any], consumer: str
 ) -> tuple[bool, bool]:
     """Insert a dossier row unless one with its code exists (Core, at once).
 
@@ -365,19 +370,22 @@ async def insert_new_dossier(
     stmt = _NEW_DOSSIER.get(dialect)
     if stmt is None:
         t = RoutedDossier.__table__  # type: ignore[attr-defined]
-        parked = ParkedEvent.__table__  # type: ignore[attr-defined]
+        parked = PARKED
         stmt = _NEW_DOSSIER[dialect] = (
             _insert(session)(t)
             .on_conflict_do_nothing(index_elements=["code"])
             .returning(
                 t.c.code,
                 sa.exists()
-                .where(parked.c.dossier_code == sa.bindparam("parked_code"))
+                .where(
+                    parked.c.consumer == sa.bindparam("parked_consumer"),
+                    parked.c.dossier_code == sa.bindparam("parked_code"),
+                )
                 .label("parked"),
             )
         )
     # one statement object, the values as parameters: compiled once, cached
-    params = {**values, "parked_code": values["code"]}
+    params = {**values, "parked_code": values["code"], "parked_consumer": consumer}
     found = (await session.execute(stmt, params)).first()
     if found is None:
         return False, False
@@ -428,7 +436,7 @@ async def apply_outcome(
     return envelopes
 
 
-# -- parking events that arrive before their dossier ----------------------------------------
+# -- inserts --------------------------------------------------------------------
 
 
 def _insert(session: AsyncSession) -> Callable[..., Any]:
@@ -443,36 +451,3 @@ async def insert_ignoring_duplicates(
     stmt = _insert(session)(table).values(**values).on_conflict_do_nothing()
     result = await session.execute(stmt)
     return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-async def park(
-    session: AsyncSession, envelope: EventEnvelope[Any], body: bytes
-) -> bool:
-    return await insert_ignoring_duplicates(
-        session,
-        ParkedEvent.__table__,  # type: ignore[attr-defined]
-        {
-            "dossier_code": envelope.dossier_code,
-            "event_id": str(envelope.event_id),
-            "payload": body,
-            "parked_at": utcnow(),
-        },
-    )
-
-
-async def take_parked(
-    session: AsyncSession, code: str
-) -> list[tuple[EventEnvelope[Any], bytes]]:
-    """The events parked for ``code``, oldest first; they are removed."""
-    stmt = (
-        sa.select(ParkedEvent)
-        .where(col(ParkedEvent.dossier_code) == code)
-        .order_by(col(ParkedEvent.id))
-    )
-    with session.no_autoflush:  # nothing pending can be a parked row
-        rows = list((await session.execute(stmt)).scalars().all())
-    for parked in rows:
-        await session.delete(parked)
-    events = [(parse_event(r.payload), bytes(r.payload)) for r in rows]
-    events.sort(key=lambda e: e[0].occurred_at)
-    return events

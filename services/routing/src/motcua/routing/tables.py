@@ -151,21 +151,6 @@ class DossierEventRow(SQLModel, table=True):
     envelope: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
 
 
-class ParkedEvent(SQLModel, table=True):
-    """An event that arrived before the dossier it is about; applied when
-    ``dossier.received`` arrives."""
-
-    __tablename__ = "routing_parked_event"
-
-    id: int | None = Field(default=None, primary_key=True)
-    dossier_code: str = Field(max_length=40, index=True)
-    event_id: str = Field(max_length=64, unique=True)
-    payload: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
-    parked_at: datetime = Field(
-        default_factory=utcnow, sa_column=sa.Column(UTCDateTime, nullable=False)
-    )
-
-
 ROUTING_TABLES = frozenset(
     {
         "routing_dossier",
@@ -173,6 +158,5 @@ ROUTING_TABLES = frozenset(
         "routing_pause",
         "routing_deadline_alarm",
         "routing_dossier_event",
-        "routing_parked_event",
     }
 )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from motcua.shared.contracts.common import (
     AgencyLevel,
@@ -24,11 +26,28 @@ class DossierEventData(EventData):
 
 
 class _Part(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", str_max_length=2000)
+
+
+ServiceName = Annotated[
+    str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$", max_length=32)
+]
+SealedBlock = Annotated[str, StringConstraints(max_length=16_384)]
+SealedPersonalData = Annotated[
+    dict[ServiceName, SealedBlock],
+    Field(
+        max_length=16,
+        description="The people of the dossier, sealed per entitled service: "
+        "service name → JWE (RFC 7516 compact, `dir`/`A256GCM`) only that service "
+        "can open (ADR 0007, `motcua.shared.personal_data`).",
+    ),
+]
+"""What carries a dossier's people on the shared topic: never in clear."""
 
 
 class Person(_Part):
-    """An applicant or representative. Personal data: never logged."""
+    """An applicant or representative. Personal data: never logged, and on a
+    topic only inside :data:`SealedPersonalData`."""
 
     kind: ApplicantKind = ApplicantKind.CITIZEN
     full_name: str
@@ -50,6 +69,24 @@ class PostalAddress(_Part):
     province_name: str | None = None
     commune_code: str | None = None
     commune_name: str | None = None
+
+
+class PersonalData(BaseModel):
+    """The people of a dossier as intake collected them: what
+    :data:`SealedPersonalData` carries, sealed (never on a topic in clear; see
+    :mod:`motcua.shared.personal_data`). What a service opens has the fields it
+    is not entitled to set to ``None``."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    applicant: Person | None = None
+    representative: Person | None = None
+    postal_address: PostalAddress | None = None
+    id_digest: str | None = Field(
+        default=None,
+        description="HMAC-SHA256 (lookup key) of the applicant's normalised ID "
+        "number, hex: what the public lookup compares.",
+    )
 
 
 class SubmittedComponent(_Part):
@@ -85,12 +122,18 @@ class DossierSubmittedV1(DossierEventData):
     status: DossierStatus = DossierStatus.SUBMITTED
 
 
-class DossierReceivedV1(DossierEventData):
-    """Accepted as complete and valid: the legal clock starts (status 2)."""
+class DossierReceivedV2(DossierEventData):
+    """Accepted as complete and valid: the legal clock starts (status 2).
+
+    Version 2: who the applicant and the representative are and where the post
+    returns the result travel only in ``personal_data``, sealed per entitled
+    service (version 1 carried them in clear and is retired, ADR 0007).
+    """
 
     EVENT_TYPE = "dossier.received"
+    SCHEMA_VERSION = 2
 
-    procedure_code: str
+    procedure_code: str = Field(max_length=16)
     procedure_name: str
     procedure_version: int | None = Field(
         default=None,
@@ -109,7 +152,7 @@ class DossierReceivedV1(DossierEventData):
         default=None, description="Set when intake already knows the competent agency."
     )
     channel: Channel
-    receiving_agency_code: str
+    receiving_agency_code: str = Field(max_length=16)
     received_at: AwareDatetime
     clock_started_at: AwareDatetime | None = Field(
         default=None, description="First working instant at or after receipt."
@@ -121,43 +164,46 @@ class DossierReceivedV1(DossierEventData):
         default=None, description="Legal limit as `3wd`, `5h` or `same-day`."
     )
     status: DossierStatus = DossierStatus.RECEIVED
-    applicant: Person
-    representative: Person | None = None
+    personal_data: SealedPersonalData
     result_delivery: ResultDelivery = ResultDelivery.DESK
-    postal_address: PostalAddress | None = None
     filed_by: FiledBy = FiledBy.DESK_OFFICER
-    components: list[SubmittedComponent] = Field(default_factory=list)
-    workflow: list[WorkflowStep] = Field(default_factory=list)
+    components: list[SubmittedComponent] = Field(default_factory=list, max_length=200)
+    workflow: list[WorkflowStep] = Field(default_factory=list, max_length=50)
     notify_channels: list[NotificationChannel] = Field(
-        default_factory=lambda: [NotificationChannel.SMS, NotificationChannel.EMAIL]
+        default_factory=lambda: [NotificationChannel.SMS, NotificationChannel.EMAIL],
+        max_length=3,
     )
-    fee_vnd: int = 0
+    fee_vnd: int = Field(default=0, ge=0)
 
 
-class DossierRefusedV1(DossierEventData):
-    """Refused at intake, form 03 (status 3)."""
+class DossierRefusedV2(DossierEventData):
+    """Refused at intake, form 03 (status 3). Version 2: the applicant travels
+    sealed in ``personal_data`` (ADR 0007)."""
 
     EVENT_TYPE = "dossier.refused"
+    SCHEMA_VERSION = 2
 
-    procedure_code: str
-    receiving_agency_code: str
+    procedure_code: str = Field(max_length=16)
+    receiving_agency_code: str = Field(max_length=16)
     channel: Channel
-    reasons: list[str]
+    reasons: list[str] = Field(max_length=50)
     status: DossierStatus = DossierStatus.REFUSED
-    applicant: Person | None = None
+    personal_data: SealedPersonalData
 
 
-class DossierCompletionRequestedV1(DossierEventData):
-    """Incomplete at intake: the applicant got form 02 listing what to complete."""
+class DossierCompletionRequestedV2(DossierEventData):
+    """Incomplete at intake: the applicant got form 02 listing what to complete.
+    Version 2: the applicant travels sealed in ``personal_data`` (ADR 0007)."""
 
     EVENT_TYPE = "dossier.completion_requested"
+    SCHEMA_VERSION = 2
 
-    procedure_code: str
-    receiving_agency_code: str
+    procedure_code: str = Field(max_length=16)
+    receiving_agency_code: str = Field(max_length=16)
     channel: Channel
-    missing_components: list[str]
+    missing_components: list[str] = Field(max_length=200)
     instructions: str = ""
-    applicant: Person | None = None
+    personal_data: SealedPersonalData
 
 
 class DossierSupplementReceivedV1(DossierEventData):

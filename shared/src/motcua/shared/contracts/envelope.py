@@ -33,7 +33,7 @@ class EventData(BaseModel):
     ``SCHEMA_VERSION`` and a new class.
     """
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", str_max_length=4000)
 
     EVENT_TYPE: ClassVar[str] = ""
     SCHEMA_VERSION: ClassVar[int] = 1
@@ -166,7 +166,7 @@ def new_event(
         correlation_id = causation.correlation_id if causation else str(uuid.uuid4())
     if imported is None:
         imported = causation.imported if causation else False
-    envelope_cls = _envelope_of(type(data))
+    envelope_cls = envelope_class(type(data))
     envelope = envelope_cls(
         event_id=event_id or uuid.uuid4(),
         event_type=data.EVENT_TYPE,
@@ -190,7 +190,7 @@ class EventParseError(ValueError):
 _ENVELOPES: dict[type[EventData], type[EventEnvelope[Any]]] = {}
 
 
-def _envelope_of(model: type[EventData]) -> type[EventEnvelope[Any]]:
+def envelope_class(model: type[EventData]) -> type[EventEnvelope[Any]]:
     """``EventEnvelope[model]``, looked up once per model (pydantic's own
     lookup of a parametrised generic costs more than validating a payload)."""
     envelope_cls = _ENVELOPES.get(model)
@@ -223,7 +223,7 @@ def parse_envelope(obj: Any) -> EventEnvelope[EventData]:
         raise EventParseError(msg) from exc
     model = _REGISTRY.get(key, UnknownEventData)
     try:
-        envelope_cls = _envelope_of(model)
+        envelope_cls = envelope_class(model)
         return envelope_cls.model_validate(obj)
     except ValueError as exc:
         msg = f"invalid {key[0]} v{key[1]} event: {exc}"

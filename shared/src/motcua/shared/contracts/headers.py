@@ -31,11 +31,16 @@ DLT_ORIGINAL_KEY: Final = "dlt-original-key"
 DLT_ERROR: Final = "dlt-error"
 DLT_ERROR_TYPE: Final = "dlt-error-type"
 DLT_REASON: Final = "dlt-reason"
-"""Why the record was dead-lettered, as a stable code: ``malformed`` (not a valid
-envelope), ``handler_failed`` (the handler kept raising), or the reason a
-consumer refused to apply it (``unknown_event_type``, ``illegal_transition``,
-``unknown_dossier``, ``signature_invalid`` …: see :class:`EventRefused`)."""
+"""Why the record was dead-lettered, as a stable code: ``malformed``,
+``unknown_event_type``, ``invalid_payload`` (the generic checks of
+``motcua.shared.messaging.admission``), ``handler_failed`` (the handler kept
+raising), or the reason a consumer refused to apply it (``unknown_dossier``,
+``duplicate_creation``, ``illegal_transition``, ``parked_expired``,
+``signature_invalid`` …: see :class:`EventRefused` and docs/integrators.md)."""
 DLT_ATTEMPTS: Final = "dlt-attempts"
+DLT_BODY_BYTES: Final = "dlt-body-bytes"
+"""Set when the failed record was larger than an event may be: its size, while
+the dead letter keeps only its first ``MAX_EVENT_BYTES``."""
 DLT_FAILED_AT: Final = "dlt-failed-at"
 
 REPLAY_OF: Final = "replay-of"

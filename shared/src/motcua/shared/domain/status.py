@@ -42,7 +42,8 @@ and 10 are final: nothing leaves them (a stopped dossier cannot be withdrawn).
 
 Acting on a dossier: :func:`can` / :func:`apply` (which raises
 :class:`IllegalTransitionError` with a Vietnamese message). Following another
-service's events: :func:`action_of` and :func:`status_after_event`.
+service's events: :func:`action_of` and :func:`status_after_event` (or
+:func:`status_after_event_seen` for a follower that skips some acts' events).
 """
 
 from __future__ import annotations
@@ -55,11 +56,11 @@ from typing import Final
 
 from motcua.shared.contracts.common import DossierStatus
 from motcua.shared.contracts.dossier import (
-    DossierCompletionRequestedV1,
+    DossierCompletionRequestedV2,
     DossierLegacySealedV1,
     DossierRatedV1,
-    DossierReceivedV1,
-    DossierRefusedV1,
+    DossierReceivedV2,
+    DossierRefusedV2,
     DossierSubmittedV1,
     DossierSupplementReceivedV1,
     DossierWithdrawnV1,
@@ -105,6 +106,7 @@ __all__ = [
     "is_paused",
     "legal_targets",
     "status_after_event",
+    "status_after_event_seen",
 ]
 
 S = DossierStatus
@@ -270,9 +272,9 @@ TRANSITIONS: Final[Mapping[DossierAction, Transition]] = MappingProxyType(
 EVENT_ACTIONS: Final[Mapping[str, DossierAction]] = MappingProxyType(
     {
         DossierSubmittedV1.EVENT_TYPE: A.SUBMIT,
-        DossierCompletionRequestedV1.EVENT_TYPE: A.REQUEST_COMPLETION,
-        DossierReceivedV1.EVENT_TYPE: A.ACCEPT,
-        DossierRefusedV1.EVENT_TYPE: A.REFUSE,
+        DossierCompletionRequestedV2.EVENT_TYPE: A.REQUEST_COMPLETION,
+        DossierReceivedV2.EVENT_TYPE: A.ACCEPT,
+        DossierRefusedV2.EVENT_TYPE: A.REFUSE,
         DossierDispatchQueuedV1.EVENT_TYPE: A.QUEUE_FOR_DISPATCH,
         DossierRoutedV1.EVENT_TYPE: A.START_PROCESSING,
         HandoffOfferedV1.EVENT_TYPE: A.HAND_OVER,
@@ -355,6 +357,43 @@ def status_after_event(
     if status in transition.moves:
         return transition.moves[status]
     return status if status in transition.targets else None
+
+
+def status_after_event_seen(
+    status: DossierStatus | None,
+    event_type: str,
+    *,
+    unseen: Iterable[DossierAction] = (),
+) -> DossierStatus | None:
+    """:func:`status_after_event` for a follower that does not read every
+    act: ``unseen`` are the acts whose events it skips (notification reads no
+    hand-over, so a dossier it holds at 2 may be at 4 by now). The event is
+    possible if it is from ``status`` or from any status those acts reach."""
+    reachable = [status]
+    if status is not None:
+        reachable = list(_closure(status, frozenset(unseen)))
+    for candidate in reachable:
+        after = status_after_event(candidate, event_type)
+        if after is not None:
+            return after
+    return None
+
+
+def _closure(
+    status: DossierStatus, acts: frozenset[DossierAction]
+) -> list[DossierStatus]:
+    """``status`` and every status ``acts`` lead to from it, nearest first."""
+    found, frontier = [status], [status]
+    while frontier:
+        step = []
+        for current in frontier:
+            for act in sorted(acts):  # a fixed order: the same answer each time
+                target = TRANSITIONS[act].moves.get(current)
+                if target is not None and target not in found:
+                    found.append(target)
+                    step.append(target)
+        frontier = step
+    return found
 
 
 def legal_targets(status: DossierStatus) -> frozenset[DossierStatus]:

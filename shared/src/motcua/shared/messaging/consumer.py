@@ -11,12 +11,11 @@ is unavailable the whole batch is rewound and tried again.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,22 +29,23 @@ from motcua.shared.contracts import headers as h
 from motcua.shared.contracts.envelope import (
     EventData,
     EventEnvelope,
-    EventParseError,
     new_event,
     now_vn,
-    parse_envelope,
 )
-from motcua.shared.contracts.topics import dead_letter_topic
-from motcua.shared.db import utcnow
+from motcua.shared.contracts.topics import MAX_EVENT_BYTES, dead_letter_topic
+from motcua.shared.db import insert_ignoring_duplicates, utcnow
 from motcua.shared.logging import safe_error_text
+from motcua.shared.messaging.admission import Admission, Admitted, Check
 from motcua.shared.messaging.outbox import add_raw, add_sealed_event, flush_outbox
 from motcua.shared.messaging.refusal import EventRefused
-from motcua.shared.messaging.tables import InboxRecord
+from motcua.shared.messaging.tables import InboxRecord, ParkedRecord
 from motcua.shared.metrics import ServiceMetrics
 from motcua.shared.signing.guard import ChainGuard, Checked
 from motcua.shared.signing.store import flush_chains
 
 log = structlog.get_logger(__name__)
+
+PARKED: sa.Table = ParkedRecord.__table__  # type: ignore[attr-defined]
 
 # Errors that say "the infrastructure is unavailable", not "this record is bad":
 # the batch is rewound and retried instead of dead-lettering a good record.
@@ -93,15 +93,85 @@ class ConsumedRecord:
 
 @dataclass
 class HandlerContext:
-    """What a handler may touch: the transaction, the record, and ``emit``."""
+    """What a handler may touch: the transaction, the record, ``emit``, and
+    the consumer's parking lot (:meth:`park`, :meth:`take_parked`)."""
 
     session: AsyncSession
     record: ConsumedRecord
     producer: str
+    consumer: str = ""
+    """The consumer group (whose parking lot this is)."""
+    admission: Admission | None = None
+    refuse_record: Callable[[ConsumedRecord, EventRefused], Awaitable[None]] | None = (
+        None
+    )
     emitted: list[EventEnvelope[Any]] = field(default_factory=list)
     checked: Checked | None = None
     """What the chain guard verified (signature, link, signer) for a chained
     event; None for events outside the chain."""
+
+    async def refuse_parked(
+        self, record: ConsumedRecord, refusal: EventRefused
+    ) -> None:
+        """Dead-letter a record taken from the parking lot that must not be
+        applied, without failing the record being handled (the reception that
+        brought it back)."""
+        assert self.refuse_record is not None
+        await self.refuse_record(record, refusal)
+
+    async def park(self, dossier_code: str) -> bool:
+        """Set this record aside until :meth:`take_parked` for its dossier (it
+        came before what it is about); False if it was parked already. Not
+        taken back within the consumer's ``parked_ttl``, it is dead-lettered
+        (``parked_expired``)."""
+        r = self.record
+        return await insert_ignoring_duplicates(
+            self.session,
+            PARKED,
+            {
+                "consumer": self.consumer,
+                "message_id": r.message_id,
+                "dossier_code": dossier_code,
+                "topic": r.topic,
+                "partition": r.partition,
+                "offset": r.offset,
+                "key": r.key,
+                "value": r.value,
+                "headers": r.headers,
+                "timestamp_ms": r.timestamp_ms,
+                "parked_at": utcnow(),
+            },
+        )
+
+    async def take_parked(
+        self, dossier_code: str
+    ) -> list[tuple[ConsumedRecord, EventEnvelope[EventData]]]:
+        """The records parked for a dossier, oldest first, with their events;
+        they leave the lot (in this transaction)."""
+        assert self.admission is not None
+        with self.session.no_autoflush:
+            rows = (
+                await self.session.execute(
+                    sa.select(PARKED)
+                    .where(
+                        PARKED.c.consumer == self.consumer,
+                        PARKED.c.dossier_code == dossier_code,
+                    )
+                    .order_by(PARKED.c.id)
+                )
+            ).all()
+        if not rows:
+            return []
+        await self.session.execute(
+            sa.delete(PARKED).where(PARKED.c.id.in_([row.id for row in rows]))
+        )
+        taken = []
+        for row in rows:
+            record = _parked_record(row)
+            admitted = self.admission.admit(record)  # admitted once already
+            if admitted is not None and admitted.handled:
+                taken.append((record, admitted.envelope))
+        return taken
 
     def emit(
         self,
@@ -160,18 +230,6 @@ class HandlerContext:
 EventHandler = Callable[[HandlerContext, EventEnvelope[EventData]], Awaitable[None]]
 
 
-def _parse(record: ConsumedRecord) -> tuple[EventEnvelope[EventData], dict[str, Any]]:
-    """The typed envelope and the decoded body (the chain guard reads the
-    latter: it checks the bytes as signed, not the model)."""
-    try:
-        obj = json.loads(record.value)
-    except ValueError as exc:
-        msg = f"not a motcua event envelope: {exc}"
-        raise EventParseError(msg) from exc
-    envelope = parse_envelope(obj)
-    return envelope, obj
-
-
 class _Skip(Exception):  # noqa: N818
     """Raised inside a savepoint to undo the inbox row of a skipped record."""
 
@@ -196,11 +254,19 @@ class EventConsumer:
         max_attempts: int = 3,
         retry_backoff_s: float = 0.05,
         on_committed: Callable[[], None] | None = None,
-        event_types: Iterable[str] | None = None,
+        handles: Iterable[type[EventData]] | None = None,
+        checks: Sequence[Check] = (),
         guard: ChainGuard | None = None,
     ) -> None:
         self.group_id = group_id
-        self.event_types = frozenset(event_types) if event_types is not None else None
+        self.admission = Admission(
+            handles,
+            checks=list(checks),
+            reads=guard.wants if guard is not None else None,
+        )
+        """Every record passes it before the handler sees it (``handles``: the
+        payload classes the handler acts on, ``None``: every registered one;
+        the chained acts the guard verifies are read whoever handles them)."""
         self.topics = tuple(topics)
         self.dead_letter_topic = dead_letter_topic(group_id)
         self._handler = handler
@@ -213,6 +279,61 @@ class EventConsumer:
         self._on_committed = on_committed
         self._failures = 0
         self._guard = guard
+
+    def _context(self, session: AsyncSession, record: ConsumedRecord) -> HandlerContext:
+        async def refuse(parked: ConsumedRecord, refusal: EventRefused) -> None:
+            with self._record_scope(parked, parked.headers.get(h.EVENT_TYPE)):
+                await self._dead_letter(
+                    session, parked, refusal, attempts=1, reason=refusal.reason
+                )
+            self._count(parked.headers.get(h.EVENT_TYPE), "refused")
+
+        return HandlerContext(
+            session=session,
+            record=record,
+            producer=self._producer,
+            consumer=self.group_id,
+            admission=self.admission,
+            refuse_record=refuse,
+        )
+
+    # -- the parking lot ----------------------------------------------------
+
+    async def expire_parked(self, older_than: timedelta, *, limit: int = 500) -> int:
+        """Dead-letter the records parked longer than ``older_than`` (reason
+        ``parked_expired``); returns how many."""
+        cutoff = utcnow() - older_than
+        async with self._sessions() as session, session.begin():
+            rows = (
+                await session.execute(
+                    sa.select(PARKED)
+                    .where(
+                        PARKED.c.consumer == self.group_id,
+                        PARKED.c.parked_at < cutoff,
+                    )
+                    .order_by(PARKED.c.id)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            for row in rows:
+                record = _parked_record(row)
+                with self._record_scope(record, record.headers.get(h.EVENT_TYPE)):
+                    refusal = EventRefused(
+                        "parked_expired",
+                        f"parked {row.parked_at:%Y-%m-%d %H:%M:%S} UTC for dossier "
+                        f"{row.dossier_code[:64]}, which never arrived",
+                    )
+                    await self._dead_letter(
+                        session, record, refusal, attempts=1, reason=refusal.reason
+                    )
+            if rows:
+                await session.execute(
+                    sa.delete(PARKED).where(PARKED.c.id.in_([r.id for r in rows]))
+                )
+        if rows and self._on_committed is not None:
+            self._on_committed()
+        return len(rows)
 
     # -- transport adapter -------------------------------------------------
 
@@ -249,10 +370,10 @@ class EventConsumer:
         started = time.perf_counter()
         wanted = []
         for record in records:
-            if self._wants(record):
+            if self.admission.wants(record.headers.get(h.EVENT_TYPE)):
                 wanted.append(record)
             else:
-                self._count(record.headers.get(h.EVENT_TYPE, "?"), "ignored")
+                self._unhandled(record.headers.get(h.EVENT_TYPE))
         if not wanted:
             return
         try:
@@ -266,39 +387,62 @@ class EventConsumer:
         if dirty and self._on_committed is not None:
             self._on_committed()
 
-    def _wants(self, record: ConsumedRecord) -> bool:
-        """Records of types the handler ignores are acknowledged without work
-        (a record without a type header is parsed: it may be poison)."""
-        if self.event_types is None:
-            return True
-        event_type = record.headers.get(h.EVENT_TYPE)
-        return (
-            event_type is None
-            or event_type in self.event_types
-            or (self._guard is not None and self._guard.wants(event_type))
-        )
-
     async def _verify_and_handle(
         self,
         ctx: HandlerContext,
-        envelope: EventEnvelope[EventData],
-        obj: dict[str, Any],
-    ) -> None:
+        admitted: Admitted,
+        *,
+        keep_link: bool = False,
+        last: bool = False,
+    ) -> Exception | None:
         """The chain guard first (every chained event, whoever handles it), then
-        the handler if it wants this type."""
+        the handler if it acts on this type.
+
+        ``keep_link`` (record by record, in a savepoint): a handler's refusal
+        of an event the guard linked, or its failure at the ``last`` attempt,
+        is returned, not raised. The link is written first and stays: the
+        event is authentic and in order, this service only did not apply it,
+        and the dossier's later acts must still link (else one dead letter
+        would take all of them with it, chain_broken). An operator's replay
+        of the record is then checked by its signature (see the guard)."""
+        record = ctx.record
         if self._guard is not None:
             ctx.checked = await self._guard.check(
-                ctx.session, obj, ctx.record.headers.get(h.EVENT_ID)
+                ctx.session,
+                admitted.obj,
+                record.headers.get(h.EVENT_ID),
+                replay=h.REPLAY_OF in record.headers,
             )
-        if self.event_types is None or envelope.event_type in self.event_types:
-            await self._handler(ctx, envelope)
+        if not admitted.handled:
+            return None
+        if ctx.checked is None or not keep_link:
+            await self._handler(ctx, admitted.envelope)
+            return None
+        await flush_chains(ctx.session)
+        try:
+            async with ctx.session.begin_nested():
+                await self._handler(ctx, admitted.envelope)
+                await flush_outbox(ctx.session)
+                await flush_chains(ctx.session)
+                await ctx.session.flush()
+        except INFRASTRUCTURE_ERRORS:
+            raise
+        except EventRefused as refusal:
+            ctx.emitted.clear()
+            return refusal
+        except Exception as exc:
+            if not last:
+                raise
+            ctx.emitted.clear()
+            return exc
+        return None
 
     async def _apply_optimistically(self, records: Sequence[ConsumedRecord]) -> bool:
         dirty = False
         async with self._sessions() as session, session.begin():
             fresh = await self._claim_inbox_batch(session, records)
             for record in records:
-                event_type = record.headers.get(h.EVENT_TYPE, "?")
+                event_type = record.headers.get(h.EVENT_TYPE)
                 if record.message_id not in fresh:
                     self._count(event_type, "duplicate")
                     continue
@@ -307,11 +451,12 @@ class EventConsumer:
                 )  # a repeat later in the batch is a duplicate
                 with self._record_scope(record, event_type):
                     try:
-                        envelope, obj = _parse(record)
-                        ctx = HandlerContext(
-                            session=session, record=record, producer=self._producer
-                        )
-                        await self._verify_and_handle(ctx, envelope, obj)
+                        admitted = self.admission.admit(record)
+                        if admitted is None:
+                            self._unhandled(event_type)
+                            continue
+                        ctx = self._context(session, record)
+                        await self._verify_and_handle(ctx, admitted)
                     except INFRASTRUCTURE_ERRORS:
                         raise
                     except Exception as exc:
@@ -373,7 +518,9 @@ class EventConsumer:
         return dirty
 
     @contextmanager
-    def _record_scope(self, record: ConsumedRecord, event_type: str) -> Iterator[None]:
+    def _record_scope(
+        self, record: ConsumedRecord, event_type: str | None
+    ) -> Iterator[None]:
         """A consumer span joined to the producer's trace, and log context."""
         with (
             self._tracer.start_as_current_span(
@@ -387,14 +534,14 @@ class EventConsumer:
                     "messaging.kafka.offset": record.offset,
                     "messaging.destination.partition.id": str(record.partition),
                     "messaging.message.id": record.message_id,
-                    "motcua.event_type": event_type,
+                    "motcua.event_type": self.admission.type_label(event_type),
                 },
             ),
             structlog.contextvars.bound_contextvars(
-                event_id=record.message_id,
-                event_type=event_type,
+                event_id=record.message_id[:64],
+                event_type=self.admission.type_label(event_type),
                 correlation_id=record.headers.get(h.CORRELATION_ID),
-                dossier_code=record.key,
+                dossier_code=(record.key or "")[:64] or None,
             ),
         ):
             yield
@@ -403,22 +550,23 @@ class EventConsumer:
         self, session: AsyncSession, record: ConsumedRecord
     ) -> bool:
         """Apply one record in savepoints; returns True if it queued outbox rows."""
-        event_type = record.headers.get(h.EVENT_TYPE, "?")
+        event_type = record.headers.get(h.EVENT_TYPE)
         with self._record_scope(record, event_type):
             try:
-                envelope, obj = _parse(record)
-            except EventParseError as exc:
+                admitted = self.admission.admit(record)
+            except EventRefused as refusal:
                 if await self._seen(session, record):
                     self._count(event_type, "duplicate")
                     return False
                 await self._dead_letter(
-                    session, record, exc, attempts=1, reason="malformed"
+                    session, record, refusal, attempts=1, reason=refusal.reason
                 )
-                self._count(event_type, "dead_lettered")
+                self._count(event_type, "refused")
                 return True
-            outcome, dirty = await self._apply_with_retries(
-                session, record, envelope, obj
-            )
+            if admitted is None:
+                self._unhandled(event_type)
+                return False
+            outcome, dirty = await self._apply_with_retries(session, record, admitted)
             self._count(event_type, outcome)
             return dirty
 
@@ -426,21 +574,25 @@ class EventConsumer:
         self,
         session: AsyncSession,
         record: ConsumedRecord,
-        envelope: EventEnvelope[EventData],
-        obj: dict[str, Any],
+        admitted: Admitted,
     ) -> tuple[str, bool]:
         for attempt in range(1, self._max_attempts + 1):
-            ctx = HandlerContext(
-                session=session, record=record, producer=self._producer
-            )
+            ctx = self._context(session, record)
             try:
                 async with session.begin_nested():
                     if not await self._claim_inbox(session, record):
                         raise _Skip
-                    await self._verify_and_handle(ctx, envelope, obj)
+                    failed = await self._verify_and_handle(
+                        ctx,
+                        admitted,
+                        keep_link=True,
+                        last=attempt >= self._max_attempts,
+                    )
                     await flush_outbox(session)
                     await flush_chains(session)
                     await session.flush()
+                if failed is not None:  # linked, not applied
+                    raise failed
             except _Skip:
                 return "duplicate", False
             except EventRefused as refusal:  # retrying cannot make it valid
@@ -543,12 +695,12 @@ class EventConsumer:
         if self._metrics is not None:
             self._metrics.dead_lettered.labels(self.group_id, reason).inc()
         headers = {
-            **record.headers,
+            **_kept_headers(record.headers),
             h.DLT_CONSUMER: self.group_id,
             h.DLT_ORIGINAL_TOPIC: record.topic,
             h.DLT_ORIGINAL_PARTITION: str(record.partition),
             h.DLT_ORIGINAL_OFFSET: str(record.offset),
-            h.DLT_ORIGINAL_KEY: record.key or "",
+            h.DLT_ORIGINAL_KEY: (record.key or "")[:255],
             h.DLT_ERROR: error_text[:4000],
             h.DLT_ERROR_TYPE: type(error).__name__,
             h.DLT_REASON: reason,
@@ -556,6 +708,10 @@ class EventConsumer:
             h.DLT_FAILED_AT: now_vn().isoformat(),
         }
         headers.pop(h.REPLAY_OF, None)
+        payload = record.value
+        if len(payload) > MAX_EVENT_BYTES:  # a dead letter must fit its topic
+            payload = payload[:MAX_EVENT_BYTES]
+            headers[h.DLT_BODY_BYTES] = str(len(record.value))
         async with session.begin_nested():
             t = InboxRecord.__table__  # type: ignore[attr-defined]
             await session.execute(
@@ -573,8 +729,8 @@ class EventConsumer:
             add_raw(
                 session,
                 topic=self.dead_letter_topic,
-                key=record.key,
-                payload=record.value,
+                key=(record.key or "")[:255] or None,
+                payload=payload,
                 headers=headers,
             )
 
@@ -589,6 +745,39 @@ class EventConsumer:
         )
         return found is not None
 
-    def _count(self, event_type: str, outcome: str) -> None:
+    def _count(self, event_type: str | None, outcome: str) -> None:
         if self._metrics is not None:
-            self._metrics.consumed.labels(self.group_id, event_type, outcome).inc()
+            label = self.admission.type_label(event_type)
+            self._metrics.consumed.labels(self.group_id, label, outcome).inc()
+
+    def _unhandled(self, event_type: str | None) -> None:
+        """A type this consumer does not act on: skipped, and counted, so a type
+        nobody handles shows (``motcua_events_unhandled_total``)."""
+        self._count(event_type, "unhandled")
+        if self._metrics is not None:
+            self._metrics.unhandled.labels(
+                self.group_id, self.admission.type_label(event_type)
+            ).inc()
+
+
+def _parked_record(row: Any) -> ConsumedRecord:
+    return ConsumedRecord(
+        topic=row.topic,
+        partition=row.partition,
+        offset=row.offset,
+        key=row.key,
+        value=bytes(row.value),
+        headers=dict(row.headers),
+        timestamp_ms=row.timestamp_ms,
+    )
+
+
+_MAX_KEPT_HEADERS = 32
+_MAX_HEADER_CHARS = 1024
+
+
+def _kept_headers(headers: dict[str, str]) -> dict[str, str]:
+    """The original headers a dead letter keeps: bounded, so a record with
+    thousands of headers cannot make a dead letter too large for its topic."""
+    kept = list(headers.items())[:_MAX_KEPT_HEADERS]
+    return {k[:128]: v[:_MAX_HEADER_CHARS] for k, v in kept}

@@ -15,6 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from motcua.shared.messaging.refusal import EventRefused
 from motcua.shared.settings import SigningSettings
 from motcua.shared.signing.canonical import SignedBody, canonical_bytes, digest_of
+from motcua.shared.signing.jws import (
+    SignatureError,
+    header_of,
+    public_key,
+    verify_detached,
+)
 from motcua.shared.signing.keystore import KeyMaterial
 from motcua.shared.signing.store import open_chain, update_chain
 from motcua.shared.signing.verifier import (
@@ -57,8 +63,15 @@ class ChainGuard:
         session: AsyncSession,
         obj: Mapping[str, Any],
         header_event_id: str | None,
+        *,
+        replay: bool = False,
     ) -> Checked | None:
-        """None for an event outside the chain; else what was verified."""
+        """None for an event outside the chain; else what was verified.
+
+        ``replay``: an operator re-published a record this consumer
+        dead-lettered. If the record is linked already (the guard accepted it,
+        then the handler refused it: the link stays, see the consumer core),
+        only its signature is checked again."""
         event_type = obj.get("event_type")
         if not is_chained(event_type):
             return None
@@ -71,6 +84,13 @@ class ChainGuard:
         if digest in state.own:
             update_chain(session, code, state.confirmed(digest))
             return Checked(digest, seq, "own", None)
+        if digest in state.links and replay:
+            if header_event_id != str(obj.get("event_id")):
+                raise EventRefused(
+                    SIGNATURE_INVALID,
+                    "the event-id header differs from the signed event id",
+                )
+            return self._linked_before(obj, canonical, digest, state.links[digest])
         if digest in state.links:  # an exact copy under a new event-id header
             raise EventRefused(
                 CHAIN_BROKEN, f"replay: event {digest[:16]}… is already in the chain"
@@ -94,6 +114,23 @@ class ChainGuard:
         ):
             verdict = check_event(body, state, keys.refresh(), self.policy)
         return self._outcome(session, code, verdict, seq)
+
+    def _linked_before(
+        self, obj: Mapping[str, Any], canonical: bytes, digest: str, seq: int
+    ) -> Checked:
+        signature = obj.get("signature")
+        if not isinstance(signature, str):  # legacy: its content is what was linked
+            return Checked(digest, seq, "unsigned_legacy", None)
+        try:
+            kid = str(header_of(signature).get("kid"))
+            keys = self._keys()
+            key = keys.keyring().find(kid) or keys.refresh().find(kid)
+            if key is None:
+                raise SignatureError(f"unknown key {kid!r}")
+            verify_detached(signature, canonical, public_key(key.jwk))
+        except SignatureError as exc:
+            raise EventRefused(SIGNATURE_INVALID, f"replay: {exc}") from None
+        return Checked(digest, seq, "signed", key.agency_code)
 
     @staticmethod
     def _outcome(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import json
 import os
 import subprocess
 import sys
@@ -18,6 +20,13 @@ from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 
 from motcua.shared.auth import Role, issue_token
+from motcua.shared.contracts.dossier import (
+    Person,
+    PersonalData,
+    PostalAddress,
+    SealedPersonalData,
+)
+from motcua.shared.personal_data import PersonalDataKeys, PersonalDataSealer, load_keys
 from motcua.shared.settings import CommonSettings
 
 T = TypeVar("T")
@@ -136,3 +145,35 @@ async def wait_http_ok(url: str, *, timeout_s: float = 60.0) -> None:
                 return False
 
         await wait_for(probe, timeout_s=timeout_s, interval_s=0.2, message=url)
+
+
+def sealed(
+    dossier_code: str,
+    applicant: Person | None = None,
+    *,
+    representative: Person | None = None,
+    postal_address: PostalAddress | None = None,
+) -> SealedPersonalData:
+    """A dossier's people sealed as intake seals them, with the test session's
+    key ring (see the plugin): what ``personal_data`` of a reception carries."""
+    people = PersonalData(
+        applicant=applicant
+        or Person(full_name="Nguyễn Văn A", id_number="001203004567"),
+        representative=representative,
+        postal_address=postal_address,
+    )
+    return _sealer().seal(people, dossier_code=dossier_code)
+
+
+def one_key_ring() -> None:
+    """Run this process, and those it starts, with one personal-data key ring
+    (``MOTCUA_PERSONAL_DATA_KEYS``, made now unless set): what the test plugin
+    does for a session, for scripts (the benches) that seal events themselves."""
+    os.environ.setdefault(
+        "MOTCUA_PERSONAL_DATA_KEYS", json.dumps(PersonalDataKeys.generate().to_jwks())
+    )
+
+
+@functools.cache
+def _sealer() -> PersonalDataSealer:
+    return PersonalDataSealer(load_keys(CommonSettings()))

@@ -18,6 +18,11 @@ marked ``broker``, one that runs on PostgreSQL ``postgres``. The fast
 target, ``./motcua test -m "not broker and not e2e"``, therefore runs
 without a broker; services without one are tested with
 :mod:`motcua.shared.testing.offline`.
+
+The whole session runs with one personal-data key ring in
+``MOTCUA_PERSONAL_DATA_KEYS`` (as one deployment: services in the test process
+and the processes it starts, and :func:`motcua.shared.testing.helpers.sealed`,
+which seals people into the events tests publish).
 """
 
 from __future__ import annotations
@@ -94,6 +99,12 @@ def _on_postgres(item: pytest.Item, fixtures: set[str]) -> bool:
         name.endswith("database_url") and value == "postgres"
         for name, value in params.items()
     )
+
+
+def pytest_configure() -> None:
+    from motcua.shared.testing.helpers import one_key_ring
+
+    one_key_ring()
 
 
 @pytest.fixture(scope="session")
