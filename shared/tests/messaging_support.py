@@ -32,7 +32,12 @@ from motcua.shared.messaging import (
     add_event,
 )
 from motcua.shared.messaging.refusal import EventRefused
-from motcua.shared.messaging.tables import InboxRecord, OutboxRecord, ParkedRecord
+from motcua.shared.messaging.tables import (
+    BrokerMark,
+    InboxRecord,
+    OutboxRecord,
+    ParkedRecord,
+)
 from motcua.shared.settings import CommonSettings, KafkaSettings, SigningSettings
 from motcua.shared.signing.guard import ChainGuard
 from motcua.shared.signing.local import key_material
@@ -58,6 +63,7 @@ async def create_tables(engine: AsyncEngine) -> None:
                     OutboxRecord.__table__,  # type: ignore[attr-defined]
                     InboxRecord.__table__,  # type: ignore[attr-defined]
                     ParkedRecord.__table__,  # type: ignore[attr-defined]
+                    BrokerMark.__table__,  # type: ignore[attr-defined]
                 ],
             )
         )

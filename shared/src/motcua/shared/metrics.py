@@ -26,6 +26,12 @@ class ServiceMetrics:
             "Outbox rows whose publication failed and will be retried",
             registry=r,
         )
+        self.outbox_replayed = Counter(
+            "motcua_outbox_replayed_total",
+            "Published outbox rows put back to be published again because the "
+            "broker had lost them (a new or shorter log, ADR 0008)",
+            registry=r,
+        )
         self.outbox_pending = Gauge(
             "motcua_outbox_pending", "Outbox rows not yet published", registry=r
         )

@@ -41,6 +41,7 @@ from motcua.shared.db import (
 )
 from motcua.shared.errors import install_error_handlers
 from motcua.shared.kafka import (
+    broker_probe,
     create_broker,
     declare_topics,
     kafka_publisher,
@@ -128,6 +129,9 @@ class ServiceRuntime:
             metrics=self.metrics,
             batch_size=settings.relay_batch_size,
             poll_interval_s=settings.relay_poll_interval_s,
+            retention=timedelta(hours=settings.outbox_retention_h),
+            probe=broker_probe(settings.kafka),
+            check_interval_s=settings.relay_broker_check_interval_s,
         )
         self.sampler = Sampler(
             metrics=self.metrics,

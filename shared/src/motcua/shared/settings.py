@@ -243,6 +243,19 @@ class ServiceSettings(BaseSettings):
         "Job runs `motcua <service> migrate`): the service only checks that the "
         "database is at the revision it ships and refuses to start otherwise.",
     )
+    relay_broker_check_interval_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="How often the outbox relay checks that the broker still holds "
+        "what it published (a new cluster id or a shorter log: it publishes the "
+        "retained rows again, ADR 0008); also at every start.",
+    )
+    outbox_retention_h: float = Field(
+        default=168.0,
+        gt=0,
+        description="How long published outbox rows are kept, to be published again "
+        "if the broker loses its log (ADR 0008).",
+    )
     common: CommonSettings = Field(default_factory=CommonSettings)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)

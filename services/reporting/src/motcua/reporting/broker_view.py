@@ -13,83 +13,27 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from motcua.shared.contracts import headers as h
-from motcua.shared.kafka import _admin_kwargs  # the shared connection settings
+from motcua.shared.kafka import (  # the shared connection settings and readers
+    BrokerTimeoutError,
+    _admin_kwargs,
+    _highwaters,
+    _reader,
+    partitions_of,
+)
 from motcua.shared.logging import mask_value
 from motcua.shared.settings import KafkaSettings
 
-
-class BrokerTimeoutError(RuntimeError):
-    pass
-
-
 MAX_SHOWN_BODY_BYTES = 16_384
 """Bytes of a dead letter's body the console shows (masked); the rest is cut."""
-
-
-@asynccontextmanager
-async def _reader(settings: KafkaSettings) -> AsyncIterator[AIOKafkaConsumer]:
-    """A group-less consumer: reads anywhere, commits nothing."""
-    consumer = AIOKafkaConsumer(
-        **_admin_kwargs(settings),
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        fetch_max_wait_ms=50,
-    )
-    await consumer.start()
-    try:
-        yield consumer
-    finally:
-        await consumer.stop()
-
-
-async def partitions_of(
-    consumer: AIOKafkaConsumer, topics: Sequence[str]
-) -> list[TopicPartition]:
-    existing = await consumer.topics()
-    return [
-        TopicPartition(topic, p)
-        for topic in topics
-        if topic in existing
-        for p in sorted(consumer.partitions_for_topic(topic) or ())
-    ]
-
-
-async def _highwaters(
-    consumer: AIOKafkaConsumer, tps: Sequence[TopicPartition], timeout_s: float
-) -> dict[TopicPartition, int]:
-    if not tps:
-        return {}
-    consumer.assign(list(tps))
-    listed = await consumer.end_offsets(list(tps))
-    for tp in tps:
-        consumer.seek(tp, max(listed[tp] - 1, 0))  # inside the last batch
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while any(consumer.highwater(tp) is None for tp in tps):
-        if asyncio.get_running_loop().time() > deadline:
-            msg = "the broker did not report high watermarks in time"
-            raise BrokerTimeoutError(msg)
-        await consumer.getmany(timeout_ms=50, max_records=1)
-    return {tp: int(consumer.highwater(tp)) for tp in tps}
-
-
-async def high_watermarks(
-    settings: KafkaSettings, topics: Sequence[str], *, timeout_s: float = 10.0
-) -> dict[TopicPartition, int]:
-    """The true end offset of every partition of ``topics`` (missing topics: none)."""
-    async with _reader(settings) as consumer:
-        tps = await partitions_of(consumer, topics)
-        return await _highwaters(consumer, tps, timeout_s)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from motcua.reporting.broker_view import active_members, high_watermarks
+from motcua.reporting.broker_view import active_members
 from motcua.reporting.facts import DossierFacts
 from motcua.reporting.monthly import Figures, difference
 from motcua.reporting.projections import (
@@ -46,7 +46,7 @@ from motcua.reporting.tables import (
 from motcua.shared.contracts import EventData, EventEnvelope
 from motcua.shared.contracts.topics import BUSINESS_TOPICS
 from motcua.shared.db import create_engine, create_session_factory, migrate, utcnow
-from motcua.shared.kafka import _admin_kwargs
+from motcua.shared.kafka import _admin_kwargs, high_watermarks
 from motcua.shared.messaging import (
     ConsumedRecord,
     EventConsumer,

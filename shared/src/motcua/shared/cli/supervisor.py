@@ -1,4 +1,16 @@
-"""``motcua up``: the broker and every service as separate processes."""
+"""``motcua up``: the broker and every service as separate processes.
+
+Supervision: a process that dies is started again, after a pause that doubles
+with each quick failure (1 s, 2 s … 30 s; back to 1 s once it has run a
+minute), and the rest keep running. The local broker too: a new one starts
+empty, and the services' outbox relays publish again what it lost (ADR 0008).
+
+Stopping (Ctrl-C, SIGTERM): the services first, all at once, each given time
+to finish its batch, commit its offsets and publish its outbox while the broker
+is still there; then the helper processes; the broker last. Every child runs in
+its own session, so a Ctrl-C in the terminal reaches only the supervisor and
+nothing stops out of order. A second Ctrl-C stops everything at once.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +19,8 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
@@ -16,30 +29,66 @@ from rich.console import Console
 from rich.table import Table
 
 from motcua.shared.cli.services import installed_services, load_object
-from motcua.shared.local_broker import LocalBroker, port_open
+from motcua.shared.local_broker import BrokerUnavailableError, LocalBroker, port_open
 from motcua.shared.service import ProcessSpec
 
 console = Console(stderr=True)
 
+SERVICE_DRAIN_S = 30.0
+"""How long a stopping service may take to finish its work."""
+HELPER_STOP_S = 10.0
+FIRST_BACKOFF_S = 1.0
+MAX_BACKOFF_S = 30.0
+STEADY_AFTER_S = 60.0
+"""A process that ran this long before dying is restarted at once-ish again."""
+
 
 @dataclass
 class Child:
-    name: str
-    process: subprocess.Popen[bytes]
-    url: str
-    health_url: str | None
+    spec: ProcessSpec
     log_path: Path
+    kind: str
+    """``service`` (stopped first) or ``helper`` (simulators, extra processes)."""
+    process: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+    restarts: int = 0
+    backoff_s: float = FIRST_BACKOFF_S
+    restart_at: float | None = None
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def url(self) -> str:
+        return self.spec.url
+
+    @property
+    def health_url(self) -> str | None:
+        return self.spec.health_url
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
 
 
+@dataclass
 class Supervisor:
-    def __init__(self, *, data_dir: Path, broker_port: int, host: str) -> None:
-        self.data_dir = data_dir.resolve()
-        self.broker_port = broker_port
-        self.host = host
-        self.broker: LocalBroker | None = None
-        self.children: list[Child] = []
-        self.extra_env: dict[str, str] = {}
-        self._stopping = False
+    data_dir: Path
+    broker_port: int
+    host: str = "127.0.0.1"
+    extra: Sequence[ProcessSpec] = ()
+    """More helper processes to run and supervise (e.g. a metrics scraper)."""
+    without: frozenset[str] = frozenset()
+    """Services not to start (the operator runs them alone)."""
+    extra_env: dict[str, str] = field(default_factory=dict)
+    clock: Callable[[], float] = time.monotonic
+    broker: LocalBroker | None = None
+    children: list[Child] = field(default_factory=list)
+    _stopping: bool = False
+    _forced: bool = False
+
+    def __post_init__(self) -> None:
+        self.data_dir = self.data_dir.resolve()
 
     def environment(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -51,6 +100,8 @@ class Supervisor:
         env.update(self.extra_env)
         return env
 
+    # -- starting ------------------------------------------------------------------
+
     def start_broker(self) -> str:
         if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
             return f"external Kafka at {os.environ['KAFKA_BOOTSTRAP_SERVERS']}"
@@ -58,43 +109,55 @@ class Supervisor:
             os.environ["KAFKA_BOOTSTRAP_SERVERS"] = f"{self.host}:{self.broker_port}"
             os.environ.setdefault("KAFKA_PROFILE", "tansu")
             return f"broker already listening on {self.host}:{self.broker_port}"
-        self.broker = LocalBroker(self.host, self.broker_port).start()
+        self.broker = LocalBroker(self.host, self.broker_port, own_session=True)
+        self.broker.start()
         return f"tansu (memory storage) on {self.broker.bootstrap_servers}"
 
-    def spawn(self, spec: ProcessSpec) -> None:
+    def add(self, spec: ProcessSpec, *, kind: str) -> Child:
         log_dir = self.data_dir / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
-        log_path = log_dir / f"{spec.name}.log"
-        with log_path.open("ab") as log_file:
-            process = subprocess.Popen(  # noqa: S603  (our own interpreter and modules)
-                spec.argv,
+        child = Child(spec, log_dir / f"{spec.name}.log", kind)
+        self.children.append(child)
+        self._launch(child)
+        return child
+
+    def _launch(self, child: Child) -> None:
+        with child.log_path.open("ab") as log_file:
+            child.process = subprocess.Popen(  # noqa: S603  (our own interpreter and modules)
+                child.spec.argv,
                 env=self.environment(),
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # Ctrl-C reaches us, and we stop them in order
             )
-        self.children.append(
-            Child(spec.name, process, spec.url, spec.health_url, log_path)
-        )
+        child.started_at = self.clock()
+        child.restart_at = None
 
-    def start_all(self, without: frozenset[str] = frozenset()) -> None:
-        """Every service (but those in ``without``, which the operator runs
-        alone) and the helper processes of all of them."""
+    def start_all(self) -> None:
+        from motcua.shared.personal_data import ensure_dev_keys
+
+        if not os.environ.get("MOTCUA_PERSONAL_DATA_KEYS") and not os.environ.get(
+            "MOTCUA_PERSONAL_DATA_KEYS_FILE"
+        ):
+            ensure_dev_keys(self.data_dir)  # one ring for every service (ADR 0007)
         for service in installed_services():
             if service.extra_processes:
                 for spec in load_object(service.extra_processes)(self.data_dir):
-                    self.spawn(spec)
+                    self.add(spec, kind="helper")
+        for spec in self.extra:
+            self.add(spec, kind="helper")
         for service in installed_services():
-            if service.name in without:
+            if service.name in self.without:
                 continue
             url = f"http://127.0.0.1:{service.default_port}"
-            self.spawn(
+            self.add(
                 ProcessSpec(
                     name=service.name,
                     argv=[sys.executable, "-m", f"motcua.{service.name}"],
                     url=url,
                     health_url=f"{url}/readyz",
-                )
+                ),
+                kind="service",
             )
 
     def wait_ready(self, timeout_s: float = 90.0) -> bool:
@@ -103,7 +166,7 @@ class Supervisor:
         with httpx.Client(timeout=1.0) as client:
             while pending and time.monotonic() < deadline:
                 for name, child in list(pending.items()):
-                    if child.process.poll() is not None:
+                    if not child.running():
                         console.print(f"[red]{name} exited[/red]; see {child.log_path}")
                         return False
                     try:
@@ -135,39 +198,122 @@ class Supervisor:
                 child.name, f"{child.url}  {extra}".strip(), str(child.log_path)
             )
         console.print(table)
-        console.print(f"Data folder: {self.data_dir}    Stop with Ctrl-C.")
+        console.print(
+            f"Data folder: {self.data_dir}    A process that stops is started "
+            "again. Stop all with Ctrl-C."
+        )
 
-    def watch(self) -> int:
+    # -- supervising -------------------------------------------------------------
+
+    def watch(self, *, poll_s: float = 0.5) -> int:
         while not self._stopping:
-            for child in self.children:
-                code = child.process.poll()
-                if code is not None:
-                    console.print(
-                        f"[red]{child.name} stopped (exit {code})[/red]; see {child.log_path}"
-                    )
-                    return 1
-            time.sleep(0.5)
+            self.check_once()
+            time.sleep(poll_s)
         return 0
 
+    def check_once(self) -> None:
+        """Restart what died (the broker first: the others need it)."""
+        now = self.clock()
+        self._check_broker()
+        for child in self.children:
+            if child.running():
+                continue
+            if child.restart_at is None:
+                code = child.process.returncode if child.process else None
+                if now - child.started_at >= STEADY_AFTER_S:
+                    child.backoff_s = FIRST_BACKOFF_S
+                child.restart_at = now + child.backoff_s
+                console.print(
+                    f"[yellow]{child.name} stopped (exit {code}); starting it again "
+                    f"in {child.backoff_s:.0f} s[/yellow]; see {child.log_path}"
+                )
+                _log(self.data_dir, "process_exited", child.name, code, child.backoff_s)
+                child.backoff_s = min(child.backoff_s * 2, MAX_BACKOFF_S)
+            elif now >= child.restart_at:
+                child.restarts += 1
+                self._launch(child)
+                console.print(
+                    f"[green]{child.name} started again[/green] "
+                    f"(restart {child.restarts})"
+                )
+                _log(self.data_dir, "process_restarted", child.name, None, 0.0)
+
+    def _check_broker(self) -> None:
+        broker = self.broker
+        if broker is None or broker.process is None or broker.process.poll() is None:
+            return
+        code = broker.process.returncode
+        console.print(
+            f"[yellow]the broker stopped (exit {code}); starting a new, empty one: "
+            "the services publish again what it lost[/yellow]"
+        )
+        _log(self.data_dir, "process_exited", "broker", code, 0.0)
+        broker.process = None
+        try:
+            broker.start()
+        except BrokerUnavailableError as exc:  # the next check tries again
+            console.print(f"[red]the broker does not start again: {exc}[/red]")
+            return
+        _log(self.data_dir, "process_restarted", "broker", None, 0.0)
+
     def request_stop(self, _signum: int, _frame: FrameType | None) -> None:
+        if self._stopping:
+            self._forced = True  # a second Ctrl-C: no more waiting
+            console.print("[red]Stopping at once.[/red]")
+            for child in self.children:
+                if child.running():
+                    assert child.process is not None
+                    child.process.kill()
         self._stopping = True
 
+    # -- stopping --------------------------------------------------------------------
+
     def stop_all(self) -> None:
-        console.print("Stopping…")
-        for child in reversed(self.children):
-            if child.process.poll() is None:
-                child.process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 20
-        for child in reversed(self.children):
-            remaining = max(0.1, deadline - time.monotonic())
-            try:
-                child.process.wait(remaining)
-            except subprocess.TimeoutExpired:
-                child.process.kill()
-                child.process.wait()
+        console.print("Stopping: services first, then the broker…")
+        self._stop([c for c in self.children if c.kind == "service"], SERVICE_DRAIN_S)
+        self._stop([c for c in self.children if c.kind != "service"], HELPER_STOP_S)
         if self.broker is not None:
             self.broker.stop()
         console.print("Stopped.")
+
+    def _stop(self, children: list[Child], grace_s: float) -> None:
+        for child in children:
+            if child.running():
+                assert child.process is not None
+                child.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace_s
+        for child in children:
+            process = child.process
+            if process is None:
+                continue
+            remaining = 0.1 if self._forced else max(0.1, deadline - time.monotonic())
+            try:
+                process.wait(remaining)
+            except subprocess.TimeoutExpired:
+                console.print(
+                    f"[red]{child.name} did not stop within {grace_s:.0f} s: killed[/red]"
+                )
+                process.kill()
+                process.wait()
+
+
+def _log(data_dir: Path, event: str, name: str, code: int | None, delay: float) -> None:
+    """A JSON line in ``logs/supervisor.log`` (what operators and ``motcua
+    chaos`` read)."""
+    import json
+
+    path = data_dir / "logs" / "supervisor.log"
+    line: dict[str, object] = {
+        "ts": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "event": event,
+        "process": name,
+    }
+    if code is not None:
+        line["exit_code"] = code
+    if delay:
+        line["restart_in_s"] = delay
+    with path.open("a", encoding="utf-8") as out:
+        out.write(json.dumps(line) + "\n")
 
 
 def _keystore(data_dir: Path) -> None:
@@ -190,18 +336,23 @@ def run_up(
     host: str = "127.0.0.1",
     prometheus: ProcessSpec | None = None,
     without: frozenset[str] = frozenset(),
+    extra: Sequence[ProcessSpec] = (),
 ) -> int:
-    supervisor = Supervisor(data_dir=data_dir, broker_port=broker_port, host=host)
-    signal.signal(signal.SIGINT, supervisor.request_stop)
-    signal.signal(signal.SIGTERM, supervisor.request_stop)
+    supervisor = Supervisor(
+        data_dir=data_dir,
+        broker_port=broker_port,
+        host=host,
+        extra=[*extra, *([prometheus] if prometheus is not None else [])],
+        without=without,
+    )
     if prometheus is not None:  # the console links to its alerts
         supervisor.extra_env["MOTCUA_REPORTING_ALERTS_URL"] = f"{prometheus.url}/alerts"
+    signal.signal(signal.SIGINT, supervisor.request_stop)
+    signal.signal(signal.SIGTERM, supervisor.request_stop)
     try:
         _keystore(supervisor.data_dir)
         broker = supervisor.start_broker()
-        supervisor.start_all(without)
-        if prometheus is not None:
-            supervisor.spawn(prometheus)
+        supervisor.start_all()
         if not supervisor.wait_ready():
             return 1
         supervisor.print_summary(broker)

@@ -4,6 +4,15 @@ One relay publishes for a database at a time (an advisory lock on PostgreSQL,
 one process per SQLite file), so rows with the same key leave in the order they
 were written. A crash after sending but before marking makes the next round send
 those rows again: consumers deduplicate by event id.
+
+Published rows are kept for ``retention`` (7 days), with the highest offset the
+broker acknowledged per partition and the broker's cluster id (the *broker
+marks*). When the leader starts, and every ``check_interval_s``, it asks the
+broker (``probe``) whether it still holds what was published: a new cluster id
+or a partition ending before its mark means the broker's log was lost (the local
+broker keeps it in memory; a cluster rebuilt from scratch). Every retained row
+is then published again, in order (ADR 0008): consumers drop what they had
+already applied through their inbox, and apply what they had not.
 """
 
 from __future__ import annotations
@@ -13,12 +22,14 @@ import contextlib
 import time
 import uuid
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, NamedTuple, Protocol
 
 import sqlalchemy as sa
 import structlog
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -27,7 +38,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from motcua.shared.db import is_sqlite, transaction, utcnow
-from motcua.shared.messaging.tables import OutboxRecord
+from motcua.shared.messaging.tables import BrokerMark, OutboxRecord
 from motcua.shared.metrics import ServiceMetrics
 
 log = structlog.get_logger(__name__)
@@ -45,6 +56,20 @@ Publish = Callable[
     [str, bytes | None, bytes, dict[str, str]], Awaitable["asyncio.Future[Any]"]
 ]
 """Enqueue one record; the returned future resolves when the broker acknowledged."""
+
+
+@dataclass(frozen=True)
+class BrokerState:
+    """What the relay needs to know about the broker to see a lost log."""
+
+    cluster_id: str
+    ends: Mapping[tuple[str, int], int]
+    """(topic, partition) → the offset the next record would get (the high
+    watermark); a partition missing here does not exist (any more)."""
+
+
+BrokerProbe = Callable[[Sequence[tuple[str, int]]], Awaitable[BrokerState]]
+"""Asks the broker for its cluster id and the ends of these partitions."""
 
 
 class Leadership(Protocol):
@@ -123,6 +148,8 @@ class OutboxRelay:
         lease_s: float = 10.0,
         retention: timedelta = timedelta(days=7),
         after_send: Callable[[], Awaitable[None]] | None = None,
+        probe: BrokerProbe | None = None,
+        check_interval_s: float = 30.0,
     ) -> None:
         self.name = name
         self._sessions = sessions
@@ -144,6 +171,11 @@ class OutboxRelay:
         self._rounds = 0
         self._leading = False
         self._reported_at = 0.0
+        self._probe = probe
+        self._check_interval_s = check_interval_s
+        self._checked_at = -float("inf")
+        self._cluster_id = ""
+        """The cluster the marks were taken on (as the last check saw it)."""
 
     def wake(self) -> None:
         """Rows were just committed here: publish now instead of at the next poll."""
@@ -181,12 +213,15 @@ class OutboxRelay:
                     if not self._leading:
                         await self._take_over_leases()
                         self._leading = True
+                        self._checked_at = -float("inf")  # check before publishing
+                    await self._check_broker_if_due()
                     published = await self.publish_pending()
                     failures = 0
                 else:
                     self._leading = False
             except Exception:  # the relay must outlive any broker or database outage
                 failures += 1
+                self._checked_at = -float("inf")  # the broker may be another now
                 log.exception("outbox_relay_round_failed", failures=failures)
                 await asyncio.sleep(min(0.2 * 2**failures, 10.0))
                 continue
@@ -225,7 +260,7 @@ class OutboxRelay:
         if self._after_send is not None:
             await self._after_send()
         sent, failed, error = _split_at_first_failure(rows, results)
-        await self._mark(token, sent, failed, error)
+        await self._mark(token, sent, failed, error, _acknowledged(results))
         if self._metrics is not None:
             self._metrics.outbox_published.inc(len(sent))
             if failed:
@@ -282,10 +317,13 @@ class OutboxRelay:
         sent: list[int],
         failed: list[int],
         error: BaseException | None,
+        offsets: dict[tuple[str, int], int] | None = None,
     ) -> None:
         t = OutboxRecord.__table__  # type: ignore[attr-defined]
         now = utcnow()
         async with transaction(self._sessions) as session:
+            if offsets and self._probe is not None:  # marks are for the checks
+                await self._raise_marks(session, offsets, now)
             if sent:
                 await session.execute(
                     sa.update(t)
@@ -302,6 +340,92 @@ class OutboxRelay:
                         last_error=repr(error)[:2000],
                     )
                 )
+
+    async def _raise_marks(
+        self, session: AsyncSession, offsets: dict[tuple[str, int], int], now: Any
+    ) -> None:
+        """Record the highest offset acknowledged per partition (never lower)."""
+        m = BrokerMark.__table__  # type: ignore[attr-defined]
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        stmt = insert(m)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["topic", "partition"],
+            set_={
+                "offset": sa.case(
+                    (stmt.excluded.offset > m.c.offset, stmt.excluded.offset),
+                    else_=m.c.offset,
+                ),
+                "cluster_id": stmt.excluded.cluster_id,
+                "updated_at": stmt.excluded.updated_at,
+            },
+        )
+        await session.execute(
+            stmt,
+            [
+                {
+                    "topic": topic,
+                    "partition": partition,
+                    "offset": offset,
+                    "cluster_id": self._cluster_id,
+                    "updated_at": now,
+                }
+                for (topic, partition), offset in sorted(offsets.items())
+            ],
+        )
+
+    # -- a broker that lost what was published (ADR 0008) ---------------------
+
+    async def _check_broker_if_due(self) -> None:
+        if self._probe is None:
+            return
+        now = time.monotonic()
+        if now - self._checked_at < self._check_interval_s:
+            return
+        await self.check_broker()
+        self._checked_at = time.monotonic()
+
+    async def check_broker(self) -> int:
+        """Compare the broker with the marks; if it lost what was published,
+        put every retained row back to be published again. Returns how many."""
+        assert self._probe is not None
+        m = BrokerMark.__table__  # type: ignore[attr-defined]
+        async with self._sessions() as session:
+            marks = (await session.execute(sa.select(m))).all()
+        state = await self._probe([(r.topic, r.partition) for r in marks])
+        lost = [
+            r
+            for r in marks
+            if (r.cluster_id and state.cluster_id and r.cluster_id != state.cluster_id)
+            or state.ends.get((r.topic, r.partition), 0) <= r.offset
+        ]
+        self._cluster_id = state.cluster_id
+        if not lost:
+            return 0
+        replayed = await self._replay_retained()
+        log.warning(
+            "broker_log_lost",
+            cluster_id=state.cluster_id,
+            partitions_behind=len(lost),
+            replayed=replayed,
+        )
+        if self._metrics is not None:
+            self._metrics.outbox_replayed.inc(replayed)
+        return replayed
+
+    async def _replay_retained(self) -> int:
+        """Every published row still kept goes out again, in id order; the
+        marks start over on the broker as it is now."""
+        t = OutboxRecord.__table__  # type: ignore[attr-defined]
+        m = BrokerMark.__table__  # type: ignore[attr-defined]
+        async with transaction(self._sessions) as session:
+            result = await session.execute(
+                sa.update(t)
+                .where(t.c.published_at.is_not(None))
+                .values(published_at=None, lease_token=None, lease_until=None)
+            )
+            await session.execute(sa.delete(m))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     async def _report_pending(self) -> None:
         """Refresh the pending-rows gauge, at most once a second (it is a count)."""
@@ -337,6 +461,24 @@ class OutboxRelay:
                 .where(t.c.published_at.is_(None))
             )
         return int(count or 0)
+
+
+def _acknowledged(results: list[Any]) -> dict[tuple[str, int], int]:
+    """The highest offset the broker gave per partition in a round's results
+    (aiokafka's ``RecordMetadata``; anything else is ignored)."""
+    highest: dict[tuple[str, int], int] = {}
+    for result in results:
+        topic = getattr(result, "topic", None)
+        partition = getattr(result, "partition", None)
+        offset = getattr(result, "offset", None)
+        if (
+            isinstance(topic, str)
+            and isinstance(partition, int)
+            and isinstance(offset, int)
+        ):
+            key = (topic, partition)
+            highest[key] = max(highest.get(key, -1), offset)
+    return highest
 
 
 def _split_at_first_failure(
