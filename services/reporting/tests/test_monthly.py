@@ -88,3 +88,16 @@ def test_whole_months_add_up_to_the_period() -> None:
                 summed[key] += int(measures[key])
     assert summed == expected
     assert summed["received_direct"] == 3
+
+
+def test_a_dossier_nobody_received_adds_nothing_to_any_month() -> None:
+    """A withdrawal (or result) of a code reporting never saw received: a
+    forgery or an event ahead of its reception counts nowhere until the
+    reception comes."""
+    d = Dossier("000.00.31.H56-250301-0001", AGENCY)
+    at = datetime(2025, 3, 2, 9, 0, tzinfo=VN_TZ)
+    orphan = fold(d.withdrawn(at))
+    assert orphan.closure == "withdrawn"
+    assert not contribution(orphan.row_values()).changed()
+    received = fold(d.received(at, at + days(3)), d.withdrawn(at))
+    assert contribution(received.row_values()).changed()

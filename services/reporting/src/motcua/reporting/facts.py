@@ -159,6 +159,15 @@ STATUS_LAGS: Final = frozenset(
     }
 )
 """Acts whose events reporting folds without moving the status it keeps."""
+CREATING_ACTS: Final = frozenset(
+    {
+        DossierAction.SUBMIT,
+        DossierAction.ACCEPT,
+        DossierAction.REFUSE,
+        DossierAction.REQUEST_COMPLETION,
+    }
+)
+"""A second one of these is a duplicate creation, not an illegal move."""
 
 
 def check_act(facts: DossierFacts, event: EventEnvelope[EventData]) -> None:
@@ -174,7 +183,8 @@ def check_act(facts: DossierFacts, event: EventEnvelope[EventData]) -> None:
             raise IllegalEventError(msg)
         return  # history describes past states, not each move
     status = DossierStatus(facts.status)
-    if action_of(event.event_type) is None:
+    action = action_of(event.event_type)
+    if action is None or action in CREATING_ACTS:  # creations: see _not_created
         return
     if status_after_event_seen(status, event.event_type, unseen=STATUS_LAGS) is None:
         msg = (

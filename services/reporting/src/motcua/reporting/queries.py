@@ -185,7 +185,13 @@ class _Aggregation:
             if anchor == "open_until_day":
                 sums += _hours_sums(first, after)
             day = DOSSIER.c[anchor]
-            query = sa.select(*self.keys, *sums).where(day >= first, day < after)
+            query = sa.select(*self.keys, *sums).where(
+                day >= first,
+                day < after,
+                # received here (as monthly.contribution): an event about a
+                # code nobody received counts nowhere
+                DOSSIER.c.received_day.is_not(None),
+            )
             self._add_rows(await self.rows(self._grouped(query)), columns)
 
     async def add_stocks(self) -> None:

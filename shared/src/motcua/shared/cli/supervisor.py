@@ -9,7 +9,12 @@ Stopping (Ctrl-C, SIGTERM): the services first, all at once, each given time
 to finish its batch, commit its offsets and publish its outbox while the broker
 is still there; then the helper processes; the broker last. Every child runs in
 its own session, so a Ctrl-C in the terminal reaches only the supervisor and
-nothing stops out of order. A second Ctrl-C stops everything at once.
+nothing stops out of order. A second Ctrl-C stops everything at once. SIGHUP
+stops everything the same way and starts it all again in the same data folder
+(what an operator's stop and start does: ``motcua chaos`` uses it).
+
+``<data folder>/run/motcua-up.json`` says what runs: the supervisor's pid, the
+broker's, and each process's pid, address and kind, rewritten at every start.
 """
 
 from __future__ import annotations
@@ -86,6 +91,7 @@ class Supervisor:
     children: list[Child] = field(default_factory=list)
     _stopping: bool = False
     _forced: bool = False
+    _restart_all: bool = False
 
     def __post_init__(self) -> None:
         self.data_dir = self.data_dir.resolve()
@@ -111,6 +117,7 @@ class Supervisor:
             return f"broker already listening on {self.host}:{self.broker_port}"
         self.broker = LocalBroker(self.host, self.broker_port, own_session=True)
         self.broker.start()
+        self.write_state()
         return f"tansu (memory storage) on {self.broker.bootstrap_servers}"
 
     def add(self, spec: ProcessSpec, *, kind: str) -> Child:
@@ -132,6 +139,42 @@ class Supervisor:
             )
         child.started_at = self.clock()
         child.restart_at = None
+        self.write_state()
+
+    def write_state(self) -> None:
+        """What runs, for operators and ``motcua chaos`` (JSON, replaced whole)."""
+        import json
+
+        run = self.data_dir / "run"
+        run.mkdir(parents=True, exist_ok=True)
+        broker = self.broker
+        state = {
+            "supervisor": os.getpid(),
+            "data_dir": str(self.data_dir),
+            "broker": None
+            if broker is None
+            else {
+                "pid": broker.process.pid if broker.process else None,
+                "bootstrap_servers": broker.bootstrap_servers,
+                "cluster_id": broker.cluster_id,
+            },
+            "bootstrap_servers": os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+            or (broker.bootstrap_servers if broker else ""),
+            "processes": {
+                c.name: {
+                    "pid": c.process.pid if c.process else None,
+                    "kind": c.kind,
+                    "url": c.url,
+                    "health_url": c.health_url,
+                    "restarts": c.restarts,
+                }
+                for c in self.children
+            },
+        }
+        path = run / "motcua-up.json"
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(state, indent=2), encoding="utf-8")
+        temporary.replace(path)
 
     def start_all(self) -> None:
         from motcua.shared.personal_data import ensure_dev_keys
@@ -149,7 +192,8 @@ class Supervisor:
         for service in installed_services():
             if service.name in self.without:
                 continue
-            url = f"http://127.0.0.1:{service.default_port}"
+            port = os.environ.get(f"MOTCUA_{service.name.upper()}_HTTP_PORT")
+            url = f"http://127.0.0.1:{port or service.default_port}"
             self.add(
                 ProcessSpec(
                     name=service.name,
@@ -207,9 +251,33 @@ class Supervisor:
 
     def watch(self, *, poll_s: float = 0.5) -> int:
         while not self._stopping:
+            if self._restart_all:
+                self.restart_all()
             self.check_once()
             time.sleep(poll_s)
         return 0
+
+    def request_restart(self, _signum: int, _frame: FrameType | None) -> None:
+        self._restart_all = True
+
+    def restart_all(self) -> None:
+        """Stop everything in order and start it all again, same data folder:
+        the broker comes back empty (ADR 0008)."""
+        self._restart_all = False
+        console.print("[yellow]Restarting everything (SIGHUP)…[/yellow]")
+        _log(self.data_dir, "system_restarting", "supervisor", None, 0.0)
+        self.stop_all()
+        children, self.children = self.children, []
+        if self.broker is not None:
+            self.broker.start()
+        for child in children:
+            child.restarts += 1
+            child.backoff_s = FIRST_BACKOFF_S
+            self.children.append(child)
+            self._launch(child)
+        _log(self.data_dir, "system_restarted", "supervisor", None, 0.0)
+        if self.wait_ready():
+            console.print("[green]Everything runs again.[/green]")
 
     def check_once(self) -> None:
         """Restart what died (the broker first: the others need it)."""
@@ -254,6 +322,7 @@ class Supervisor:
         except BrokerUnavailableError as exc:  # the next check tries again
             console.print(f"[red]the broker does not start again: {exc}[/red]")
             return
+        self.write_state()
         _log(self.data_dir, "process_restarted", "broker", None, 0.0)
 
     def request_stop(self, _signum: int, _frame: FrameType | None) -> None:
@@ -349,6 +418,7 @@ def run_up(
         supervisor.extra_env["MOTCUA_REPORTING_ALERTS_URL"] = f"{prometheus.url}/alerts"
     signal.signal(signal.SIGINT, supervisor.request_stop)
     signal.signal(signal.SIGTERM, supervisor.request_stop)
+    signal.signal(signal.SIGHUP, supervisor.request_restart)
     try:
         _keystore(supervisor.data_dir)
         broker = supervisor.start_broker()
@@ -359,3 +429,4 @@ def run_up(
         return supervisor.watch()
     finally:
         supervisor.stop_all()
+        (supervisor.data_dir / "run" / "motcua-up.json").unlink(missing_ok=True)

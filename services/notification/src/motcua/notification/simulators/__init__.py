@@ -13,6 +13,7 @@ as JSON under ``/api/...`` and as a small page under ``/``.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -24,26 +25,43 @@ SMTP_PORT = 2525
 MAILBOX_PORT = 8013
 
 
-def processes(data_dir: Path) -> list[ProcessSpec]:  # noqa: ARG001  (no state on disk)
-    """What ``motcua up`` starts beside the services."""
+def _port(name: str, default: int) -> int:
+    """``MOTCUA_SIMULATOR_<NAME>_PORT``, else the usual port (a second system
+    on one machine, e.g. ``motcua chaos --start``, moves them all)."""
+    return int(os.environ.get(f"MOTCUA_SIMULATOR_{name}_PORT") or default)
+
+
+def processes(data_dir: Path) -> list[ProcessSpec]:
+    """What ``motcua up`` starts beside the services (the SMS gateway keeps a
+    journal in the data folder: a restart neither forgets a message nor the
+    delivery receipt it owes)."""
     run = [sys.executable, "-m", "motcua.notification.simulators"]
+    sms, postal = _port("SMS", SMS_PORT), _port("POSTAL", POSTAL_PORT)
+    smtp, mailbox = _port("SMTP", SMTP_PORT), _port("MAILBOX", MAILBOX_PORT)
     return [
         ProcessSpec(
             name="sms-simulator",
-            argv=[*run, "sms"],
-            url=f"http://127.0.0.1:{SMS_PORT}",
-            health_url=f"http://127.0.0.1:{SMS_PORT}/healthz",
+            argv=[
+                *run,
+                "sms",
+                "--port",
+                str(sms),
+                "--journal",
+                str(data_dir / "simulators" / "sms.jsonl"),
+            ],
+            url=f"http://127.0.0.1:{sms}",
+            health_url=f"http://127.0.0.1:{sms}/healthz",
         ),
         ProcessSpec(
             name="postal-simulator",
-            argv=[*run, "postal"],
-            url=f"http://127.0.0.1:{POSTAL_PORT}",
-            health_url=f"http://127.0.0.1:{POSTAL_PORT}/healthz",
+            argv=[*run, "postal", "--port", str(postal)],
+            url=f"http://127.0.0.1:{postal}",
+            health_url=f"http://127.0.0.1:{postal}/healthz",
         ),
         ProcessSpec(
             name="smtp-simulator",
-            argv=[*run, "smtp"],
-            url=f"http://127.0.0.1:{MAILBOX_PORT}  SMTP 127.0.0.1:{SMTP_PORT}",
-            health_url=f"http://127.0.0.1:{MAILBOX_PORT}/healthz",
+            argv=[*run, "smtp", "--port", str(mailbox), "--smtp-port", str(smtp)],
+            url=f"http://127.0.0.1:{mailbox}  SMTP 127.0.0.1:{smtp}",
+            health_url=f"http://127.0.0.1:{mailbox}/healthz",
         ),
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import uvicorn
 
@@ -28,11 +29,18 @@ def main() -> None:
     parser.add_argument(
         "--smtp-port", type=int, default=SMTP_PORT, help="SMTP port (smtp only)"
     )
+    parser.add_argument(
+        "--journal",
+        type=Path,
+        default=None,
+        help="Keep what was accepted across restarts in this file (sms only).",
+    )
     args = parser.parse_args()
     settings = SimulatorSettings()
     configure_logging(f"{args.which}-simulator")
     if args.which == "sms":
-        app, port = create_sms_simulator(settings), args.port or SMS_PORT
+        app = create_sms_simulator(settings, journal=args.journal)
+        port = args.port or SMS_PORT
     elif args.which == "postal":
         app, port = create_postal_simulator(settings), args.port or POSTAL_PORT
     else:

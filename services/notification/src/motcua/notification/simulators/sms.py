@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets as pysecrets
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
@@ -54,7 +56,12 @@ class SentSms:
     duplicates: int = field(default=0)
 
 
-def create_sms_simulator(settings: SimulatorSettings | None = None) -> FastAPI:
+def create_sms_simulator(
+    settings: SimulatorSettings | None = None, *, journal: Path | None = None
+) -> FastAPI:
+    """The gateway; with a ``journal`` (JSON lines) it keeps what it accepted
+    across restarts, as a real gateway does, and sends the receipts it still
+    owes when it starts again (``motcua up`` gives it one in the data folder)."""
     settings = settings or SimulatorSettings()
     callback_secret, _, password, _ = secrets()
     behaviour = Behaviour(settings)
@@ -62,10 +69,42 @@ def create_sms_simulator(settings: SimulatorSettings | None = None) -> FastAPI:
     by_key: dict[str, SentSms] = {}
     tasks: set[asyncio.Task[None]] = set()
 
+    def remember(entry: dict[str, Any]) -> None:
+        if journal is not None:
+            with journal.open("a", encoding="utf-8") as out:
+                out.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+    def schedule(sms: SentSms, callback_url: str) -> None:
+        task = asyncio.create_task(receipt(sms, callback_url))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    def replay() -> None:
+        """What the journal holds: the messages, and the receipts still owed."""
+        if journal is None or not journal.exists():
+            return
+        owed: dict[str, tuple[SentSms, str]] = {}
+        for line in journal.read_text("utf-8").splitlines():
+            entry = json.loads(line)
+            if "sms" in entry:
+                sms = SentSms(**entry["sms"])
+                messages.append(sms)
+                if sms.idempotency_key:
+                    by_key[sms.idempotency_key] = sms
+                if entry.get("callback_url"):
+                    owed[sms.message_id] = (sms, entry["callback_url"])
+            elif "receipted" in entry:
+                owed.pop(entry["receipted"], None)
+        for sms, callback_url in owed.values():
+            schedule(sms, callback_url)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if journal is not None:
+            journal.parent.mkdir(parents=True, exist_ok=True)
         async with httpx.AsyncClient(timeout=5) as client:
             app.state.client = client
+            replay()
             yield
             for task in tasks:
                 task.cancel()
@@ -87,6 +126,7 @@ def create_sms_simulator(settings: SimulatorSettings | None = None) -> FastAPI:
             callback_secret,
         ):
             sms.receipts_sent += 1
+            remember({"receipted": sms.message_id})
 
     @app.post("/api/sms/send", status_code=202)
     async def send(
@@ -129,10 +169,9 @@ def create_sms_simulator(settings: SimulatorSettings | None = None) -> FastAPI:
         messages.append(sms)
         if idempotency_key:
             by_key[idempotency_key] = sms
+        remember({"sms": asdict(sms), "callback_url": body.callback_url})
         if body.callback_url:
-            task = asyncio.create_task(receipt(sms, body.callback_url))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
+            schedule(sms, body.callback_url)
         return {
             "message_id": sms.message_id,
             "status": "accepted",

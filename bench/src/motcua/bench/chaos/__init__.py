@@ -1,0 +1,1 @@
+"""motcua chaos: fault experiments against the running system."""
