@@ -13,15 +13,11 @@ from aiokafka.admin import AIOKafkaAdminClient
 from messaging_support import create_tables, read_topic, withdrawal, write_events
 
 from motcua.shared.db import create_engine, create_session_factory
-from motcua.shared.kafka import (
-    broker_probe,
-    create_broker,
-    declare_topics,
-    kafka_publisher,
-)
+from motcua.shared.kafka import create_broker, declare_topics, kafka_publisher
 from motcua.shared.local_broker import LocalBroker, free_port
 from motcua.shared.messaging import OutboxRelay
 from motcua.shared.messaging.tables import BrokerMark, OutboxRecord
+from motcua.shared.offsets import broker_probe
 from motcua.shared.settings import KafkaSettings
 from motcua.shared.testing.databases import sqlite_url
 

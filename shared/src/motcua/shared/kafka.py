@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream import AckPolicy
@@ -27,7 +25,7 @@ from motcua.shared.contracts.topics import (
     topic_config,
 )
 from motcua.shared.messaging.consumer import EventConsumer
-from motcua.shared.messaging.relay import BrokerProbe, BrokerState, Publish
+from motcua.shared.messaging.relay import Publish
 from motcua.shared.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
@@ -197,102 +195,6 @@ async def _check_retention(admin: AIOKafkaAdminClient, names: Iterable[str]) -> 
                     fix=f"kafka-configs.sh --alter --entity-type topics --entity-name "
                     f"{topic} --add-config retention.ms=-1,retention.bytes=-1",
                 )
-
-
-# -- reading the broker's state (the console, the relay's loss check) ----------------
-
-
-class BrokerTimeoutError(RuntimeError):
-    pass
-
-
-@asynccontextmanager
-async def _reader(settings: KafkaSettings) -> AsyncIterator[AIOKafkaConsumer]:
-    """A group-less consumer: reads anywhere, commits nothing."""
-    consumer = AIOKafkaConsumer(
-        **_admin_kwargs(settings),
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        fetch_max_wait_ms=50,
-    )
-    await consumer.start()
-    try:
-        yield consumer
-    finally:
-        await consumer.stop()
-
-
-async def partitions_of(
-    consumer: AIOKafkaConsumer, topics: Sequence[str]
-) -> list[TopicPartition]:
-    existing = await consumer.topics()
-    return [
-        TopicPartition(topic, p)
-        for topic in topics
-        if topic in existing
-        for p in sorted(consumer.partitions_for_topic(topic) or ())
-    ]
-
-
-async def _highwaters(
-    consumer: AIOKafkaConsumer, tps: Sequence[TopicPartition], timeout_s: float
-) -> dict[TopicPartition, int]:
-    if not tps:
-        return {}
-    consumer.assign(list(tps))
-    listed = await consumer.end_offsets(list(tps))
-    for tp in tps:
-        consumer.seek(tp, max(listed[tp] - 1, 0))  # inside the last batch
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while any(consumer.highwater(tp) is None for tp in tps):
-        if asyncio.get_running_loop().time() > deadline:
-            msg = "the broker did not report high watermarks in time"
-            raise BrokerTimeoutError(msg)
-        await consumer.getmany(timeout_ms=50, max_records=1)
-    return {tp: int(consumer.highwater(tp)) for tp in tps}
-
-
-async def high_watermarks(
-    settings: KafkaSettings, topics: Sequence[str], *, timeout_s: float = 10.0
-) -> dict[TopicPartition, int]:
-    """The true end offset of every partition of ``topics`` (missing topics: none)."""
-    async with _reader(settings) as consumer:
-        tps = await partitions_of(consumer, topics)
-        return await _highwaters(consumer, tps, timeout_s)
-
-
-async def cluster_id(settings: KafkaSettings) -> str:
-    """The cluster's id (Metadata): a new one means a new, empty cluster."""
-    admin = AIOKafkaAdminClient(**_admin_kwargs(settings))
-    await admin.start()
-    try:
-        described = await admin.describe_cluster()
-    finally:
-        await admin.close()
-    return str(described.get("cluster_id") or "")
-
-
-def broker_probe(settings: KafkaSettings) -> BrokerProbe:
-    """What the outbox relay asks the broker to find out whether it lost what
-    was published: its cluster id and the end of the partitions it wrote."""
-
-    async def probe(partitions: Sequence[tuple[str, int]]) -> BrokerState:
-        async with _reader(settings) as consumer:
-            existing = {
-                (tp.topic, tp.partition)
-                for tp in await partitions_of(
-                    consumer, sorted({t for t, _ in partitions})
-                )
-            }
-            tps = [TopicPartition(t, p) for t, p in partitions if (t, p) in existing]
-            ends = await _highwaters(consumer, tps, timeout_s=10.0)
-        return BrokerState(
-            cluster_id=await cluster_id(settings),
-            ends={(tp.topic, tp.partition): end for tp, end in ends.items()},
-        )
-
-    return probe
 
 
 def kafka_publisher(broker: KafkaBroker) -> Publish:

@@ -1,9 +1,8 @@
 """Offsets read from the broker: true high watermarks and consumer-group lag,
-for the lag gauges every service samples (``motcua_consumer_lag``).
-
-Reporting's console reads the same with its own copy in ``broker_view``; the
-two are to become one once the console's changes in flight have landed. Two
-tansu facts shape this module. ListOffsets "latest" answers the last *batch's*
+for the lag gauges every service samples (``motcua_consumer_lag``), reporting's
+console and rebuild, and the outbox relay's check that the broker still holds
+what it published (:func:`broker_probe`, ADR 0008). Two tansu facts shape this
+module. ListOffsets "latest" answers the last *batch's*
 base offset + 1, so end offsets undercount batched topics: the high watermark
 is taken from a fetch response instead (seek into the last batch, fetch, read
 ``highwater``), which is exact on tansu and on Kafka alike. And aiokafka's
@@ -22,6 +21,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from motcua.shared.kafka import _admin_kwargs as admin_kwargs
+from motcua.shared.messaging.relay import BrokerProbe, BrokerState
 from motcua.shared.settings import KafkaSettings
 
 
@@ -114,10 +114,22 @@ async def consumer_lag(
     Committed offsets are read *before* the ends: both only grow, so a group
     catching up never shows more read than there is.
     """
+    lags, _ends = await lag_and_ends(settings, groups, topics, timeout_s=timeout_s)
+    return lags
+
+
+async def lag_and_ends(
+    settings: KafkaSettings,
+    groups: Sequence[str],
+    topics: Sequence[str],
+    *,
+    timeout_s: float = 10.0,
+) -> tuple[list[PartitionLag], dict[TopicPartition, int]]:
+    """:func:`consumer_lag`, and the end offsets read for it."""
     async with group_less_reader(settings) as consumer:
         tps = await partitions_of(consumer, topics)
         if not tps:
-            return []
+            return [], {}
         committed = await _committed(settings, groups, tps)
         ends = await read_highwaters(consumer, tps, timeout_s)
     ordered = sorted(tps, key=lambda tp: (tp.topic, tp.partition))
@@ -130,7 +142,7 @@ async def consumer_lag(
             for tp in ordered
             if tp.topic in consumed
         )
-    return lags
+    return lags, ends
 
 
 async def _committed(
@@ -152,3 +164,34 @@ async def _committed(
         return found
     finally:
         await admin.close()
+
+
+async def cluster_id(settings: KafkaSettings) -> str:
+    """The cluster's id (Metadata): a new one means a new, empty cluster."""
+    admin = AIOKafkaAdminClient(**admin_kwargs(settings))
+    await admin.start()
+    try:
+        described = await admin.describe_cluster()
+    finally:
+        await admin.close()
+    return str(described.get("cluster_id") or "")
+
+
+def broker_probe(settings: KafkaSettings) -> BrokerProbe:
+    """What the outbox relay asks the broker to find out whether it lost what
+    was published: its cluster id and the end of the partitions it wrote."""
+
+    async def probe(partitions: Sequence[tuple[str, int]]) -> BrokerState:
+        async with group_less_reader(settings) as consumer:
+            topics = sorted({t for t, _ in partitions})
+            existing = {
+                (tp.topic, tp.partition) for tp in await partitions_of(consumer, topics)
+            }
+            tps = [TopicPartition(t, p) for t, p in partitions if (t, p) in existing]
+            ends = await read_highwaters(consumer, tps, timeout_s=10.0)
+        return BrokerState(
+            cluster_id=await cluster_id(settings),
+            ends={(tp.topic, tp.partition): end for tp, end in ends.items()},
+        )
+
+    return probe

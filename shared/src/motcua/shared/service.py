@@ -41,7 +41,6 @@ from motcua.shared.db import (
 )
 from motcua.shared.errors import install_error_handlers
 from motcua.shared.kafka import (
-    broker_probe,
     create_broker,
     declare_topics,
     kafka_publisher,
@@ -53,6 +52,7 @@ from motcua.shared.messaging.admission import Check
 from motcua.shared.messaging.consumer import EventConsumer, EventHandler
 from motcua.shared.messaging.relay import OutboxRelay
 from motcua.shared.metrics import ServiceMetrics
+from motcua.shared.offsets import broker_probe
 from motcua.shared.sampling import Sample, Sampler
 from motcua.shared.settings import ServiceSettings
 from motcua.shared.signing.guard import ChainGuard

@@ -1,19 +1,11 @@
-"""What the operator console reads from the broker: high watermarks, consumer
-lag and dead-letter records.
-
-Two tansu facts shape this module. ListOffsets "latest" answers the last
-*batch's* base offset + 1, so end offsets undercount batched topics: the high
-watermark is taken from a fetch response instead (seek into the last batch,
-fetch, read ``highwater``), which is exact on tansu and on Kafka alike. And
-aiokafka's ``list_consumer_group_offsets`` must be given explicit partitions,
-or tansu's answer cannot be decoded and the connection closes.
-"""
+"""What the operator console reads from the broker: consumer lag and the end
+offsets (through :mod:`motcua.shared.offsets`, which knows tansu's ways) and
+dead-letter records."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,86 +14,28 @@ from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from motcua.shared.contracts import headers as h
-from motcua.shared.kafka import (  # the shared connection settings and readers
+from motcua.shared.kafka import _admin_kwargs
+from motcua.shared.logging import mask_value
+from motcua.shared.offsets import (  # the shared readers of offsets
     BrokerTimeoutError,
-    _admin_kwargs,
-    _highwaters,
-    _reader,
+    lag_and_ends,
     partitions_of,
 )
-from motcua.shared.logging import mask_value
+from motcua.shared.offsets import (
+    group_less_reader as _reader,
+)
+from motcua.shared.offsets import (
+    read_highwaters as _highwaters,
+)
 from motcua.shared.settings import KafkaSettings
 
 MAX_SHOWN_BODY_BYTES = 16_384
 """Bytes of a dead letter's body the console shows (masked); the rest is cut."""
 
 
-@dataclass(frozen=True)
-class PartitionLag:
-    group: str
-    topic: str
-    partition: int
-    committed: int | None
-    end: int
-
-    @property
-    def lag(self) -> int:
-        """Never negative: a group cannot have read past the end (the end is
-        read after the committed offset; the floor guards a broker whose end
-        offsets lag its commits)."""
-        return max(self.end - (self.committed or 0), 0)
-
-
-async def consumer_lag(
-    settings: KafkaSettings,
-    groups: Sequence[str],
-    topics: Sequence[str],
-) -> tuple[list[PartitionLag], dict[TopicPartition, int]]:
-    """Lag of each group on each partition of the topics it has committed on,
-    and the end offsets read for it.
-
-    A topic counts as consumed by a group once the group committed on one of
-    its partitions; its other partitions then lag by everything they hold.
-    Committed offsets are read *before* the end offsets: both only grow, so a
-    group catching up cannot show more read than there is (negative lag).
-    """
-    async with _reader(settings) as consumer:
-        tps = await partitions_of(consumer, topics)
-        if not tps:
-            return [], {}
-        committed = await _committed(settings, groups, tps)
-        ends = await _highwaters(consumer, tps, timeout_s=10.0)
-    lags: list[PartitionLag] = []
-    for group in groups:
-        offsets = committed[group]
-        consumed = {tp.topic for tp in offsets}
-        lags.extend(
-            PartitionLag(group, tp.topic, tp.partition, offsets.get(tp), ends[tp])
-            for tp in sorted(tps, key=lambda tp: (tp.topic, tp.partition))
-            if tp.topic in consumed
-        )
-    return lags, ends
-
-
-async def _committed(
-    settings: KafkaSettings, groups: Sequence[str], tps: Sequence[TopicPartition]
-) -> dict[str, dict[TopicPartition, int]]:
-    admin = AIOKafkaAdminClient(**_admin_kwargs(settings))
-    await admin.start()
-    try:
-        found: dict[str, dict[TopicPartition, int]] = {}
-        for group in groups:
-            offsets = await admin.list_consumer_group_offsets(
-                group, partitions=list(tps)
-            )
-            found[group] = {
-                tp: meta.offset
-                for tp, meta in offsets.items()
-                if meta is not None and meta.offset >= 0
-            }
-        return found
-    finally:
-        await admin.close()
+consumer_lag = lag_and_ends
+"""Lag per group and partition, and the end offsets (the console counts dead
+letters with them): the shared reading of :mod:`motcua.shared.offsets`."""
 
 
 @dataclass(frozen=True)

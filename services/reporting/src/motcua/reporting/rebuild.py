@@ -46,7 +46,7 @@ from motcua.reporting.tables import (
 from motcua.shared.contracts import EventData, EventEnvelope
 from motcua.shared.contracts.topics import BUSINESS_TOPICS
 from motcua.shared.db import create_engine, create_session_factory, migrate, utcnow
-from motcua.shared.kafka import _admin_kwargs, high_watermarks
+from motcua.shared.kafka import _admin_kwargs
 from motcua.shared.messaging import (
     ConsumedRecord,
     EventConsumer,
@@ -54,6 +54,7 @@ from motcua.shared.messaging import (
     InboxRecord,
 )
 from motcua.shared.messaging.consumer import INFRASTRUCTURE_ERRORS
+from motcua.shared.offsets import high_watermarks
 from motcua.shared.personal_data import PersonalDataAccess, load_keys
 from motcua.shared.signing.canonical import split_body
 from motcua.shared.signing.chain import ChainState
