@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import sqlalchemy as sa
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -92,6 +93,8 @@ HANDLED_EVENTS: tuple[type[EventData], ...] = (
 """What the consumer reads (type and version); the other dossier events are
 skipped unparsed."""
 
+log = structlog.get_logger(__name__)
+
 _RECIPIENT_NS = uuid.UUID("5b0d8d4e-0c4e-4d3e-9a53-6f1f0e3c2a11")
 
 
@@ -127,8 +130,12 @@ async def apply_event(
     people = _people(access, event) if isinstance(data, CREATING_EVENTS) else None
     dossier, created, recipients = await _remember(session, event, people)
     if dossier is None:
-        if event.event_type in NOTIFYING_EVENTS and not event.imported:
-            await ctx.park(event.dossier_code)
+        if (
+            event.event_type in NOTIFYING_EVENTS
+            and not event.imported
+            and await ctx.park(event.dossier_code)
+        ):
+            log.info("event_parked", dossier_code=event.dossier_code)
         return False
     _follow_status(dossier, event, created=created)
     _update_facts(dossier, data)
