@@ -382,8 +382,11 @@ class OutboxRelay:
         now = time.monotonic()
         if now - self._checked_at < self._check_interval_s:
             return
-        await self.check_broker()
-        self._checked_at = time.monotonic()
+        self._checked_at = now
+        try:
+            await self.check_broker()
+        except Exception as exc:  # publishing must not wait on the check
+            log.warning("broker_check_failed", error=repr(exc))
 
     async def check_broker(self) -> int:
         """Compare the broker with the marks; if it lost what was published,
