@@ -126,9 +126,15 @@ async def spread_codes(app: FastAPI, *, days: int = 3) -> None:
 async def outbox_bodies(
     sessions: async_sessionmaker[AsyncSession], dossier_code: str | None = None
 ) -> list[bytes]:
-    """Record bodies intake queued, oldest first."""
+    """Record bodies intake queued, oldest first (its events, not the dead
+    letters of records it refused: the session's topic carries other tests'
+    codes)."""
     t = OutboxRecord.__table__  # type: ignore[attr-defined]
-    query = sa.select(t.c.payload).order_by(t.c.id)
+    query = (
+        sa.select(t.c.payload)
+        .where(~t.c.topic.startswith("motcua.dlt."))
+        .order_by(t.c.id)
+    )
     if dossier_code is not None:
         query = query.where(t.c.key == dossier_code)
     async with sessions() as session:
