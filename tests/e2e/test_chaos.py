@@ -53,6 +53,8 @@ async def test_the_short_chaos_run_loses_doubles_and_lets_through_nothing(
     assert set(poison["refused"]) >= {
         "malformed",
         "unknown_event_type",
+        "signature_invalid",
+        "chain_broken",
         "invalid_payload",
         "duplicate_creation",
         "illegal_transition",

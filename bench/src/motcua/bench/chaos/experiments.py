@@ -17,9 +17,9 @@ from typing import Any
 import httpx
 
 from motcua.bench.chaos.load import Load, Submission, reckon, tokens
-from motcua.bench.chaos.poison import catalogue, unhandled_record
+from motcua.bench.chaos.poison import Sign, catalogue, unhandled_record
 from motcua.bench.chaos.system import SERVICES, System
-from motcua.bench.chaos.topics import Ledger, produce, read_topics
+from motcua.bench.chaos.topics import Ledger, Record, produce, read_topics
 from motcua.shared.contracts import now_vn
 from motcua.shared.contracts.topics import DOSSIER_EVENTS
 
@@ -303,7 +303,7 @@ async def _snapshot(
             1
             for m in sms
             if m.get("to", "").endswith(
-                ("909000111", "909000222", "909000333", "999999999")
+                ("909000111", "909000222", "909000333", "909000444", "999999999")
             )
         ),
         "mail_to_citizen": sum(1 for m in mails if code in m.get("subject", "")),
@@ -341,6 +341,24 @@ async def _live_dossier(system: System, load: Load, plan: Plan) -> Submission:
     return target
 
 
+def _insider(system: System, records: list[Record]) -> Sign | None:
+    """Signing as the agency entitled to each act, linked after the dossier's
+    ``records`` as on the topic; None without the keystore."""
+    from motcua.shared.signing.keystore import FileKeystore
+    from motcua.shared.testing.signing import TestChains
+
+    if not FileKeystore(system.keystore).exists():
+        note(f"no keystore at {system.keystore}: the insider's cases are skipped")
+        return None
+    chains = TestChains(system.keystore)
+
+    def sign(envelope: Any) -> bytes:
+        code = envelope.dossier_code
+        return chains.body(envelope, known=[r.value for r in records if r.key == code])
+
+    return sign
+
+
 async def poison(system: System, load: Load, plan: Plan, probe: HealthProbe) -> Result:
     name = "poison and forged records"
     target = await _live_dossier(system, load, plan)
@@ -355,11 +373,13 @@ async def poison(system: System, load: Load, plan: Plan, probe: HealthProbe) -> 
         if r.key == code and r.headers.get("event-type") == "dossier.received"
     )
     stamp = time.strftime("%H%M%S")
+    insider = _insider(system, records)
     cases = catalogue(
         code,
         reception,
         unissued=f"{agency}-{stamp}-9991",
         unknown=f"{agency}-{stamp}-9992",
+        insider=insider,
     )
     async with httpx.AsyncClient(timeout=30) as client:
         before = await _snapshot(system, client, code, target.body)

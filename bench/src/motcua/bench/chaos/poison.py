@@ -1,37 +1,53 @@
 """Poison and forged records, as the attacks the system was tried with: what
-each consumer must refuse, and with which reason (docs/integrators.md)."""
+each consumer must refuse, and with which reason (docs/integrators.md).
+
+Two kinds of attacker. An *outsider* can write to the broker and nothing
+more: every act it forges is unsigned or signed with a key nobody published,
+so the chain guard refuses it before any handler (``signature_invalid``,
+``chain_broken``, ADR 0012), and what is not even an event is refused by the
+consumer core first (``malformed``, ``unknown_event_type``). An *insider*
+holds an agency's signing key (here: the development keystore under the data
+folder) and signs acts its agency is entitled to sign, linked in the chain;
+those pass the guard, and each service's own checks must refuse what is
+impossible for the dossier (``illegal_transition``, ``duplicate_creation``,
+ADR 0007's strict consumers)."""
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from motcua.shared.contracts import new_event, now_vn
-from motcua.shared.contracts.common import Channel
+from motcua.shared.contracts.common import Channel, NotificationChannel
 from motcua.shared.contracts.dossier import (
     DossierRatedV1,
     DossierReceivedV2,
     DossierWithdrawnV1,
     Person,
+    PersonalData,
 )
 from motcua.shared.contracts.handoff import (
     ResultDeliveredV1,
     ResultRecordedV1,
     Timeliness,
 )
-from motcua.shared.contracts.topics import DOSSIER_EVENTS
+from motcua.shared.contracts.notification import PostalStatusChangedV1
+from motcua.shared.contracts.topics import DOSSIER_EVENTS, NOTIFICATION_EVENTS
 from motcua.shared.messaging.outbox import envelope_headers
-from motcua.shared.personal_data import (
-    PersonalData,
-    PersonalDataKeys,
-    PersonalDataSealer,
-)
+from motcua.shared.personal_data import PersonalDataKeys, PersonalDataSealer
 
 RECEPTION_READERS = ("routing", "notification", "reporting")
-"""The consumers of ``dossier.received``."""
+"""The consumers that handle ``dossier.received``."""
+CONSUMERS = ("intake", "routing", "notification", "reporting")
+"""Every consumer of the dossier topic: each checks every chained act."""
+
+Sign = Callable[[Any], bytes]
+"""An insider's signer: the record body of an envelope, signed by the agency
+entitled to the act and linked after the dossier's chain."""
 
 
 @dataclass
@@ -45,10 +61,14 @@ class Case:
 
 
 def _record(
-    envelope: Any, **header_changes: str
+    envelope: Any,
+    *,
+    body: bytes | None = None,
+    header_changes: dict[str, str] | None = None,
 ) -> tuple[str, str, bytes, dict[str, str]]:
-    headers = {**envelope_headers(envelope), **header_changes}
-    return DOSSIER_EVENTS, envelope.dossier_code, envelope.to_json(), headers
+    headers = {**envelope_headers(envelope), **(header_changes or {})}
+    value = envelope.to_json() if body is None else body
+    return DOSSIER_EVENTS, envelope.dossier_code, value, headers
 
 
 def _raw(
@@ -90,11 +110,17 @@ def _forged_reception(code: str, phone: str, email: str) -> DossierReceivedV2:
 
 
 def catalogue(
-    live: str, live_reception: dict[str, Any], unissued: str, unknown: str
+    live: str,
+    live_reception: dict[str, Any],
+    unissued: str,
+    unknown: str,
+    *,
+    insider: Sign | None = None,
 ) -> list[Case]:
     """The cases, about ``live`` (a dossier received and in processing, whose
     ``dossier.received`` body is ``live_reception``), ``unissued`` and
-    ``unknown`` (well-shaped codes intake never issued)."""
+    ``unknown`` (well-shaped codes intake never issued); the insider's cases
+    too if ``insider`` can sign."""
     agency = live.split("-")[0]
     cases: list[Case] = []
 
@@ -112,7 +138,11 @@ def catalogue(
             "reception_version_99",
             "dossier.received v99 with nonsense data for a live dossier",
             [record],
-            dict.fromkeys(RECEPTION_READERS, "unknown_event_type"),
+            {
+                **dict.fromkeys(RECEPTION_READERS, "unknown_event_type"),
+                # intake handles no reception, but checks every act's signature
+                "intake": "signature_invalid",
+            },
         )
     )
 
@@ -135,7 +165,7 @@ def catalogue(
             "withdrawal_of_10000_char_code",
             "dossier.withdrawn for a 10,000-character code",
             [_record(withdrawn)],
-            dict.fromkeys(RECEPTION_READERS, "malformed"),
+            dict.fromkeys(CONSUMERS, "malformed"),
         )
     )
 
@@ -148,13 +178,10 @@ def catalogue(
     cases.append(
         Case(
             "result_delivered_while_processing",
-            "dossier.result_delivered for a dossier still in processing (4 → 10)",
+            "dossier.result_delivered for a dossier still in processing (4 → 10), "
+            "unsigned",
             [_record(delivered)],
-            {
-                "intake": "illegal_transition",
-                "notification": "illegal_transition",
-                "reporting": "illegal_transition",
-            },
+            dict.fromkeys(CONSUMERS, "signature_invalid"),
         )
     )
 
@@ -164,9 +191,21 @@ def catalogue(
     cases.append(
         Case(
             "second_reception_same_people",
-            "the dossier's own dossier.received again under another event id",
+            "the dossier's own dossier.received again under another event id "
+            "(the id is signed: the signature no longer fits)",
             [record],
-            dict.fromkeys(RECEPTION_READERS, "duplicate_creation"),
+            dict.fromkeys(CONSUMERS, "signature_invalid"),
+        )
+    )
+
+    replayed = _raw(live, json.dumps(live_reception).encode(), "dossier.received", "2")
+    cases.append(
+        Case(
+            "reception_replayed",
+            "the dossier's own dossier.received, byte for byte, under another "
+            "event-id header (the inbox would take it for a new event)",
+            [replayed],
+            dict.fromkeys(CONSUMERS, "chain_broken"),
         )
     )
 
@@ -181,7 +220,7 @@ def catalogue(
             "a second dossier.received for a live dossier with another "
             "applicant's phone, email and ID number",
             [_record(other)],
-            dict.fromkeys(RECEPTION_READERS, "invalid_payload"),
+            dict.fromkeys(CONSUMERS, "signature_invalid"),
         )
     )
 
@@ -195,7 +234,7 @@ def catalogue(
             "reception_never_issued",
             "dossier.received for a code intake never issued",
             [_record(never)],
-            dict.fromkeys(RECEPTION_READERS, "invalid_payload"),
+            dict.fromkeys(CONSUMERS, "signature_invalid"),
         )
     )
 
@@ -215,7 +254,10 @@ def catalogue(
             "reception_v1_in_clear",
             "the retired dossier.received v1, personal data in clear",
             [record],
-            dict.fromkeys(RECEPTION_READERS, "unknown_event_type"),
+            {
+                **dict.fromkeys(RECEPTION_READERS, "unknown_event_type"),
+                "intake": "signature_invalid",
+            },
         )
     )
 
@@ -224,12 +266,7 @@ def catalogue(
             "not_json",
             "bytes that are not JSON, typed as a result delivery",
             [_raw(live, b"\xff\xfe not json {", "dossier.result_delivered")],
-            {
-                "intake": "malformed",
-                "routing": "malformed",
-                "notification": "malformed",
-                "reporting": "malformed",
-            },
+            dict.fromkeys(CONSUMERS, "malformed"),
         )
     )
 
@@ -239,7 +276,7 @@ def catalogue(
             "record_of_900_kb",
             "a 900 KB record (the one that froze the console)",
             [_raw(live, huge, "dossier.withdrawn")],
-            dict.fromkeys(RECEPTION_READERS, "malformed"),
+            dict.fromkeys(CONSUMERS, "malformed"),
         )
     )
 
@@ -250,8 +287,8 @@ def catalogue(
         Case(
             "headers_contradict_body",
             "a withdrawal whose event-id header is not its body's",
-            [_record(lying, **{"event-id": str(uuid.uuid4())})],
-            dict.fromkeys(RECEPTION_READERS, "malformed"),
+            [_record(lying, header_changes={"event-id": str(uuid.uuid4())})],
+            dict.fromkeys(CONSUMERS, "signature_invalid"),
         )
     )
 
@@ -264,9 +301,9 @@ def catalogue(
     cases.append(
         Case(
             "imported_history_for_live_dossier",
-            "an imported result for a live dossier",
+            "an imported (unsigned) result for a live dossier with signed history",
             [_record(history)],
-            dict.fromkeys(RECEPTION_READERS, "illegal_transition"),
+            dict.fromkeys(CONSUMERS, "signature_invalid"),
         )
     )
 
@@ -276,14 +313,97 @@ def catalogue(
     cases.append(
         Case(
             "withdrawal_of_unknown_dossier",
-            "dossier.withdrawn for a dossier nobody received (parked, then expired)",
+            "dossier.withdrawn for a dossier nobody received",
             [_record(orphan)],
-            {"routing": "parked_expired", "notification": "parked_expired"},
+            dict.fromkeys(CONSUMERS, "signature_invalid"),
         )
     )
+    # notices are not acts (nobody signs them): routing sets a delivery
+    # notice for a dossier it does not know aside, then gives up on it
+    notice = new_event(
+        PostalStatusChangedV1(
+            notification_id=uuid.uuid4(),
+            channel=NotificationChannel.POST,
+            template="dossier.result_delivery",
+            waybill_code="CHAOS0001VN",
+            postal_status="delivered",
+        ),
+        dossier_code=unknown,
+        producer="notification",
+    )
+    _, key, value, headers = _record(notice)
+    cases.append(
+        Case(
+            "postal_delivery_of_unknown_dossier",
+            "a postal delivery notice for a dossier nobody received (parked, "
+            "then expired)",
+            [(NOTIFICATION_EVENTS, key, value, headers)],
+            {"routing": "parked_expired"},
+        )
+    )
+    if insider is not None:
+        cases += _insider_cases(live, live_reception, unissued, insider)
     for case in cases:
         case.event_ids = [r[3]["event-id"] for r in case.records]
     return cases
+
+
+def _insider_cases(
+    live: str, live_reception: dict[str, Any], unissued: str, sign: Sign
+) -> list[Case]:
+    """Acts signed by the agency entitled to sign them, in the chain: the
+    guard lets them through, the services' state checks must not."""
+    delivered = new_event(
+        ResultDeliveredV1(delivered_at=now_vn(), method="desk"),
+        dossier_code=live,
+        producer="routing",
+    )
+    # the dossier's people as intake sealed them (a seal is bound to the
+    # dossier's code, so the insider can copy it), under a new event
+    data = {
+        k: v
+        for k, v in live_reception["data"].items()
+        if k in DossierReceivedV2.model_fields
+    }
+    again = new_event(
+        DossierReceivedV2.model_validate(data),
+        dossier_code=live,
+        producer="intake",
+    )
+    # a desk's key, not intake's personal-data key ring: the seal is forged
+    fresh = unissued[:-4] + "9993"
+    forged = new_event(
+        _forged_reception(fresh, "0909000444", "ke.mao.danh@example.vn"),
+        dossier_code=fresh,
+        producer="intake",
+    )
+    return [
+        Case(
+            "insider_reception_forged_seal",
+            "dossier.received for a code intake never issued, signed by the "
+            "desk, its people sealed with keys that are not intake's",
+            [_record(forged, body=sign(forged))],
+            dict.fromkeys(RECEPTION_READERS, "invalid_payload"),
+        ),
+        Case(
+            "insider_result_delivered_while_processing",
+            "dossier.result_delivered for a dossier still in processing, signed "
+            "by the agency that would deliver it",
+            [_record(delivered, body=sign(delivered))],
+            {
+                "intake": "illegal_transition",
+                "notification": "illegal_transition",
+                "reporting": "illegal_transition",
+            },
+        ),
+        Case(
+            "insider_second_reception",
+            "the dossier received a second time, signed by its desk, with its "
+            "own sealed people",
+            [_record(again, body=sign(again))],
+            dict.fromkeys(RECEPTION_READERS, "duplicate_creation"),
+        ),
+    ]
 
 
 def unhandled_record(code: str) -> tuple[str, str, bytes, dict[str, str]]:

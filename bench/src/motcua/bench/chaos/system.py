@@ -36,6 +36,14 @@ class System:
     env: dict[str, str] = field(default_factory=dict)
 
     @property
+    def keystore(self) -> Path:
+        """The agencies' signing keystore the system signs with (what an
+        insider would steal): ``MOTCUA_SIGNING_KEYSTORE`` as the system sees
+        it, else the development one under the data folder."""
+        given = (self.env or os.environ).get("MOTCUA_SIGNING_KEYSTORE")
+        return Path(given).resolve() if given else (self.data_dir / "keys").resolve()
+
+    @property
     def state_path(self) -> Path:
         return self.data_dir / "run" / "motcua-up.json"
 
@@ -128,6 +136,9 @@ def start(data_dir: Path, *, parked_ttl_s: float) -> System:
         **{f"MOTCUA_{s.upper()}_PARKED_TTL_S": str(parked_ttl_s) for s in SERVICES},
     }
     env.pop("KAFKA_BOOTSTRAP_SERVERS", None)  # its own broker
+    # its own keystore, made at start and signing from now on, as a new
+    # deployment's (a test session's would let unsigned events pass as legacy)
+    env.pop("MOTCUA_SIGNING_KEYSTORE", None)
     log = (data_dir / "motcua-up.log").open("ab")
     process = subprocess.Popen(
         [
