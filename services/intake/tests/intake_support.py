@@ -60,6 +60,20 @@ def dossier(**overrides: object) -> dict[str, object]:
     return body
 
 
+def filing(code: str, **overrides: object) -> dict[str, object]:
+    """A filing as the portal service posts it (its code kept, ADR 0015)."""
+    body: dict[str, object] = {
+        "dossier_code": code,
+        "submitted_at": now_vn().isoformat(),
+        "procedure_code": "1.001193",
+        "receiving_agency_code": DESK,
+        "applicant": applicant(),
+        "summary": "Đăng ký khai sinh cho con",
+    }
+    body.update(overrides)
+    return body
+
+
 @dataclass
 class Intake:
     app: FastAPI
@@ -67,6 +81,12 @@ class Intake:
     settings: IntakeSettings
     offline: OfflineService | None = None
     """Set when it runs without a broker: feed it routing's events."""
+
+    def portal_code(self) -> str:
+        """A code as the portal would give it, today, from the top of this
+        app's block (its counter climbs from the bottom: see spread_codes)."""
+        number = next(self.app.state.portal_codes)
+        return f"{DESK}-{now_vn():%y%m%d}-{number:04d}"
 
     def set_clock(self, moment: datetime) -> None:
         self.app.state.intake.clock = lambda: moment
@@ -108,6 +128,7 @@ async def spread_codes(app: FastAPI, *, days: int = 3) -> None:
     which consumers rightly refuse (ADR 0012). Production codes are unique.
     """
     floor = next(_CODE_BLOCKS) * CODE_BLOCK
+    app.state.portal_codes = iter(range(floor + CODE_BLOCK, floor, -1))
     runtime = app.state.runtime
     registry = app.state.intake.registry
     desks = [a.code for a in registry if a.has_type("one_stop_centre")]

@@ -15,8 +15,10 @@ from motcua.intake.domain import (
     ActRefusedError,
     InvalidDossierError,
     Outcome,
+    Problem,
     UnknownDossierError,
 )
+from motcua.intake.portal_filings import FilingRefusedError
 from motcua.intake.schemas import DossierOut, FormLinks
 from motcua.intake.tables import DossierRecord
 from motcua.shared.auth import Principal, Role, require
@@ -84,8 +86,9 @@ def filed_by(principal: Principal) -> FiledBy:
 
 def install_domain_errors(app: FastAPI) -> None:
     """Answer the use cases' refusals in the one error shape: an invalid
-    dossier 422 with every problem per field, a refused act 409, an unknown
-    dossier 404. Nothing was written in any of these cases."""
+    dossier or a refused portal filing 422 with every problem per field, a
+    refused act 409, an unknown dossier 404. Nothing was written in any of
+    these cases."""
 
     async def invalid(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, InvalidDossierError)
@@ -93,7 +96,7 @@ def install_domain_errors(app: FastAPI) -> None:
             422,
             "validation_failed",
             "Thông tin chưa hợp lệ, vui lòng kiểm tra các trường được nêu.",
-            [ErrorDetail(field=p.field, message=p.message) for p in exc.problems],
+            _details(exc.problems),
         )
 
     async def refused(_request: Request, exc: Exception) -> JSONResponse:
@@ -104,9 +107,18 @@ def install_domain_errors(app: FastAPI) -> None:
         assert isinstance(exc, UnknownDossierError)
         return error_response(404, "dossier_not_found", str(exc))
 
+    async def filing_refused(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, FilingRefusedError)
+        return error_response(422, exc.code, exc.message, _details(exc.problems))
+
     app.add_exception_handler(InvalidDossierError, invalid)
+    app.add_exception_handler(FilingRefusedError, filing_refused)
     app.add_exception_handler(ActRefusedError, refused)
     app.add_exception_handler(UnknownDossierError, unknown)
+
+
+def _details(problems: list[Problem]) -> list[ErrorDetail]:
+    return [ErrorDetail(field=p.field, message=p.message) for p in problems]
 
 
 def present(ctx: IntakeContext, record: DossierRecord) -> DossierOut:

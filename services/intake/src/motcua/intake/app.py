@@ -6,7 +6,14 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from motcua.intake import api, catalogue_api, catalogue_store, followups_api, forms_api
+from motcua.intake import (
+    api,
+    catalogue_api,
+    catalogue_store,
+    followups_api,
+    forms_api,
+    portal_api,
+)
 from motcua.intake.api_common import install_domain_errors
 from motcua.intake.context import IntakeContext
 from motcua.intake.handlers import (
@@ -83,6 +90,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             followups_api.router,
             forms_api.router,
             catalogue_api.router,
+            portal_api.router,
         ],
         on_startup=[load_catalogue],
     )

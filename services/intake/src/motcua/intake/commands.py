@@ -16,7 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from motcua.intake import catalogue_store
 from motcua.intake.catalogue import PublishedProcedure
-from motcua.intake.codes import DailyLimitReachedError, format_dossier_code
+from motcua.intake.codes import (
+    DailyLimitReachedError,
+    first_free,
+    format_dossier_code,
+)
 from motcua.intake.context import IntakeContext
 from motcua.intake.domain import ActRefusedError, UnknownDossierError
 from motcua.intake.followups import (
@@ -25,9 +29,10 @@ from motcua.intake.followups import (
     decide_supplement,
     decide_withdrawal,
 )
+from motcua.intake.portal_filings import FilingKnown, decide_filing
 from motcua.intake.reception import Reception, decide_reception
-from motcua.intake.repository import next_sequence
-from motcua.intake.schemas import ComponentIn, DossierIn
+from motcua.intake.repository import next_sequence, raise_sequence, taken_sequences
+from motcua.intake.schemas import ComponentIn, DossierIn, PortalFilingIn
 from motcua.intake.tables import DossierRecord
 from motcua.shared.contracts import new_event
 from motcua.shared.contracts.common import DossierStatus, FiledBy
@@ -81,6 +86,42 @@ async def receive(
         officer=officer,
     )
     code = await _next_code(session, reception)
+    return await _write_reception(session, ctx, code, reception)
+
+
+async def file_from_portal(
+    session: AsyncSession,
+    ctx: IntakeContext,
+    filing: PortalFilingIn,
+    *,
+    published: PublishedProcedure | None,
+    officer: str,
+) -> tuple[DossierRecord, bool]:
+    """A filing from the national portal: an online dossier under the
+    portal's code, received as the desk receives one; the same filing again
+    writes nothing. Returns the dossier and whether it is new."""
+    held = await session.get(DossierRecord, filing.dossier_code)
+    decision = decide_filing(
+        filing,
+        held=held.details if held is not None else None,
+        procedure=published.procedure if published else None,
+        version=published.version if published else 0,
+        registry=ctx.registry,
+        catalogue=ctx.catalogue,
+        calendar=ctx.calendar,
+        received_at=ctx.now(),
+        officer=officer,
+    )
+    if isinstance(decision, FilingKnown):
+        assert held is not None
+        return held, False
+    record = await _write_reception(session, ctx, decision.code, decision.reception)
+    return record, True
+
+
+async def _write_reception(
+    session: AsyncSession, ctx: IntakeContext, code: str, reception: Reception
+) -> DossierRecord:
     record = _dossier_row(code, reception)
     session.add(record)
     await open_chain(session, code)  # a new code: the first link of its chain
@@ -92,11 +133,16 @@ async def receive(
 
 
 async def _next_code(session: AsyncSession, reception: Reception) -> str:
+    """The agency's next code of the day; numbers already held (portal
+    codes, ADR 0015) are skipped, and the counter moves past them."""
     agency = reception.receiving_agency_code
     day = reception.received_at.date()
     sequence = await next_sequence(session, agency, day)
+    free = first_free(sequence, await taken_sequences(session, agency, day, sequence))
+    if free != sequence:
+        await raise_sequence(session, agency, day, free)
     try:
-        return format_dossier_code(agency, day, sequence)
+        return format_dossier_code(agency, day, free)
     except DailyLimitReachedError as exc:
         raise ActRefusedError(
             "daily_code_limit", "Cơ quan đã dùng hết 9.999 mã hồ sơ trong ngày."

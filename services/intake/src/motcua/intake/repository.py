@@ -8,7 +8,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from motcua.intake.tables import DossierCodeCounter, IdempotentRequest
+from motcua.intake.codes import day_prefix
+from motcua.intake.tables import DossierCodeCounter, DossierRecord, IdempotentRequest
 
 
 async def next_sequence(session: AsyncSession, agency_code: str, day: date) -> int:
@@ -52,6 +53,21 @@ async def raise_sequence(
         )
     )
     await session.execute(stmt)
+
+
+async def taken_sequences(
+    session: AsyncSession, agency_code: str, day: date, from_sequence: int
+) -> list[int]:
+    """Numbers from ``from_sequence`` on that dossiers of the agency's day
+    already hold (codes kept from the portal): a range of the primary key,
+    empty but for the day the counter reaches them."""
+    prefix = day_prefix(agency_code, day)
+    code = DossierRecord.__table__.c.code  # type: ignore[attr-defined]
+    query = sa.select(code).where(
+        code >= f"{prefix}{from_sequence:04d}", code <= f"{prefix}9999"
+    )
+    found = (await session.execute(query)).scalars().all()
+    return [int(c.removeprefix(prefix)) for c in found]
 
 
 async def find_idempotent(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -26,9 +27,11 @@ from motcua.shared.contracts.common import (
     NotificationChannel,
     ResultDelivery,
 )
+from motcua.shared.contracts.envelope import VN_TZ
 
 AGENCY_CODE_PATTERN = r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$"
 PROCEDURE_CODE_PATTERN = r"^\d\.\d{6}(\.\d{2})?$"
+DOSSIER_CODE_PATTERN = r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}-\d{6}-\d{4}$"
 
 APPLICANT_EXAMPLE: dict[str, Any] = {
     "kind": "citizen",
@@ -118,32 +121,8 @@ class ComponentIn(BaseModel):
     original: bool | None = None
 
 
-class DossierIn(BaseModel):
-    """What the desk officer (or the portal, or a helper) enters."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "procedure_code": "1.001193",
-                    "receiving_agency_code": "000.01.31.H14",
-                    "channel": "direct",
-                    "applicant": APPLICANT_EXAMPLE,
-                    "components": [{"code": "to_khai"}, {"code": "giay_chung_sinh"}],
-                    "result_delivery": "desk",
-                },
-                {
-                    "procedure_code": "2.000488",
-                    "receiving_agency_code": "000.01.31.H14",
-                    "channel": "direct",
-                    "applicant": APPLICANT_EXAMPLE,
-                    "outcome": "completion_requested",
-                    "missing_components": ["ban_chup_giay_to"],
-                    "instructions": "Bổ sung bản chụp căn cước.",
-                },
-            ]
-        }
-    )
+class ReceptionFields(BaseModel):
+    """What every reception carries, whoever files it (desk, helper, portal)."""
 
     procedure_code: str = Field(
         pattern=PROCEDURE_CODE_PATTERN, examples=["1.001193"], max_length=16
@@ -172,6 +151,35 @@ class DossierIn(BaseModel):
         description="Omitted: SMS and email when the applicant gave them, post "
         "when the result goes by post.",
     )
+
+
+class DossierIn(ReceptionFields):
+    """What the desk officer (or the portal, or a helper) enters."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "procedure_code": "1.001193",
+                    "receiving_agency_code": "000.01.31.H14",
+                    "channel": "direct",
+                    "applicant": APPLICANT_EXAMPLE,
+                    "components": [{"code": "to_khai"}, {"code": "giay_chung_sinh"}],
+                    "result_delivery": "desk",
+                },
+                {
+                    "procedure_code": "2.000488",
+                    "receiving_agency_code": "000.01.31.H14",
+                    "channel": "direct",
+                    "applicant": APPLICANT_EXAMPLE,
+                    "outcome": "completion_requested",
+                    "missing_components": ["ban_chup_giay_to"],
+                    "instructions": "Bổ sung bản chụp căn cước.",
+                },
+            ]
+        }
+    )
+
     outcome: Outcome = Field(
         default=Outcome.RECEIVED,
         description="`received` (form 01), `completion_requested` (form 02) or "
@@ -188,6 +196,53 @@ class DossierIn(BaseModel):
         description="Form 02: component codes (or free text) to add or complete.",
     )
     instructions: str = Field(default="", max_length=2000)
+
+
+class PortalFilingIn(ReceptionFields):
+    """A citizen's filing on the national portal, as the portal service hands
+    it to intake (mapped to motcua's fields). It keeps the portal's code (ADR
+    0015) and is always an online filing."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "dossier_code": "000.01.31.H14-261206-5001",
+                    "submitted_at": "2026-12-06T09:12:00+07:00",
+                    "procedure_code": "1.001193",
+                    "receiving_agency_code": "000.01.31.H14",
+                    "applicant": APPLICANT_EXAMPLE,
+                    "components": [{"code": "to_khai"}, {"code": "giay_chung_sinh"}],
+                    "result_delivery": "desk",
+                }
+            ]
+        }
+    )
+
+    dossier_code: str = Field(
+        pattern=DOSSIER_CODE_PATTERN,
+        max_length=40,
+        description="The portal's code (MaHoSo), `<agency e-ID>-<yyMMdd>-<NNNN>`; "
+        "the dossier keeps it in motcua.",
+        examples=["000.01.31.H14-261206-5001"],
+    )
+    submitted_at: AwareDatetime = Field(
+        description="When the citizen submitted on the portal (NgayNopHoSo)."
+    )
+    channel: Literal[Channel.ONLINE] = Field(
+        default=Channel.ONLINE, description="Always `online`."
+    )
+
+    @field_validator("submitted_at")
+    @classmethod
+    def _in_vietnam_time(cls, value: datetime) -> datetime:
+        # one spelling per instant: the filing's digest must not depend on it
+        return value.astimezone(VN_TZ)
+
+    def as_dossier(self) -> DossierIn:
+        """The reception the desk would have entered for this filing."""
+        fields = {name: getattr(self, name) for name in ReceptionFields.model_fields}
+        return DossierIn.model_construct(**fields)
 
 
 class FormLinks(BaseModel):
