@@ -15,7 +15,7 @@ from motcua.shared.contracts.topics import DOSSIER_EVENTS
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-SERVICES = ("intake", "routing", "notification", "reporting")
+SERVICES = ("intake", "routing", "notification", "reporting", "portal")
 ASYNCAPI_SCHEMA = json.loads(
     (ROOT / "tests" / "schemas" / "asyncapi-3.0.0.json").read_text()
 )

@@ -8,7 +8,7 @@ from typing import Any
 
 from motcua.shared.service import ServiceDefinition
 
-ORDER = ("intake", "routing", "notification", "reporting")
+ORDER = ("intake", "routing", "notification", "reporting", "portal")
 
 
 def installed_services() -> list[ServiceDefinition]:
