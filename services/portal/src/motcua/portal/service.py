@@ -10,5 +10,9 @@ SERVICE = ServiceDefinition(
     settings="motcua.portal.settings:PortalSettings",
     cli="motcua.portal.cli:register",
     extra_processes="motcua.portal.processes:processes",
-    links=(("API docs", "/docs"), ("AsyncAPI", "/asyncapi")),
+    links=(
+        ("Sync console", "/console"),
+        ("API docs", "/docs"),
+        ("AsyncAPI", "/asyncapi"),
+    ),
 )

@@ -88,6 +88,12 @@ class PortalSettings(ServiceSettings):
     sender_concurrency: int = Field(
         default=8, ge=1, description="Dossiers synchronised in parallel."
     )
+    sender_batch_size: int = Field(
+        default=50,
+        ge=1,
+        le=500,
+        description="Most records or steps sent in one call to the portal.",
+    )
     sender_poll_interval_s: float = Field(
         default=1.0,
         gt=0,

@@ -104,6 +104,8 @@ class Overview(BaseModel):
     broker_error: str | None = None
     alerts_url: str | None = None
     """Where the operators' alerts are (MOTCUA_REPORTING_ALERTS_URL)."""
+    portal_console_url: str | None = None
+    """The national portal sync's console (MOTCUA_REPORTING_PORTAL_CONSOLE_URL)."""
 
 
 @router.get(
@@ -174,6 +176,7 @@ async def overview(
             for e in due.entries
         ],
         alerts_url=ctx.settings.alerts_url,
+        portal_console_url=ctx.settings.portal_console_url,
     )
     try:
         await _add_broker_view(ctx, result, republished)

@@ -43,6 +43,12 @@ class ReportingSettings(ServiceSettings):
         "Alertmanager); the console links to it. `motcua up --with-prometheus` "
         "sets it to the local Prometheus.",
     )
+    portal_console_url: str | None = Field(
+        default="http://127.0.0.1:8005/console",
+        description="The portal service's console (sync lag, parked items, last "
+        "reconciliation with the national portal); the console links to it "
+        "(empty: no link).",
+    )
     nearly_due_hours: float = Field(
         default=24.0,
         gt=0,

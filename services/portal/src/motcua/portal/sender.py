@@ -1,0 +1,326 @@
+"""The sender: pushes the open items to the portal, per dossier in order.
+
+Each round reads the open items (oldest first), plans the calls
+(:func:`motcua.portal.outbound.plan`), sends them (``sender_concurrency`` at
+a time) and records each answer in one short transaction. A failed item waits
+``backoff`` and blocks its dossier's later items; after ``max_attempts`` it is
+parked, visible in the console and ``GET /api/v1/portal/parked``, until an
+operator resends it. A round that acknowledged anything is followed at once by
+the next (the steps after a record acknowledged just now are due).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+import structlog
+from prometheus_client import Gauge, Histogram
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
+
+from motcua.portal.client import PortalClient, PortalUnavailableError
+from motcua.portal.mapping import ItemKind
+from motcua.portal.outbound import (
+    ACKED,
+    PARKED,
+    PENDING,
+    Call,
+    Open,
+    Verdict,
+    backoff_s,
+    judge,
+    plan,
+)
+from motcua.portal.settings import PortalSettings
+from motcua.portal.tables import PortalDossier, PortalItem
+from motcua.shared.db import utcnow
+
+log = structlog.get_logger(__name__)
+
+ROUND_LIMIT = 2000
+"""Most open items read per round (the oldest)."""
+LAG_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30, 60, 120, 300, 900, 3600)
+
+
+class SenderMetrics:
+    def __init__(self, registry: Any) -> None:
+        self.sync_lag = Histogram(
+            "motcua_portal_sync_lag_seconds",
+            "From a dossier act to the portal's acknowledgement of what it "
+            "changed (records and steps of live events)",
+            ["kind"],
+            buckets=LAG_BUCKETS,
+            registry=registry,
+        )
+        self.parked = Gauge(
+            "motcua_portal_parked_items",
+            "Sync items parked after their last attempt (an operator resends them)",
+            registry=registry,
+        )
+        self.open = Gauge(
+            "motcua_portal_open_items",
+            "Sync items not yet acknowledged by the portal (pending or parked)",
+            registry=registry,
+        )
+        self.oldest_open_age = Gauge(
+            "motcua_portal_oldest_open_item_age_seconds",
+            "Age of the oldest pending sync item (0 when none)",
+            registry=registry,
+        )
+
+
+class Sender:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        client: PortalClient,
+        settings: PortalSettings,
+        metrics: SenderMetrics,
+    ) -> None:
+        self.sessions = sessions
+        self.client = client
+        self.settings = settings
+        self.metrics = metrics
+        self._wake = asyncio.Event()
+        self._slots = asyncio.Semaphore(settings.sender_concurrency)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                busy = await self.round()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("portal_round_failed")
+                busy = False
+            if not busy:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        self._wake.wait(), self.settings.sender_poll_interval_s
+                    )
+                self._wake.clear()
+
+    async def round(self) -> bool:
+        """Send what is due; True if the portal acknowledged anything."""
+        calls, items = await self._plan()
+        if not calls:
+            return False
+        outcomes = await asyncio.gather(*(self._send(c, items) for c in calls))
+        return any(outcomes)
+
+    async def _plan(self) -> tuple[list[Call], dict[int, PortalItem]]:
+        now = utcnow()
+        async with self.sessions() as session:
+            rows = (
+                await session.execute(
+                    sa.select(PortalItem)
+                    .where(col(PortalItem.state).in_((PENDING, PARKED)))
+                    .order_by(col(PortalItem.id))
+                    .limit(ROUND_LIMIT)
+                )
+            ).scalars()
+            items = {row.id: row for row in rows if row.id is not None}
+            codes = {i.dossier_code for i in items.values()}
+            acknowledged = set(
+                (
+                    await session.execute(
+                        sa.select(col(PortalDossier.dossier_code)).where(
+                            col(PortalDossier.dossier_code).in_(codes),
+                            col(PortalDossier.acknowledged).is_(True),
+                        )
+                    )
+                ).scalars()
+            )
+        opened = (
+            Open(i, r.dossier_code, ItemKind(r.kind), r.state, r.next_attempt_at <= now)
+            for i, r in items.items()
+        )
+        return plan(
+            opened, acknowledged, batch_size=self.settings.sender_batch_size
+        ), items
+
+    async def _send(self, call: Call, items: dict[int, PortalItem]) -> bool:
+        payloads = [items[i].payload for i in call.item_ids]
+        body: dict[str, Any] = {"data": payloads}
+        if call.kind is ItemKind.DOSSIER:
+            body["isUpdating"] = call.is_updating
+        async with self._slots:
+            try:
+                answer = await self.client.call(call.kind.value, body)
+            except PortalUnavailableError as exc:
+                await self._failed(call, items, str(exc), park=False)
+                return False
+        verdict = judge(answer.error_code, answer.message, call)
+        if verdict is Verdict.ACKED:
+            await self._acked(call, items)
+            return True
+        if verdict is Verdict.SPLIT:
+            return await self._send_parts(call, items)
+        if verdict is Verdict.FLIP:
+            flipped = Call(call.kind, not call.is_updating, call.runs)
+            if await self._send_flipped(flipped, items):
+                return True
+        reason = f"{answer.error_code}: {answer.message}"[:500]
+        await self._failed(call, items, reason, park=verdict is Verdict.PARK)
+        return False
+
+    async def _send_parts(self, call: Call, items: dict[int, PortalItem]) -> bool:
+        """Several dossiers: each alone. One dossier's steps: one by one, in
+        order, stopping at the first the portal refuses (the later ones wait
+        behind it)."""
+        one_dossier = len(call.runs) == 1
+        done = False
+        for part in call.split():
+            sent = await self._send(part, items)
+            done |= sent
+            if one_dossier and not sent:
+                break
+        return done
+
+    async def _send_flipped(self, call: Call, items: dict[int, PortalItem]) -> bool:
+        body = {
+            "data": [items[i].payload for i in call.item_ids],
+            "isUpdating": call.is_updating,
+        }
+        async with self._slots:
+            try:
+                answer = await self.client.call(call.kind.value, body)
+            except PortalUnavailableError:
+                return False
+        if answer.error_code != "00":
+            return False
+        await self._acked(call, items)
+        return True
+
+    async def _acked(self, call: Call, items: dict[int, PortalItem]) -> None:
+        now = utcnow()
+        ids = list(call.item_ids)
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                sa.update(PortalItem)
+                .where(col(PortalItem.id).in_(ids), col(PortalItem.state) != ACKED)
+                .values(state=ACKED, acked_at=now, last_error=None, parked_at=None)
+            )
+            if call.kind is ItemKind.DOSSIER:
+                codes = {items[i].dossier_code for i in ids}
+                await session.execute(
+                    sa.update(PortalDossier)
+                    .where(col(PortalDossier.dossier_code).in_(codes))
+                    .values(acknowledged=True)
+                )
+        for i in ids:
+            item = items[i]
+            if item.origin == "event" and item.event_at is not None:
+                lag = (now - item.event_at).total_seconds()
+                self.metrics.sync_lag.labels(call.kind.value).observe(max(lag, 0.0))
+
+    async def _failed(
+        self, call: Call, items: dict[int, PortalItem], reason: str, *, park: bool
+    ) -> None:
+        """Count an attempt on the call's first item of each dossier (the
+        others wait behind it); park it after the last attempt."""
+        now = utcnow()
+        heads = [run[0] for run in call.runs]
+        s = self.settings
+        async with self.sessions() as session, session.begin():
+            for i in heads:
+                item = items[i]
+                attempts = item.attempts + 1
+                parked = park or attempts >= s.max_attempts
+                delay = backoff_s(
+                    attempts,
+                    base_s=s.retry_base_delay_s,
+                    cap_s=s.retry_max_delay_s,
+                    jitter=random.random(),
+                )
+                await session.execute(
+                    sa.update(PortalItem)
+                    .where(col(PortalItem.id) == i, col(PortalItem.state) == PENDING)
+                    .values(
+                        attempts=attempts,
+                        last_error=reason,
+                        next_attempt_at=now + timedelta(seconds=delay),
+                        state=PARKED if parked else PENDING,
+                        parked_at=now if parked else None,
+                    )
+                )
+                if parked:
+                    log.warning(
+                        "portal_item_parked",
+                        item_id=i,
+                        dossier_code=item.dossier_code,
+                        service=item.kind,
+                        attempts=attempts,
+                        reason=reason,
+                    )
+        log.info(
+            "portal_call_failed",
+            service=call.kind.value,
+            items=len(call.item_ids),
+            reason=reason,
+        )
+
+    async def sample(self) -> None:
+        """Refresh the queue gauges (``metrics_sample_interval_s``)."""
+        async with self.sessions() as session:
+            counts: dict[str, int] = dict(
+                (
+                    await session.execute(
+                        sa.select(col(PortalItem.state), sa.func.count())
+                        .where(col(PortalItem.state).in_((PENDING, PARKED)))
+                        .group_by(col(PortalItem.state))
+                    )
+                ).all()
+            )
+            oldest = (
+                await session.execute(
+                    sa.select(sa.func.min(PortalItem.created_at)).where(
+                        col(PortalItem.state) == PENDING
+                    )
+                )
+            ).scalar()
+        self.metrics.parked.set(counts.get(PARKED, 0))
+        self.metrics.open.set(sum(counts.values()))
+        age = (utcnow() - oldest).total_seconds() if oldest is not None else 0.0
+        self.metrics.oldest_open_age.set(max(age, 0.0))
+
+
+async def resend(
+    session: AsyncSession, item_ids: Sequence[int] | None = None
+) -> list[int]:
+    """Put parked items back in the queue (all of them when ``item_ids`` is
+    None); returns those that were parked."""
+    query = sa.select(col(PortalItem.id)).where(col(PortalItem.state) == PARKED)
+    if item_ids is not None:
+        query = query.where(col(PortalItem.id).in_(list(item_ids)))
+    ids = [i for i in (await session.execute(query)).scalars() if i is not None]
+    if ids:
+        await session.execute(
+            sa.update(PortalItem)
+            .where(col(PortalItem.id).in_(ids))
+            .values(state=PENDING, attempts=0, next_attempt_at=utcnow(), parked_at=None)
+        )
+    return ids
+
+
+async def resend_dossier(session: AsyncSession, dossier_code: str) -> list[int]:
+    """Put a dossier's parked items back in the queue."""
+    ids = (
+        await session.execute(
+            sa.select(col(PortalItem.id)).where(
+                col(PortalItem.dossier_code) == dossier_code,
+                col(PortalItem.state) == PARKED,
+            )
+        )
+    ).scalars()
+    wanted = [i for i in ids if i is not None]
+    return await resend(session, wanted) if wanted else []

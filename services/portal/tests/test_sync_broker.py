@@ -1,0 +1,76 @@
+"""The portal service over the real broker: signed dossier events on the
+topic reach the portal as one record and its steps, in order, once each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from portal_double import PortalDouble
+from portal_factories import dossier_code
+from portal_support import client_for
+from test_mapping import STEP_STATUSES, walkthrough
+
+from motcua.portal.app import create_app
+from motcua.portal.settings import PortalSettings
+from motcua.shared.contracts import EventEnvelope
+from motcua.shared.contracts.topics import DOSSIER_EVENTS
+from motcua.shared.kafka import create_broker
+from motcua.shared.settings import CommonSettings, KafkaSettings
+from motcua.shared.testing import signing
+from motcua.shared.testing.helpers import running_app, wait_for
+
+
+async def publish_signed(kafka: KafkaSettings, *events: EventEnvelope[Any]) -> None:
+    """Publish a dossier's events signed and chained as their producers would,
+    the last one twice (a redelivery)."""
+    bodies: list[bytes] = []
+    for event in events:
+        bodies.append(signing.test_chains().body(event, known=bodies))
+    broker = create_broker(kafka, client_id="test-publisher")
+    await broker.start()
+    try:
+        for event, body in [
+            *zip(events, bodies, strict=True),
+            (events[-1], bodies[-1]),
+        ]:
+            await broker.publish(
+                body,
+                DOSSIER_EVENTS,
+                key=event.dossier_code.encode(),
+                headers={
+                    "event-id": str(event.event_id),
+                    "event-type": event.event_type,
+                },
+            )
+    finally:
+        await broker.stop()
+
+
+async def test_events_on_the_topic_reach_the_portal_in_order(
+    database_url: str, kafka_settings: KafkaSettings, tmp_path: Path
+) -> None:
+    settings = PortalSettings(
+        database_url=database_url,
+        kafka=kafka_settings,
+        common=CommonSettings(data_dir=tmp_path, environment="test"),
+    )
+    portal = PortalDouble()
+    app = create_app(settings)
+    client = client_for(settings, portal.app())
+    app.state.sender.client = client
+    app.state.poller.client = client
+    code = dossier_code()
+    async with running_app(app):
+        await publish_signed(kafka_settings, *walkthrough(code))
+
+        async def delivered() -> bool:
+            return len(portal.progress.get(code, [])) >= len(STEP_STATUSES)
+
+        await wait_for(delivered, timeout_s=60, message="the dossier on the portal")
+        assert (
+            not await app.state.sender.round()
+        )  # nothing more: the redelivery was dropped
+    await client.aclose()
+    assert portal.dossiers[code]["TrangThaiHoSo"] == 10
+    assert [s["TrangThai"] for s in portal.progress[code]] == STEP_STATUSES
