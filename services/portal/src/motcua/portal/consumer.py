@@ -68,9 +68,10 @@ async def apply_event(
             f"{event.event_type} for dossier {event.dossier_code} at status "
             f"{int(exc.status)}",
         ) from None
-    if not mapped.items or mapped.record is None:
-        return False  # nothing the portal is told changes
-    _remember(session, dossier, event, mapped.record)
+    if mapped.record is None:
+        return False  # a dossier the portal is not told about
+    if dossier is None or mapped.record != dossier.record:
+        _remember(session, dossier, event, mapped.record)
     _queue(session, event, mapped)
     return bool(mapped.items)
 

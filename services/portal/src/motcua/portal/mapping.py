@@ -75,6 +75,9 @@ ID_KINDS: Final = {ApplicantKind.CITIZEN: 1, ApplicantKind.ORGANISATION: 3}
 BY_POST: Final = 1
 """``HinhThuc`` 1: the result is returned by post; 0 otherwise."""
 SYSTEM_ACTOR: Final = "Hệ thống một cửa"
+UNFILED_FIELD: Final = ("KHAC", "Lĩnh vực khác")
+"""``MaLinhVuc``/``TenLinhVuc`` of a procedure filed under no field (the
+portal wants both)."""
 TIMELINESS_VI: Final = {
     Timeliness.EARLY: "trước hạn",
     Timeliness.ON_TIME: "đúng hạn",
@@ -220,8 +223,8 @@ def received_record(
     )
     received = portal_time(data.received_at)
     record.update(
-        MaLinhVuc=data.field_code or "",
-        TenLinhVuc=data.field_name or "",
+        MaLinhVuc=data.field_code or UNFILED_FIELD[0],
+        TenLinhVuc=data.field_name or UNFILED_FIELD[1],
         NgayNopHoSo=received,
         NgayTiepNhan=received,
         NgayHenTra=portal_time(data.due_at),
@@ -551,8 +554,9 @@ def _creating(
         built = refused_record(code, data, people, at)
         step = Step(text=f"Từ chối tiếp nhận hồ sơ: {built['GhiChu']}")
     else:
-        built = completion_record(code, data, people, at)
-        step = Step(text=built["GhiChu"] or "Yêu cầu bổ sung, hoàn thiện hồ sơ")
+        # form 02: the dossier is not received (status 1, no reception date or
+        # appointment the portal could take): remembered, told with the reception
+        return Mapped(completion_record(code, data, people, at))
     status = int(built["TrangThaiHoSo"])
     return Mapped(
         built,
