@@ -54,6 +54,14 @@ def register(root: typer.Typer) -> None:
         raw_only: Annotated[
             bool, typer.Option(help="Measure only the broker's raw limit.")
         ] = False,
+        portal_faults: Annotated[
+            bool,
+            typer.Option(
+                help="Run with the national portal failing: error rate 0.3, "
+                "sessions of 5 s and a 60-second outage; reports logins against "
+                "sync calls."
+            ),
+        ] = False,
     ) -> None:
         """Benchmark the whole pipeline next to the broker's raw limit."""
         if raw_only:
@@ -76,6 +84,7 @@ def register(root: typer.Typer) -> None:
             intake_url=intake_url,
             reporting_url=reporting_url,
             label=label,
+            portal_faults=portal_faults,
         )
         if postgres:
             asyncio.run(_create_databases(postgres))
@@ -83,7 +92,8 @@ def register(root: typer.Typer) -> None:
         json_path, md_path = write_results(result, results)
         console.print(Markdown(md_path.read_text(encoding="utf-8")))
         console.print(f"results: {json_path}, {md_path}")
-        if not result["reconciliation"]["clean"]:
+        portal = result.get("portal")
+        if not result["reconciliation"]["clean"] or (portal and not portal["clean"]):
             raise typer.Exit(1)
 
 
@@ -94,7 +104,7 @@ async def _create_databases(prefix: str) -> None:
     base, _, name = prefix.rstrip("/").rpartition("/")
     admin = await asyncpg.connect(f"{base.replace('+asyncpg', '')}/postgres")
     try:
-        for service in ("intake", "routing", "notification", "reporting"):
+        for service in ("intake", "routing", "notification", "reporting", "portal"):
             await admin.execute(
                 f'DROP DATABASE IF EXISTS "{name}_{service}" WITH (FORCE)'
             )

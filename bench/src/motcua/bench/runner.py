@@ -20,6 +20,7 @@ import psutil
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from motcua.bench import portal
 from motcua.bench.mix import reception
 from motcua.bench.observe import PipelineObserver
 from motcua.bench.raw import RawResult, measure_broker_limit
@@ -29,7 +30,7 @@ from motcua.shared.contracts import now_vn
 from motcua.shared.local_broker import LocalBroker, free_port
 from motcua.shared.settings import CommonSettings, KafkaSettings
 from motcua.shared.testing.helpers import service_process, wait_http_ok
-from motcua.shared.testing.system import running_system
+from motcua.shared.testing.system import SERVICES, running_system
 
 console = Console()
 
@@ -52,6 +53,7 @@ class BenchConfig:
     reporting_url: str | None = None
     seed: int = 7
     label: str = ""
+    portal_faults: bool = False
 
 
 @dataclass
@@ -85,6 +87,7 @@ class Bench:
         self.last_rss: dict[str, int] = {}
         self.cpu_seconds: dict[str, float] = {}
         self.observer: PipelineObserver | None = None
+        self.portal_simulator: str | None = None
 
     # -- the system ---------------------------------------------------------
 
@@ -107,7 +110,17 @@ class Bench:
             finally:
                 sampler.cancel()
             reconciliation = await self._reconcile(urls, phases)
-            return self._result(raw, phases, reconciliation)
+            result = self._result(raw, phases, reconciliation)
+            if self.portal_simulator and "portal" in urls:
+                codes = {s.code for p in phases for s in p.submissions if s.code}
+                with console.status("checking every dossier on the portal…"):
+                    result["portal"] = await portal.portal_check(
+                        urls["portal"],
+                        self.portal_simulator,
+                        codes,
+                        timeout_s=self.config.drain_timeout_s,
+                    )
+            return result
 
     async def _system(self, stack: ExitStack) -> tuple[KafkaSettings, dict[str, str]]:
         if self.config.intake_url and self.config.reporting_url:
@@ -129,10 +142,17 @@ class Bench:
         )
         (data_dir / "logs").mkdir(parents=True, exist_ok=True)
         sim = self._simulators(stack, data_dir)
+        services: tuple[str, ...] = SERVICES
+        portal_env: dict[str, str] = {}
+        if portal.simulator_available():
+            self.portal_simulator, simulator = portal.start_simulator(stack, data_dir)
+            self.processes["portal-simulator"] = psutil.Process(simulator.pid)
+            services = (*SERVICES, "portal")
+            portal_env = portal.service_env(self.portal_simulator)
         databases = (
             {
                 s: f"{self.config.postgres_url.rstrip('/')}_{s}"
-                for s in ("intake", "routing", "notification", "reporting")
+                for s in (*SERVICES, "portal")
             }
             if self.config.postgres_url
             else None
@@ -150,7 +170,9 @@ class Bench:
                     "MOTCUA_NOTIFICATION_SMTP_PORT": str(sim["smtp_port"]),
                     "MOTCUA_NOTIFICATION_SMS_RATE_PER_S": "2000",
                     "MOTCUA_NOTIFICATION_EMAIL_RATE_PER_S": "2000",
+                    **portal_env,
                 },
+                services=services,
             )
         )
         for name, process in system.processes.items():
@@ -158,6 +180,10 @@ class Bench:
         with console.status("starting the system…"):
             for url in system.urls.values():
                 await wait_http_ok(f"{url}/readyz", timeout_s=120)
+        if self.portal_simulator:
+            await wait_http_ok(f"{self.portal_simulator}/_sim/stats", timeout_s=60)
+            if self.config.portal_faults:
+                await portal.set_faults(self.portal_simulator, portal.PORTAL_FAULTS)
         console.print(f"system up: {system.urls}  (data: {data_dir})")
         return kafka, system.urls
 
@@ -223,9 +249,17 @@ class Bench:
             await self._fixed_rate(client, tokens, warm, per_second=10, seconds=2)
             await self._wait_processed(warm.submissions, timeout_s=60, quiet=True)
             fixed = Phase(f"fixed {self.config.rate:g}/s")
+            outage = None
+            if self.config.portal_faults and self.portal_simulator:
+                # the portal goes down 5 s into the fixed-rate phase
+                outage = asyncio.create_task(
+                    portal.outage_later(self.portal_simulator, after_s=5)
+                )
             await self._fixed_rate(
                 client, tokens, fixed, self.config.rate, self.config.rate_seconds
             )
+            if outage is not None:
+                await outage
             flat_out = Phase(f"max, {self.config.concurrency} clients")
             await self._as_fast_as_possible(client, tokens, flat_out)
         return [fixed, flat_out]
@@ -562,6 +596,8 @@ def markdown(result: dict[str, Any]) -> str:
     ]
     lines += [f"| {k} | {v} | {rec['expected'][k]} |" for k, v in rec["counts"].items()]
     lines.append(f"\nHTTP errors: {rec['http_errors']}")
+    if result.get("portal"):
+        lines += portal.markdown(result["portal"])
     return "\n".join(lines) + "\n"
 
 

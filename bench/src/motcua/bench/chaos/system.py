@@ -121,8 +121,8 @@ def attach(data_dir: Path) -> System:
 def start(data_dir: Path, *, parked_ttl_s: float) -> System:
     """``motcua up`` on free ports in ``data_dir``, as a child of chaos."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    ports = {s: free_port() for s in SERVICES}
-    sim = {s: free_port() for s in ("SMS", "POSTAL", "MAILBOX", "SMTP")}
+    ports = {s: free_port() for s in (*SERVICES, "portal")}
+    sim = {s: free_port() for s in ("SMS", "POSTAL", "MAILBOX", "SMTP", "PORTAL")}
     broker_port = free_port()
     env = {
         **os.environ,
@@ -131,6 +131,9 @@ def start(data_dir: Path, *, parked_ttl_s: float) -> System:
         "MOTCUA_NOTIFICATION_SMS_GATEWAY_URL": f"http://127.0.0.1:{sim['SMS']}",
         "MOTCUA_NOTIFICATION_POSTAL_API_URL": f"http://127.0.0.1:{sim['POSTAL']}",
         "MOTCUA_NOTIFICATION_SMTP_PORT": str(sim["SMTP"]),
+        "MOTCUA_PORTAL_TOKEN_URL": f"http://127.0.0.1:{sim['PORTAL']}/lgsp/token",
+        "MOTCUA_PORTAL_ADAPTER_URL": f"http://127.0.0.1:{sim['PORTAL']}/dvcqg",
+        "MOTCUA_PORTAL_INTAKE_URL": f"http://127.0.0.1:{ports['intake']}",
         "MOTCUA_SIMULATOR_RECEIPT_DELAY_S": "0.2",
         "MOTCUA_LOG_LEVEL": "WARNING",
         **{f"MOTCUA_{s.upper()}_PARKED_TTL_S": str(parked_ttl_s) for s in SERVICES},

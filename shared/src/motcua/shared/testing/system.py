@@ -52,6 +52,8 @@ def running_system(
         urls[service] = f"http://127.0.0.1:{port}"
         if database_urls and service in database_urls:
             env[f"MOTCUA_{service.upper()}_DATABASE_URL"] = database_urls[service]
+    if "portal" in urls and "intake" in urls:  # filings go to this system's intake
+        env.setdefault("MOTCUA_PORTAL_INTAKE_URL", urls["intake"])
     system = RunningSystem(urls=urls, data_dir=data_dir, env=env)
     with ExitStack() as stack:
         for service in services:
