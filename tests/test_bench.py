@@ -60,7 +60,14 @@ async def test_a_short_bench_run_reconciles(
     assert reconciliation["clean"], reconciliation
     assert reconciliation["counts"]["accepted by intake (201)"] > 0
     assert result["broker_raw_limit"]["messages"] == 500
-    assert {"intake", "routing", "notification", "reporting"} <= set(
+    assert {"intake", "routing", "notification", "reporting", "portal"} <= set(
         result["peak_rss_mb"]
     )
     assert "Reconciliation: clean" in markdown(result)
+    # every benchmark dossier is on the national portal simulator
+    portal = result["portal"]
+    assert portal["clean"], portal
+    assert portal["on_the_portal"] == portal["benchmark_dossiers"] > 0
+    assert portal["reconciliation"]["differences"] == 0
+    assert portal["sync_calls"] > 0
+    assert "National portal: clean" in markdown(result)

@@ -3,13 +3,13 @@ poller's answers (taken, refused with intake's reason, asked again)."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from portal_double import PortalDouble
 from portal_factories import AGENCY
 from portal_support import connected, settings_for
 
@@ -72,6 +72,10 @@ def test_a_refusal_answers_the_filing_with_status_3_and_the_reason() -> None:
     assert record["HinhThuc"] == 1
 
 
+SUBMISSION = {k: v for k, v in FILING.items() if k not in ("MaHoSo", "NgayNopHoSo")}
+"""What a citizen types on the portal (the portal adds the code and date)."""
+
+
 def intake_answering(
     status: int, body: dict[str, Any], seen: list[Any]
 ) -> httpx.AsyncClient:
@@ -87,28 +91,33 @@ def intake_answering(
 async def test_a_refused_filing_is_answered_and_leaves_the_portals_queue(
     database_url: str, tmp_path: Path
 ) -> None:
-    portal = PortalDouble()
-    code = f"{AGENCY}-261207-5002"
-    portal.filings[code] = {**FILING, "MaHoSo": code}
     seen: list[httpx.Request] = []
     refusal = {
         "error": {
             "code": "procedure_unknown",
             "message": "Thủ tục hành chính 1.001193 không có trong danh mục.",
-            "details": [],
+            "details": [
+                {"field": "procedure_code", "message": "Hãy kiểm tra mã thủ tục."}
+            ],
         }
     }
-    async with connected(settings_for(database_url, tmp_path), portal) as c:
+    async with connected(settings_for(database_url, tmp_path)) as c:
+        code = await c.portal.submit(SUBMISSION)
         poller: Poller = c.service.app.state.poller
         poller.intake = intake_answering(422, refusal, seen)
         assert await poller.poll() == 1
         [request] = seen
         assert request.url.path == "/api/v1/portal/filings"
         assert request.headers["authorization"].startswith("Bearer ")
+        body = json.loads(request.content)
+        assert body["dossier_code"] == code
         await c.sync()
-        record = portal.dossiers[code]
+        record = await c.portal.record(code)
         assert record["TrangThaiHoSo"] == 3
-        assert record["GhiChu"] == refusal["error"]["message"]
+        assert record["GhiChu"] == (
+            "Thủ tục hành chính 1.001193 không có trong danh mục. "
+            "Hãy kiểm tra mã thủ tục."
+        )
         assert await poller.poll() == 0  # off the portal's queue
         assert len(seen) == 1
 
@@ -116,17 +125,15 @@ async def test_a_refused_filing_is_answered_and_leaves_the_portals_queue(
 async def test_a_filing_intake_could_not_take_is_asked_again(
     database_url: str, tmp_path: Path
 ) -> None:
-    portal = PortalDouble()
-    code = f"{AGENCY}-261207-5003"
-    portal.filings[code] = {**FILING, "MaHoSo": code}
     seen: list[httpx.Request] = []
-    async with connected(settings_for(database_url, tmp_path), portal) as c:
+    async with connected(settings_for(database_url, tmp_path)) as c:
+        code = await c.portal.submit(SUBMISSION)
         poller: Poller = c.service.app.state.poller
         poller.intake = intake_answering(503, {}, seen)
         await poller.poll()
         await poller.poll()
         assert len(seen) == 2  # never lost: the portal still lists it
-        assert code not in portal.dossiers
+        assert await c.portal.dossier(code) is None
         poller.intake = intake_answering(201, {"code": code, "status": 2}, seen)
         await poller.poll()
         bodies = {r.content for r in seen}

@@ -6,9 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from portal_double import PortalDouble
 from portal_factories import dossier_code
-from portal_support import client_for
+from portal_support import Sim, client_for
 from test_mapping import STEP_STATUSES, walkthrough
 
 from motcua.portal.app import create_app
@@ -55,9 +54,9 @@ async def test_events_on_the_topic_reach_the_portal_in_order(
         kafka=kafka_settings,
         common=CommonSettings(data_dir=tmp_path, environment="test"),
     )
-    portal = PortalDouble()
+    portal = Sim(settings)
     app = create_app(settings)
-    client = client_for(settings, portal.app())
+    client = client_for(settings, portal.app)
     app.state.sender.client = client
     app.state.poller.client = client
     code = dossier_code()
@@ -65,12 +64,13 @@ async def test_events_on_the_topic_reach_the_portal_in_order(
         await publish_signed(kafka_settings, *walkthrough(code))
 
         async def delivered() -> bool:
-            return len(portal.progress.get(code, [])) >= len(STEP_STATUSES)
+            return len(await portal.steps(code)) >= len(STEP_STATUSES)
 
         await wait_for(delivered, timeout_s=60, message="the dossier on the portal")
         assert (
             not await app.state.sender.round()
         )  # nothing more: the redelivery was dropped
     await client.aclose()
-    assert portal.dossiers[code]["TrangThaiHoSo"] == 10
-    assert [s["TrangThai"] for s in portal.progress[code]] == STEP_STATUSES
+    assert (await portal.record(code))["TrangThaiHoSo"] == 10
+    assert [s["TrangThai"] for s in await portal.steps(code)] == STEP_STATUSES
+    await portal.http.aclose()

@@ -324,8 +324,7 @@ def _routed(d: DossierRoutedV1, _r: Record) -> Step | None:
 
 def _offered(d: HandoffOfferedV1, _r: Record) -> Step:
     return Step(
-        text=f"Chuyển hồ sơ đến {d.to_agency_code} xử lý bước {d.step_no}"
-        + (f" ({d.role})" if d.role else ""),
+        text=f"Chuyển hồ sơ đến {d.to_agency_code} xử lý bước {d.step_no}",
         actor=d.officer,
         unit=d.from_agency_code,
         due=d.step_due_at,

@@ -214,4 +214,9 @@ def _error_of(response: httpx.Response) -> tuple[str, str]:
         error = {}
     code = str(error.get("code") or f"http_{response.status_code}")
     message = str(error.get("message") or "Hồ sơ không được tiếp nhận.")
-    return code, message
+    details = [
+        str(d["message"])
+        for d in error.get("details") or []
+        if isinstance(d, dict) and d.get("message")
+    ]
+    return code, " ".join([message, *details])[:2000]
