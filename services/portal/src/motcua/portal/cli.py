@@ -25,10 +25,15 @@ def _with_portal(work: Callable[[Any, Any], Awaitable[T]]) -> T:
     runtime = ServiceRuntime(settings, migrations=_migrations())
 
     async def main() -> T:
+        from motcua.portal.client import PortalUnavailableError
+
         client = build_client(settings, runtime)
         try:
             await runtime.check_schema()
             return await work(runtime.sessions, client)
+        except PortalUnavailableError as exc:
+            typer.echo(f"the national portal could not be reached: {exc}", err=True)
+            raise typer.Exit(2) from None
         finally:
             await client.aclose()
             await runtime.engine.dispose()

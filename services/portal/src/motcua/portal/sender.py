@@ -118,35 +118,62 @@ class Sender:
         return any(outcomes)
 
     async def _plan(self) -> tuple[list[Call], dict[int, PortalItem]]:
+        """The calls of this round, and the items they carry. The open items
+        are read without their payloads (a portal outage leaves thousands
+        open: each round reads them again); only the planned ones are loaded."""
         now = utcnow()
         async with self.sessions() as session:
             rows = (
                 await session.execute(
-                    sa.select(PortalItem)
+                    sa.select(
+                        col(PortalItem.id),
+                        col(PortalItem.dossier_code),
+                        col(PortalItem.kind),
+                        col(PortalItem.state),
+                        col(PortalItem.next_attempt_at),
+                    )
                     .where(col(PortalItem.state).in_((PENDING, PARKED)))
                     .order_by(col(PortalItem.id))
                     .limit(ROUND_LIMIT)
                 )
-            ).scalars()
-            items = {row.id: row for row in rows if row.id is not None}
-            codes = {i.dossier_code for i in items.values()}
-            acknowledged = set(
-                (
-                    await session.execute(
-                        sa.select(col(PortalDossier.dossier_code)).where(
-                            col(PortalDossier.dossier_code).in_(codes),
-                            col(PortalDossier.acknowledged).is_(True),
-                        )
-                    )
-                ).scalars()
+            ).all()
+            opened = [
+                Open(i, code, ItemKind(kind), state, due <= now)
+                for i, code, kind, state, due in rows
+                if i is not None
+            ]
+            acknowledged = await self._acknowledged(
+                session, {o.dossier_code for o in opened if o.kind is ItemKind.DOSSIER}
             )
-        opened = (
-            Open(i, r.dossier_code, ItemKind(r.kind), r.state, r.next_attempt_at <= now)
-            for i, r in items.items()
+            calls = plan(
+                opened, acknowledged, batch_size=self.settings.sender_batch_size
+            )
+            wanted = [i for call in calls for i in call.item_ids]
+            items: dict[int, PortalItem] = {}
+            for start in range(0, len(wanted), 500):
+                loaded = await session.execute(
+                    sa.select(PortalItem).where(
+                        col(PortalItem.id).in_(wanted[start : start + 500])
+                    )
+                )
+                items.update((r.id, r) for r in loaded.scalars() if r.id is not None)
+        return calls, items
+
+    @staticmethod
+    async def _acknowledged(session: AsyncSession, codes: set[str]) -> set[str]:
+        """Which of these dossiers the portal holds (their records are updates)."""
+        if not codes:
+            return set()
+        return set(
+            (
+                await session.execute(
+                    sa.select(col(PortalDossier.dossier_code)).where(
+                        col(PortalDossier.dossier_code).in_(codes),
+                        col(PortalDossier.acknowledged).is_(True),
+                    )
+                )
+            ).scalars()
         )
-        return plan(
-            opened, acknowledged, batch_size=self.settings.sender_batch_size
-        ), items
 
     async def _send(self, call: Call, items: dict[int, PortalItem]) -> bool:
         payloads = [items[i].payload for i in call.item_ids]
