@@ -95,3 +95,33 @@ async def test_events_on_the_topic_reach_a_failing_portal_in_order(
     assert report["dossiers"] >= len(codes)
     assert [d for d in report["items"] if d["dossier_code"] in codes] == []
     await portal.http.aclose()
+
+
+async def test_events_on_the_topic_reach_the_portal_in_order(
+    database_url: str, kafka_settings: KafkaSettings, tmp_path: Path
+) -> None:
+    settings = PortalSettings(
+        database_url=database_url,
+        kafka=kafka_settings,
+        common=CommonSettings(data_dir=tmp_path, environment="test"),
+    )
+    portal = Sim(settings)
+    app = create_app(settings)
+    client = client_for(settings, portal.app)
+    app.state.sender.client = client
+    app.state.poller.client = client
+    code = dossier_code()
+    async with running_app(app):
+        await publish_signed(kafka_settings, *walkthrough(code))
+
+        async def delivered() -> bool:
+            return len(await portal.steps(code)) >= len(STEP_STATUSES)
+
+        await wait_for(delivered, timeout_s=60, message="the dossier on the portal")
+        assert (
+            not await app.state.sender.round()
+        )  # nothing more: the redelivery was dropped
+    await client.aclose()
+    assert (await portal.record(code))["TrangThaiHoSo"] == 10
+    assert [s["TrangThai"] for s in await portal.steps(code)] == STEP_STATUSES
+    await portal.http.aclose()
