@@ -79,6 +79,27 @@ def register(_root_app: typer.Typer, service_group: typer.Typer) -> None:
         sys.argv = ["motcua portal simulator", *ctx.args]
         runpy.run_module("motcua.portal.simulator", run_name="__main__")
 
+    @service_group.command("serve")
+    def serve_command(
+        include_imported: Annotated[
+            bool,
+            typer.Option(
+                "--include-imported",
+                help="Also push dossiers imported from an earlier system "
+                "(MOTCUA_PORTAL_INCLUDE_IMPORTED).",
+            ),
+        ] = False,
+    ) -> None:
+        """Run the portal service (as `motcua portal` does)."""
+        from motcua.portal.app import create_app
+        from motcua.portal.settings import PortalSettings
+        from motcua.shared.service import serve
+
+        settings = PortalSettings()
+        if include_imported:
+            settings = settings.model_copy(update={"include_imported": True})
+        serve(create_app(settings))
+
     @service_group.command("reconcile")
     def reconcile_command(
         start: Annotated[
