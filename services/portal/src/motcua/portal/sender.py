@@ -24,10 +24,11 @@ from prometheus_client import Gauge, Histogram
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from motcua.portal.client import PortalClient, PortalUnavailableError
+from motcua.portal.client import Answer, PortalClient, PortalUnavailableError
 from motcua.portal.mapping import ItemKind
 from motcua.portal.outbound import (
     ACKED,
+    OK,
     PARKED,
     PENDING,
     Call,
@@ -175,17 +176,20 @@ class Sender:
             ).scalars()
         )
 
-    async def _send(self, call: Call, items: dict[int, PortalItem]) -> bool:
-        payloads = [items[i].payload for i in call.item_ids]
-        body: dict[str, Any] = {"data": payloads}
+    async def _ask(self, call: Call, items: dict[int, PortalItem]) -> Answer:
+        """One call to the portal (raises :class:`PortalUnavailableError`)."""
+        body: dict[str, Any] = {"data": [items[i].payload for i in call.item_ids]}
         if call.kind is ItemKind.DOSSIER:
             body["isUpdating"] = call.is_updating
         async with self._slots:
-            try:
-                answer = await self.client.call(call.kind.value, body)
-            except PortalUnavailableError as exc:
-                await self._failed(call, items, str(exc), park=False)
-                return False
+            return await self.client.call(call.kind.value, body)
+
+    async def _send(self, call: Call, items: dict[int, PortalItem]) -> bool:
+        try:
+            answer = await self._ask(call, items)
+        except PortalUnavailableError as exc:
+            await self._failed(call, items, str(exc), park=False)
+            return False
         verdict = judge(answer.error_code, answer.message, call)
         if verdict is Verdict.ACKED:
             await self._acked(call, items)
@@ -214,16 +218,11 @@ class Sender:
         return done
 
     async def _send_flipped(self, call: Call, items: dict[int, PortalItem]) -> bool:
-        body = {
-            "data": [items[i].payload for i in call.item_ids],
-            "isUpdating": call.is_updating,
-        }
-        async with self._slots:
-            try:
-                answer = await self.client.call(call.kind.value, body)
-            except PortalUnavailableError:
-                return False
-        if answer.error_code != "00":
+        try:
+            answer = await self._ask(call, items)
+        except PortalUnavailableError:
+            return False
+        if answer.error_code != OK:
             return False
         await self._acked(call, items)
         return True
