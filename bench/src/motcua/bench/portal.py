@@ -124,6 +124,8 @@ async def portal_check(
         "token_requests": stats.get("token_requests"),
         "sync_calls": sync_calls,
         "calls": stats.get("calls"),
+        "errors": stats.get("errors"),
+        "unavailable": stats.get("unavailable"),
         "clean": report.get("differences") == 0 and codes <= held,
     }
 
@@ -144,4 +146,5 @@ def markdown(check: dict[str, Any]) -> list[str]:
         f"| sync lag p50 / p99 s (act → portal's acknowledgement, last hour) | {check['sync_lag_p50_s']} / {check['sync_lag_p99_s']} |",
         f"| logins / token requests / sync calls | {check['logins']} / {check['token_requests']} / {check['sync_calls']} |",
         f"| left pending / parked | {check['pending']} / {check['parked']} |",
+        f"| portal's errors by code / HTTP 503 during the outage | {check.get('errors')} / {check.get('unavailable')} |",
     ]
