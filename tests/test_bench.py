@@ -37,6 +37,28 @@ def test_the_mix_covers_every_kind_and_postal_returns() -> None:
     assert len({body["applicant"]["id_number"] for _, body in drawn}) == 500
 
 
+STACKS = """\
+run (uvicorn/main.py:1);apply (motcua/shared/messaging/consumer.py:10);execute (sqlalchemy/orm/session.py:5) 6
+run (uvicorn/main.py:1);apply (motcua/shared/messaging/consumer.py:10);verify (joserfc/jws.py:3) 3
+run (uvicorn/main.py:1);Runner.run (asyncio/runners.py:118) 1
+"""
+
+
+def test_profiles_are_added_up_by_frame_and_by_layer(tmp_path: Path) -> None:
+    from motcua.bench.profile import hot_frames, layer_shares
+
+    raw = tmp_path / "flame.txt"
+    raw.write_text(STACKS, encoding="utf-8")
+    frames = {frame: (inclusive, own) for frame, inclusive, own in hot_frames(raw)}
+    assert frames["apply (messaging/consumer.py)"] == (90.0, 0.0)
+    assert frames["execute (orm/session.py)"] == (60.0, 60.0)
+    assert layer_shares(raw) == {
+        "database (SQLAlchemy, driver)": 60.0,
+        "signing (JWS, RFC 8785)": 30.0,
+        "event loop (asyncio, uvloop)": 10.0,
+    }
+
+
 @pytest.mark.e2e
 @pytest.mark.broker
 async def test_a_short_bench_run_reconciles(
@@ -65,6 +87,11 @@ async def test_a_short_bench_run_reconciles(
         result["peak_rss_mb"]
     )
     assert "Reconciliation: clean" in markdown(result)
+    statements = result["sql_statements_per_dossier"]
+    assert all(statements[s] > 0 for s in ("intake", "routing", "reporting"))
+    received = result["traffic_per_dossier"]["motcua.dossier.events"]
+    assert received["dossier.received"][0] == pytest.approx(1.0, abs=0.3)
+    assert set(result["idle_cpu_ms_per_s"]) >= {"intake", "broker"}
     # every benchmark dossier is on the national portal simulator
     if not bench_portal.simulator_available():
         return  # lands with issue 13's other half

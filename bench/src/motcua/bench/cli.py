@@ -51,6 +51,18 @@ def register(root: typer.Typer) -> None:
         label: Annotated[
             str, typer.Option(help="A note stored with the results.")
         ] = "",
+        profile: Annotated[
+            bool,
+            typer.Option(
+                help="Flame graphs (py-spy) of each service from the max phase to the drain, under <results>/flames."
+            ),
+        ] = False,
+        idle_seconds: Annotated[
+            float,
+            typer.Option(
+                help="Watch the idle system this long first (its polling CPU)."
+            ),
+        ] = 5.0,
         raw_only: Annotated[
             bool, typer.Option(help="Measure only the broker's raw limit.")
         ] = False,
@@ -85,6 +97,8 @@ def register(root: typer.Typer) -> None:
             reporting_url=reporting_url,
             label=label,
             portal_faults=portal_faults,
+            profile=profile,
+            idle_seconds=idle_seconds,
         )
         if postgres:
             asyncio.run(_create_databases(postgres))

@@ -43,6 +43,10 @@ class PipelineObserver:
         self._admin: AIOKafkaAdminClient | None = None
         self._pending_visibility: dict[int, list[tuple[int, str]]] = defaultdict(list)
         self.committed: dict[str, dict[int, int]] = {}
+        self.traffic: dict[str, dict[str, list[int]]] = defaultdict(
+            lambda: defaultdict(lambda: [0, 0])
+        )
+        """topic → event type → [records, bytes (key, value and headers)]."""
 
     def watch(self, code: str) -> None:
         if self._codes is not None:
@@ -105,6 +109,13 @@ class PipelineObserver:
             for k, v in getattr(record, "headers", ()) or ()
         }
         event_type = headers.get(h.EVENT_TYPE, "")
+        counted = self.traffic[record.topic][event_type]  # type: ignore[attr-defined]
+        counted[0] += 1
+        counted[1] += (
+            len(key)
+            + len(getattr(record, "value", b"") or b"")
+            + sum(len(k) + len(v) for k, v in getattr(record, "headers", ()) or ())
+        )
         seen = self.sightings[code]
         if event_type == "dossier.received" and seen.received_at is None:
             seen.received_at = now

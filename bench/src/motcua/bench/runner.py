@@ -23,6 +23,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from motcua.bench import portal
 from motcua.bench.mix import reception
 from motcua.bench.observe import PipelineObserver
+from motcua.bench.profile import flame_graphs, layer_shares
 from motcua.bench.raw import RawResult, measure_broker_limit
 from motcua.bench.stats import rate, summary_ms
 from motcua.shared.auth import Role, issue_token
@@ -54,6 +55,10 @@ class BenchConfig:
     seed: int = 7
     label: str = ""
     portal_faults: bool = False
+    profile: bool = False
+    """Flame graphs (py-spy) of each service from the max phase to the drain."""
+    idle_seconds: float = 5.0
+    """How long the bench watches the idle system (its polling costs) first."""
 
 
 @dataclass
@@ -88,6 +93,14 @@ class Bench:
         self.cpu_seconds: dict[str, float] = {}
         self.observer: PipelineObserver | None = None
         self.portal_simulator: str | None = None
+        self.urls: dict[str, str] = {}
+        self.statements_start: dict[str, float] = {}
+        self.statements: dict[str, float] = {}
+        self.flames: dict[str, Path] = {}
+        self.profiling = ExitStack()
+        self.stamp = f"{datetime.now():%Y%m%dT%H%M%S}"  # noqa: DTZ005
+        self.idle_ms_per_s: dict[str, float] = {}
+        self.wall_s = 0.0
 
     # -- the system ---------------------------------------------------------
 
@@ -103,12 +116,21 @@ class Bench:
             self.observer = PipelineObserver(kafka, codes=set())
             await self.observer.start()
             astack.push_async_callback(self.observer.stop)
+            self.idle_ms_per_s = await self._idle_cpu(self.config.idle_seconds)
+            self.statements_start = await self._statements()
             sampler = asyncio.create_task(self._sample_memory())
+            began = time.perf_counter()
             try:
-                phases = await self._drive(urls)
-                await self._drain(phases)
+                with self.profiling:
+                    phases = await self._drive(urls)
+                    await self._drain(phases)
             finally:
                 sampler.cancel()
+                self.wall_s = time.perf_counter() - began
+            self.statements = {
+                k: v - self.statements_start.get(k, 0.0)
+                for k, v in (await self._statements()).items()
+            }
             reconciliation = await self._reconcile(urls, phases)
             result = self._result(raw, phases, reconciliation)
             if self.portal_simulator and "portal" in urls:
@@ -177,6 +199,7 @@ class Bench:
         )
         for name, process in system.processes.items():
             self.processes[name] = psutil.Process(process.pid)  # type: ignore[attr-defined]
+        self.urls = dict(system.urls)
         with console.status("starting the system…"):
             for url in system.urls.values():
                 await wait_http_ok(f"{url}/readyz", timeout_s=120)
@@ -261,8 +284,41 @@ class Bench:
             if outage is not None:
                 await outage
             flat_out = Phase(f"max, {self.config.concurrency} clients")
+            if self.config.profile:
+                self.flames = self.profiling.enter_context(
+                    flame_graphs(
+                        self.processes, self.config.results_dir / "flames", self.stamp
+                    )
+                )
             await self._as_fast_as_possible(client, tokens, flat_out)
         return [fixed, flat_out]
+
+    async def _idle_cpu(self, seconds: float) -> dict[str, float]:
+        """CPU ms per second each process spends with nothing to do (polls,
+        heartbeats, samplers): the bench's per-dossier figures count it too,
+        so a slow run looks dearer per dossier than a fast one."""
+        if seconds <= 0:
+            return {}
+        before = {n: _cpu(p) for n, p in self.processes.items()}
+        await asyncio.sleep(seconds)
+        return {
+            n: round((_cpu(p) - before[n]) * 1000 / seconds, 1)
+            for n, p in self.processes.items()
+        }
+
+    async def _statements(self) -> dict[str, float]:
+        """Each service's ``motcua_db_statements_total`` (its /metrics)."""
+        found: dict[str, float] = {}
+        async with httpx.AsyncClient(timeout=10, follow_redirects=True) as client:
+            for name, url in self.urls.items():
+                try:
+                    text = (await client.get(f"{url}/metrics")).text
+                except httpx.HTTPError:
+                    continue
+                for line in text.splitlines():
+                    if line.startswith("motcua_db_statements_total "):
+                        found[name] = float(line.split()[1])
+        return found
 
     def _tokens(self) -> dict[str, str]:
         settings = CommonSettings()
@@ -526,8 +582,51 @@ class Bench:
             "cpu_seconds": {
                 k: round(v, 1) for k, v in sorted(self.cpu_seconds.items())
             },
+            "dossiers_driven": self.counter,
+            "cpu_ms_per_dossier": {
+                k: round(v * 1000 / max(1, self.counter), 2)
+                for k, v in sorted(self.cpu_seconds.items())
+            },
+            "idle_cpu_ms_per_s": self.idle_ms_per_s,
+            "wall_seconds": round(self.wall_s, 1),
+            "cpu_ms_per_dossier_less_idle": {
+                k: round(
+                    (v * 1000 - self.idle_ms_per_s.get(k, 0.0) * self.wall_s)
+                    / max(1, self.counter),
+                    2,
+                )
+                for k, v in sorted(self.cpu_seconds.items())
+            },
+            "sql_statements_per_dossier": {
+                k: round(v / max(1, self.counter), 1)
+                for k, v in sorted(self.statements.items())
+            },
+            "traffic_per_dossier": {
+                topic: {
+                    event_type or "?": [
+                        round(n / max(1, self.counter), 2),
+                        round(size / max(1, self.counter)),
+                    ]
+                    for event_type, (n, size) in sorted(types.items())
+                }
+                for topic, types in sorted(self.observer.traffic.items())
+            },
+            "flame_graphs": {k: str(v) for k, v in self.flames.items()},
+            "profile_layers_percent": {
+                k: layer_shares(v.with_suffix(".txt"))
+                for k, v in self.flames.items()
+                if v.with_suffix(".txt").exists()
+            },
             "reconciliation": reconciliation,
         }
+
+
+def _cpu(process: psutil.Process) -> float:
+    try:
+        times = process.cpu_times()
+    except psutil.Error:
+        return 0.0
+    return float(times.user + times.system)
 
 
 def _progress(quiet: bool = False) -> Progress:
@@ -579,13 +678,43 @@ def markdown(result: dict[str, Any]) -> str:
     lines += [f"| {k} | {v} |" for k, v in result["consumer_rates_per_s"].items()]
     lines += [
         "",
-        "| process | peak RSS MB | RSS growth MB (first → last sample) | CPU s during the run |",
-        "| --- | --- | --- | --- |",
+        f"Per dossier: {result.get('dossiers_driven', '?')} dossiers driven (warm-up included).",
+        "",
+        "| process | peak RSS MB | RSS growth MB (first → last sample) | CPU s during the run | idle CPU ms/s | CPU ms per dossier | less idle | SQL statements per dossier |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
+    cpu_ms = result.get("cpu_ms_per_dossier", {})
+    marginal = result.get("cpu_ms_per_dossier_less_idle", {})
+    idle = result.get("idle_cpu_ms_per_s", {})
+    sql = result.get("sql_statements_per_dossier", {})
     lines += [
-        f"| {k} | {v} | {result['rss_growth_mb'].get(k, '')} | {result['cpu_seconds'].get(k, '')} |"
+        f"| {k} | {v} | {result['rss_growth_mb'].get(k, '')} | {result['cpu_seconds'].get(k, '')} "
+        f"| {idle.get(k, '')} | {cpu_ms.get(k, '')} | {marginal.get(k, '')} | {sql.get(k, '')} |"
         for k, v in result["peak_rss_mb"].items()
     ]
+    if any(k in cpu_ms for k in SERVICES):
+        total = sum(cpu_ms.get(k, 0.0) for k in SERVICES)
+        less = sum(marginal.get(k, 0.0) for k in SERVICES)
+        lines.append(
+            f"| **the four services** | | | | {sum(idle.get(k, 0.0) for k in SERVICES):.1f} "
+            f"| **{total:.2f}** | **{less:.2f}** | {sum(sql.get(k, 0) for k in SERVICES):.1f} |"
+        )
+    traffic = result.get("traffic_per_dossier", {})
+    if traffic:
+        lines += [
+            "",
+            "| topic | event type | records per dossier | bytes per dossier |",
+            "| --- | --- | --- | --- |",
+        ]
+        lines += [
+            f"| {topic} | {event_type} | {n} | {size:,} |"
+            for topic, types in traffic.items()
+            for event_type, (n, size) in types.items()
+        ]
+    if result.get("flame_graphs"):
+        lines += ["", "Flame graphs (py-spy, max phase to drain):", ""]
+        lines += [f"- {k}: `{v}`" for k, v in result["flame_graphs"].items()]
+    lines += _layers_table(result.get("profile_layers_percent", {}))
     rec = result["reconciliation"]
     lines += [
         "",
@@ -599,6 +728,29 @@ def markdown(result: dict[str, Any]) -> str:
     if result.get("portal"):
         lines += portal.markdown(result["portal"])
     return "\n".join(lines) + "\n"
+
+
+def _layers_table(layers: dict[str, dict[str, float]]) -> list[str]:
+    """Where each service's samples were, by layer of the stack (%)."""
+    if not layers:
+        return []
+    services = list(layers)
+    names = sorted(
+        {name for shares in layers.values() for name in shares},
+        key=lambda n: -sum(shares.get(n, 0.0) for shares in layers.values()),
+    )
+    lines = [
+        "",
+        "| share of samples % | " + " | ".join(services) + " |",
+        "| --- |" + " --- |" * len(services),
+    ]
+    lines += [
+        f"| {name} | "
+        + " | ".join(str(layers[s].get(name, 0.0)) for s in services)
+        + " |"
+        for name in names
+    ]
+    return lines
 
 
 def _triple(s: dict[str, Any]) -> str:

@@ -97,6 +97,14 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def count_statements(engine: AsyncEngine, counter: Any) -> None:
+    """Count every statement the engine sends (``counter.inc()``)."""
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _on_execute(*_args: Any) -> None:
+        counter.inc()
+
+
 def create_session_factory(
     engine: AsyncEngine, *, info: dict[str, Any] | None = None
 ) -> async_sessionmaker[AsyncSession]:

@@ -89,6 +89,12 @@ class ServiceMetrics:
             ["consumer"],
             registry=r,
         )
+        self.db_statements = Counter(
+            "motcua_db_statements_total",
+            "SQL statements sent to the service's database (an executemany "
+            "counts once); the bench divides it by the dossiers it drove",
+            registry=r,
+        )
         self.info = Gauge(
             "motcua_service_info", "Service identity", ["service"], registry=r
         )

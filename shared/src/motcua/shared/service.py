@@ -33,6 +33,7 @@ from motcua.shared.asyncapi import build_asyncapi
 from motcua.shared.contracts.envelope import EventData
 from motcua.shared.contracts.topics import BUSINESS_TOPICS
 from motcua.shared.db import (
+    count_statements,
     create_engine,
     create_session_factory,
     migrate,
@@ -116,6 +117,7 @@ class ServiceRuntime:
         self.tracer = self.tracer_provider.get_tracer(f"motcua.{self.name}")
         self.database_url = settings.resolved_database_url
         self.engine = create_engine(self.database_url)
+        count_statements(self.engine, self.metrics.db_statements)
         self.sessions = create_session_factory(
             self.engine, info={SIGNER: lambda: self.keys}
         )
