@@ -5,6 +5,8 @@ PostgreSQL by URL, and Alembic migrations per service.
 from __future__ import annotations
 
 import asyncio
+import functools
+import sqlite3
 import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -62,7 +64,8 @@ def is_sqlite(url: str) -> bool:
 def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
     """An async engine tuned per backend.
 
-    SQLite: WAL, a busy timeout, and ``BEGIN IMMEDIATE`` so that writers queue
+    SQLite: WAL, ``BEGIN IMMEDIATE`` so that writers queue for the lock
+    (waiting off the loop's thread, see :mod:`motcua.shared.sqlite_inline`)
     instead of failing with "database is locked", plus SAVEPOINT support (the
     pysqlite driver would otherwise manage transactions behind SQLAlchemy's back).
     """
@@ -70,14 +73,36 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # One connection, its calls on the loop's thread (sqlite_inline).
         engine = _create_async_engine(
-            url, echo=echo, connect_args={"timeout": 30}, pool_size=pool_size
+            url,
+            echo=echo,
+            pool_size=1,
+            max_overflow=0,
+            async_creator=_inline_connector(url),
         )
         _tune_sqlite(engine)
         return engine
     return _create_async_engine(
         url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
     )
+
+
+def _inline_connector(url: str) -> Any:
+    """What the URL would have aiosqlite open, as an :class:`InlineConnection`."""
+    from motcua.shared.sqlite_inline import InlineConnection
+
+    parsed = sa.make_url(url)
+    cargs, cparams = parsed.get_dialect()().create_connect_args(parsed)
+    cparams = {**cparams, "timeout": 0}  # no busy handler: see sqlite_inline
+
+    async def connect() -> InlineConnection:
+        connection: InlineConnection = await InlineConnection(
+            functools.partial(sqlite3.connect, *cargs, **cparams)
+        )
+        return connection
+
+    return connect
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:
@@ -88,7 +113,6 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
