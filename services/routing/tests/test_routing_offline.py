@@ -258,3 +258,32 @@ def _postal(code: str, status: str) -> Any:
         producer="notification",
         occurred_at=vn("2026-03-03 10:00"),
     )
+
+
+async def test_a_batch_reads_its_dossiers_chains_in_one_statement(
+    database_url: str, tmp_path: Path, clock: Clock, code_for: Any
+) -> None:
+    """The chain guard checks every chained record against its dossier's
+    chain: a consumed batch loads those chains at once, not one by one."""
+    codes = [code_for(KIM_LONG_CENTRE, n) for n in range(1, 5)]
+    async with offline_routing(database_url, tmp_path, clock) as svc:
+        chain_reads: list[str] = []
+
+        def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            if statement.lstrip().upper().startswith("SELECT") and (
+                "FROM signing_chain" in statement
+            ):
+                chain_reads.append(statement)
+
+        engine = svc.app.state.runtime.engine.sync_engine
+        sa.event.listen(engine, "before_cursor_execute", seen)
+        try:
+            await svc.feed(*(received(code) for code in codes))
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", seen)
+        for code in codes:
+            assert await _types(svc, code) == [
+                "dossier.routed",
+                "dossier.handoff_offered",
+            ]
+        assert len(chain_reads) == 1, chain_reads

@@ -41,7 +41,7 @@ from motcua.shared.messaging.refusal import EventRefused
 from motcua.shared.messaging.tables import InboxRecord, ParkedRecord
 from motcua.shared.metrics import ServiceMetrics
 from motcua.shared.signing.guard import ChainGuard, Checked
-from motcua.shared.signing.store import flush_chains
+from motcua.shared.signing.store import flush_chains, prefetch_chains
 
 log = structlog.get_logger(__name__)
 
@@ -441,6 +441,15 @@ class EventConsumer:
         dirty = False
         async with self._sessions() as session, session.begin():
             fresh = await self._claim_inbox_batch(session, records)
+            if self._guard is not None:  # the chains the guard will open
+                await prefetch_chains(
+                    session,
+                    (
+                        r.key
+                        for r in records
+                        if r.key and self._guard.wants(r.headers.get(h.EVENT_TYPE))
+                    ),
+                )
             for record in records:
                 event_type = record.headers.get(h.EVENT_TYPE)
                 if record.message_id not in fresh:
