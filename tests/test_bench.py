@@ -75,6 +75,8 @@ async def test_a_short_bench_run_reconciles(
         concurrency=2,
         raw_messages=500,
         drain_timeout_s=90,
+        half_seconds=2,
+        idle_seconds=1,
         data_dir=tmp_path / "system",
         results_dir=tmp_path / "results",
     )
@@ -92,6 +94,12 @@ async def test_a_short_bench_run_reconciles(
     received = result["traffic_per_dossier"]["motcua.dossier.events"]
     assert received["dossier.received"][0] == pytest.approx(1.0, abs=0.3)
     assert set(result["idle_cpu_ms_per_s"]) >= {"intake", "broker"}
+    assert [p["phase"].split(" ")[0] for p in result["phases"]] == [
+        "fixed",
+        "max,",
+        "half",
+    ]
+    assert "| reconciliation | clean | clean | yes |" in markdown(result)
     # every benchmark dossier is on the national portal simulator
     if not bench_portal.simulator_available():
         return  # lands with issue 13's other half

@@ -63,6 +63,24 @@ def register(root: typer.Typer) -> None:
                 help="Watch the idle system this long first (its polling CPU)."
             ),
         ] = 5.0,
+        half_seconds: Annotated[
+            float,
+            typer.Option(
+                help="Length of the half-load phase (half the rate the max phase sustained): latency with room to spare."
+            ),
+        ] = 30.0,
+        soak_seconds: Annotated[
+            float,
+            typer.Option(
+                help="Make the half-load phase this long (e.g. 600) and report each service's RSS growth after its first minute."
+            ),
+        ] = 0.0,
+        replicas: Annotated[
+            int,
+            typer.Option(
+                help="Instances of each service, in the same consumer groups (needs --postgres)."
+            ),
+        ] = 1,
         raw_only: Annotated[
             bool, typer.Option(help="Measure only the broker's raw limit.")
         ] = False,
@@ -99,7 +117,15 @@ def register(root: typer.Typer) -> None:
             portal_faults=portal_faults,
             profile=profile,
             idle_seconds=idle_seconds,
+            half_seconds=half_seconds,
+            soak_seconds=soak_seconds,
+            replicas=replicas,
         )
+        if replicas > 1 and not postgres:
+            console.print(
+                "--replicas needs --postgres: instances of a service share its database"
+            )
+            raise typer.Exit(2)
         if postgres:
             asyncio.run(_create_databases(postgres))
         result = asyncio.run(Bench(config).run())

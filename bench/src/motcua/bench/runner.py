@@ -59,6 +59,13 @@ class BenchConfig:
     """Flame graphs (py-spy) of each service from the max phase to the drain."""
     idle_seconds: float = 5.0
     """How long the bench watches the idle system (its polling costs) first."""
+    half_seconds: float = 30.0
+    """Length of the half-load phase (half the max phase's processed rate)."""
+    soak_seconds: float = 0.0
+    """If set, the half-load phase lasts this long instead, and each
+    service's RSS growth after its first minute is reported."""
+    replicas: int = 1
+    """Instances of each service (in the same consumer groups; PostgreSQL)."""
 
 
 @dataclass
@@ -94,12 +101,19 @@ class Bench:
         self.observer: PipelineObserver | None = None
         self.portal_simulator: str | None = None
         self.urls: dict[str, str] = {}
+        self.instance_urls: dict[str, str] = {}
         self.statements_start: dict[str, float] = {}
         self.statements: dict[str, float] = {}
         self.flames: dict[str, Path] = {}
         self.profiling = ExitStack()
         self.stamp = f"{datetime.now():%Y%m%dT%H%M%S}"  # noqa: DTZ005
         self.idle_ms_per_s: dict[str, float] = {}
+        self.intake_clients: list[httpx.AsyncClient] = []
+        self.intake_urls: list[str] = []
+        self.rss_after_minute: dict[str, int] = {}
+        self.rss_at_end: dict[str, int] = {}
+        self.postgres_cpu: dict[int, tuple[float, float]] = {}
+        """PostgreSQL backend pid → (CPU when first seen, CPU last seen)."""
         self.wall_s = 0.0
 
     # -- the system ---------------------------------------------------------
@@ -185,6 +199,7 @@ class Bench:
                 profile=kafka.profile or "tansu",
                 data_dir=data_dir,
                 database_urls=databases,
+                replicas=self.config.replicas,
                 extra_env={
                     "MOTCUA_LOG_LEVEL": "WARNING",
                     "MOTCUA_NOTIFICATION_SMS_GATEWAY_URL": sim["sms"],
@@ -200,6 +215,12 @@ class Bench:
         for name, process in system.processes.items():
             self.processes[name] = psutil.Process(process.pid)  # type: ignore[attr-defined]
         self.urls = dict(system.urls)
+        self.instance_urls = {
+            (service if n == 1 else f"{service}#{n}"): url
+            for service, urls in system.replica_urls.items()
+            for n, url in enumerate(urls, start=1)
+        }
+        self.intake_urls = system.replica_urls.get("intake", [system.urls["intake"]])
         with console.status("starting the system…"):
             for url in system.urls.values():
                 await wait_http_ok(f"{url}/readyz", timeout_s=120)
@@ -258,12 +279,19 @@ class Bench:
                 cpu = times.user + times.system
                 self.cpu_start.setdefault(name, cpu)
                 self.cpu_seconds[name] = cpu - self.cpu_start[name]
+            if self.config.postgres_url:
+                self._sample_postgres()
             await asyncio.sleep(0.5)
 
     # -- load -----------------------------------------------------------------
 
     async def _drive(self, urls: dict[str, str]) -> list[Phase]:
         limits = httpx.Limits(max_connections=self.config.concurrency + 4)
+        # Every instance of intake takes its share of the submissions.
+        self.intake_clients = [
+            httpx.AsyncClient(base_url=url, timeout=30, limits=limits)
+            for url in self.intake_urls[1:]
+        ]
         async with httpx.AsyncClient(
             base_url=urls["intake"], timeout=30, limits=limits
         ) as client:
@@ -291,7 +319,72 @@ class Bench:
                     )
                 )
             await self._as_fast_as_possible(client, tokens, flat_out)
-        return [fixed, flat_out]
+            await self._wait_processed(
+                flat_out.submissions, timeout_s=self.config.drain_timeout_s
+            )
+            self.profiling.close()
+            half = await self._half_load(client, tokens, flat_out)
+        for extra in self.intake_clients:
+            await extra.aclose()
+        return [fixed, flat_out, half]
+
+    async def _half_load(
+        self, client: httpx.AsyncClient, tokens: dict[str, str], flat_out: Phase
+    ) -> Phase:
+        """Half the rate the max phase sustained end to end: the latency a
+        system shows with room to spare; in a soak, its memory over time."""
+        sustained = self._processed_rate(flat_out) or 2.0
+        per_second = max(1.0, round(sustained / 2, 1))
+        seconds = self.config.soak_seconds or self.config.half_seconds
+        half = Phase(f"half load {per_second:g}/s")
+        minute = asyncio.create_task(self._rss_after(60.0)) if seconds > 60 else None
+        await self._fixed_rate(client, tokens, half, per_second, seconds)
+        self.rss_at_end = self._rss()
+        if minute is not None:
+            minute.cancel()
+        return half
+
+    async def _rss_after(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        self.rss_after_minute = self._rss()
+
+    def _rss(self) -> dict[str, int]:
+        found = {}
+        for name, process in self.processes.items():
+            try:
+                found[name] = process.memory_info().rss
+            except psutil.Error:
+                continue
+        return found
+
+    def _processed_rate(self, phase: Phase) -> float | None:
+        """Dossiers of the phase processed end to end per second, from its
+        start to the last one's last sighting."""
+        assert self.observer is not None
+        seen = self.observer.sightings
+        done = [s.code for s in phase.submissions if s.code and self._processed(s.code)]
+        last = max(
+            (max(seen[c].notified_at or 0, seen[c].visible_at or 0) for c in done),
+            default=None,
+        )
+        return rate(len(done), phase.started_at, last)
+
+    def _sample_postgres(self) -> None:
+        """CPU of the PostgreSQL backends serving the bench's databases (their
+        process title names the database: ``postgres: … <user> <db> …``)."""
+        assert self.config.postgres_url is not None
+        prefix = self.config.postgres_url.rstrip("/").rpartition("/")[2] + "_"
+        for process in psutil.process_iter(["cmdline"]):
+            title = " ".join(process.info.get("cmdline") or ())
+            if not title.startswith("postgres:") or f" {prefix}" not in title:
+                continue
+            try:
+                times = process.cpu_times()
+            except psutil.Error:
+                continue
+            cpu = times.user + times.system
+            first, _ = self.postgres_cpu.get(process.pid, (cpu, cpu))
+            self.postgres_cpu[process.pid] = (first, cpu)
 
     async def _idle_cpu(self, seconds: float) -> dict[str, float]:
         """CPU ms per second each process spends with nothing to do (polls,
@@ -310,7 +403,7 @@ class Bench:
         """Each service's ``motcua_db_statements_total`` (its /metrics)."""
         found: dict[str, float] = {}
         async with httpx.AsyncClient(timeout=10, follow_redirects=True) as client:
-            for name, url in self.urls.items():
+            for name, url in self.instance_urls.items():
                 try:
                     text = (await client.get(f"{url}/metrics")).text
                 except httpx.HTTPError:
@@ -337,6 +430,9 @@ class Bench:
         n = self.counter
         self.counter += 1
         kind, body = reception(n, self.rng)
+        if self.intake_clients:
+            everyone = [client, *self.intake_clients]
+            client = everyone[n % len(everyone)]
         headers = {"Authorization": f"Bearer {tokens[body['receiving_agency_code']]}"}
         started = time.perf_counter()
         try:
@@ -504,6 +600,15 @@ class Bench:
         total = r.json()["total"]
         return int(total["received"] - total["carried_over"])
 
+    def _cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds per process, the PostgreSQL backends as one."""
+        found = dict(self.cpu_seconds)
+        if self.postgres_cpu:
+            found["postgres server"] = sum(
+                last - first for first, last in self.postgres_cpu.values()
+            )
+        return found
+
     def _result(
         self, raw: RawResult, phases: list[Phase], reconciliation: dict[str, Any]
     ) -> dict[str, Any]:
@@ -580,12 +685,18 @@ class Bench:
                 for k, v in sorted(self.first_rss.items())
             },
             "cpu_seconds": {
-                k: round(v, 1) for k, v in sorted(self.cpu_seconds.items())
+                k: round(v, 1) for k, v in sorted(self._cpu_seconds().items())
+            },
+            "replicas": self.config.replicas,
+            "rss_growth_after_first_minute_mb": {
+                k: round((self.rss_at_end[k] - v) / 2**20, 1)
+                for k, v in sorted(self.rss_after_minute.items())
+                if k in self.rss_at_end
             },
             "dossiers_driven": self.counter,
             "cpu_ms_per_dossier": {
                 k: round(v * 1000 / max(1, self.counter), 2)
-                for k, v in sorted(self.cpu_seconds.items())
+                for k, v in sorted(self._cpu_seconds().items())
             },
             "idle_cpu_ms_per_s": self.idle_ms_per_s,
             "wall_seconds": round(self.wall_s, 1),
@@ -595,7 +706,7 @@ class Bench:
                     / max(1, self.counter),
                     2,
                 )
-                for k, v in sorted(self.cpu_seconds.items())
+                for k, v in sorted(self._cpu_seconds().items())
             },
             "sql_statements_per_dossier": {
                 k: round(v / max(1, self.counter), 1)
@@ -666,14 +777,15 @@ def markdown(result: dict[str, Any]) -> str:
         f"| broker raw limit: aiokafka produce ({raw['message_bytes']} B) | {raw['produce_per_s']:,.0f} |",
         f"| broker raw limit: produce → consume end to end | {raw['end_to_end_per_s']:,.0f} |",
         "",
+        *targets_table(result),
         "| phase | submitted | offered /s | processed end to end /s | HTTP p50 / p95 / p99 ms | submit → notified p50 / p95 / p99 ms | submit → in reporting p50 / p95 / p99 ms |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for p in result["phases"]:
-        lines.append(
-            f"| {p['phase']} | {p['submitted']} | {p['offered_per_s']} | {p['processed_end_to_end_per_s']} | "
-            f"{_triple(p['http_ms'])} | {_triple(p['submit_to_notified_ms'])} | {_triple(p['submit_to_reporting_ms'])} |"
-        )
+    lines += [
+        f"| {p['phase']} | {p['submitted']} | {p['offered_per_s']} | {p['processed_end_to_end_per_s']} | "
+        f"{_triple(p['http_ms'])} | {_triple(p['submit_to_notified_ms'])} | {_triple(p['submit_to_reporting_ms'])} |"
+        for p in result["phases"]
+    ]
     lines += ["", "| consumer | records /s |", "| --- | --- |"]
     lines += [f"| {k} | {v} |" for k, v in result["consumer_rates_per_s"].items()]
     lines += [
@@ -688,17 +800,25 @@ def markdown(result: dict[str, Any]) -> str:
     idle = result.get("idle_cpu_ms_per_s", {})
     sql = result.get("sql_statements_per_dossier", {})
     lines += [
-        f"| {k} | {v} | {result['rss_growth_mb'].get(k, '')} | {result['cpu_seconds'].get(k, '')} "
-        f"| {idle.get(k, '')} | {cpu_ms.get(k, '')} | {marginal.get(k, '')} | {sql.get(k, '')} |"
-        for k, v in result["peak_rss_mb"].items()
+        f"| {k} | {result['peak_rss_mb'].get(k, '')} | {result['rss_growth_mb'].get(k, '')} "
+        f"| {result['cpu_seconds'].get(k, '')} | {idle.get(k, '')} | {cpu_ms.get(k, '')} "
+        f"| {marginal.get(k, '')} | {sql.get(k, '')} |"
+        for k in sorted({*result["peak_rss_mb"], *result["cpu_seconds"]})
     ]
-    if any(k in cpu_ms for k in SERVICES):
-        total = sum(cpu_ms.get(k, 0.0) for k in SERVICES)
-        less = sum(marginal.get(k, 0.0) for k in SERVICES)
+    if any(_service(k) for k in cpu_ms):
         lines.append(
-            f"| **the four services** | | | | {sum(idle.get(k, 0.0) for k in SERVICES):.1f} "
-            f"| **{total:.2f}** | **{less:.2f}** | {sum(sql.get(k, 0) for k in SERVICES):.1f} |"
+            f"| **the four services** | | | | {_services_sum(idle):.1f} "
+            f"| **{_services_sum(cpu_ms):.2f}** | **{_services_sum(marginal):.2f}** "
+            f"| {_services_sum(sql):.1f} |"
         )
+    growth = result.get("rss_growth_after_first_minute_mb", {})
+    if growth:
+        lines += [
+            "",
+            "| process | RSS growth MB after the first minute of the half-load phase |",
+            "| --- | --- |",
+        ]
+        lines += [f"| {k} | {v} |" for k, v in growth.items()]
     traffic = result.get("traffic_per_dossier", {})
     if traffic:
         lines += [
@@ -728,6 +848,74 @@ def markdown(result: dict[str, Any]) -> str:
     if result.get("portal"):
         lines += portal.markdown(result["portal"])
     return "\n".join(lines) + "\n"
+
+
+def _service(process: str) -> bool:
+    """Whether a process is one of the four services (any instance)."""
+    return process.split("#")[0] in SERVICES
+
+
+def _services_sum(values: dict[str, float]) -> float:
+    return float(sum(v for k, v in values.items() if _service(k)))
+
+
+TARGETS = {
+    "throughput": 200.0,
+    "cpu_ms": 8.0,
+    "p99_notified_ms": 500.0,
+    "rss_growth_mb": 20.0,
+}
+"""Issue 16's targets on the 2-core machine with the embedded defaults."""
+
+
+def targets_table(result: dict[str, Any]) -> list[str]:
+    """Issue 16's targets beside what this run measured."""
+    phases = {p["phase"].split(",")[0].split(" ")[0]: p for p in result["phases"]}
+    flat_out = phases.get("max", {})
+    half = phases.get("half", {})
+    throughput = flat_out.get("processed_end_to_end_per_s")
+    cpu = _services_sum(result.get("cpu_ms_per_dossier", {}))
+    p99 = (half.get("submit_to_notified_ms") or {}).get("p99")
+    growth = result.get("rss_growth_after_first_minute_mb", {})
+    worst = max(((v, k) for k, v in growth.items() if _service(k)), default=None)
+    clean = result["reconciliation"]["clean"]
+
+    def met(ok: bool | None) -> str:
+        return "not measured" if ok is None else ("yes" if ok else "**no**")
+
+    rows = [
+        (
+            "processed end to end, max phase",
+            f">= {TARGETS['throughput']:g} dossiers/s",
+            f"{throughput} /s" if throughput is not None else "-",
+            met(None if throughput is None else throughput >= TARGETS["throughput"]),
+        ),
+        (
+            "CPU per dossier, the four services",
+            f"<= {TARGETS['cpu_ms']:g} ms",
+            f"{cpu:.2f} ms",
+            met(cpu <= TARGETS["cpu_ms"] if cpu else None),
+        ),
+        (
+            "p99 submit → notified, half load",
+            f"< {TARGETS['p99_notified_ms']:g} ms",
+            f"{p99} ms" if p99 is not None else "-",
+            met(None if p99 is None else p99 < TARGETS["p99_notified_ms"]),
+        ),
+        (
+            "RSS growth after the first minute (worst service)",
+            f"< {TARGETS['rss_growth_mb']:g} MB",
+            f"{worst[0]} MB ({worst[1]})" if worst else "- (--soak-seconds 600)",
+            met(None if worst is None else worst[0] < TARGETS["rss_growth_mb"]),
+        ),
+        ("reconciliation", "clean", "clean" if clean else "differences", met(clean)),
+    ]
+    return [
+        f"| target (issue 16){' , ' + str(result.get('replicas', 1)) + ' instances per service' if result.get('replicas', 1) > 1 else ''} | wanted | measured | met? |",
+        "| --- | --- | --- | --- |",
+        *(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows),
+        "",
+    ]
 
 
 def _layers_table(layers: dict[str, dict[str, float]]) -> list[str]:

@@ -20,6 +20,8 @@ class RunningSystem:
     data_dir: Path
     env: dict[str, str]
     processes: dict[str, object] = field(default_factory=dict)
+    replica_urls: dict[str, list[str]] = field(default_factory=dict)
+    """Every instance's URL per service (the first is ``urls[service]``)."""
 
     def log(self, service: str) -> str:
         path = self.data_dir / "logs" / f"{service}.log"
@@ -35,8 +37,17 @@ def running_system(
     database_urls: dict[str, str] | None = None,
     extra_env: dict[str, str] | None = None,
     services: tuple[str, ...] = SERVICES,
+    replicas: int = 1,
 ) -> Iterator[RunningSystem]:
-    """Start each service as ``python -m motcua.<service>``; stop them after."""
+    """Start each service as ``python -m motcua.<service>``; stop them after.
+
+    ``replicas`` > 1 starts that many instances of each service in the same
+    consumer groups, on ports of their own (``<service>#2``… in
+    ``processes`` and ``replica_urls``); they share a database, so it must be
+    PostgreSQL (``database_urls``)."""
+    if replicas > 1 and not database_urls:
+        msg = "several instances of a service need PostgreSQL (database_urls)"
+        raise ValueError(msg)
     (data_dir / "logs").mkdir(parents=True, exist_ok=True)
     env = {
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
@@ -62,4 +73,16 @@ def running_system(
                     f"motcua.{service}", env, data_dir / "logs" / f"{service}.log"
                 )
             )
+            system.replica_urls[service] = [urls[service]]
+            for n in range(2, replicas + 1):
+                port = free_port()
+                name = f"{service}#{n}"
+                system.replica_urls[service].append(f"http://127.0.0.1:{port}")
+                system.processes[name] = stack.enter_context(
+                    service_process(
+                        f"motcua.{service}",
+                        {**env, f"MOTCUA_{service.upper()}_HTTP_PORT": str(port)},
+                        data_dir / "logs" / f"{service}-{n}.log",
+                    )
+                )
         yield system
