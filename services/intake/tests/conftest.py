@@ -14,14 +14,10 @@ from intake_support import Intake, intake_settings, spread_codes
 from motcua.intake.app import create_app
 from motcua.shared.contracts import now_vn
 from motcua.shared.settings import KafkaSettings
-from motcua.shared.testing.databases import (
-    POSTGRES_ENV,
-    check_postgres,
-    fresh_postgres_database,
-    sqlite_url,
-)
+from motcua.shared.testing.databases import sqlite_url
 from motcua.shared.testing.helpers import running_app
 from motcua.shared.testing.offline import NO_BROKER, offline
+from motcua.shared.testing.plugin import postgres_url
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -35,13 +31,7 @@ async def module_database_url(
     if request.param == "sqlite":
         yield sqlite_url(tmp_path_factory.mktemp("intake-db"))
         return
-    if postgres_admin is None:
-        pytest.skip(f"{POSTGRES_ENV} is not set")
-    try:
-        await check_postgres(postgres_admin)
-    except Exception as exc:
-        pytest.fail(f"{POSTGRES_ENV} is set but PostgreSQL does not answer: {exc!r}")
-    async with fresh_postgres_database(postgres_admin) as url:
+    async for url in postgres_url(postgres_admin):
         yield url
 
 

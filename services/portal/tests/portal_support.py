@@ -11,13 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
-
-# the simulator lands on its own (issue 13's other half): until it is here,
-# the tests that need it are skipped
-pytest.importorskip("motcua.portal.simulator.app")
 
 from motcua.portal.app import create_app
 from motcua.portal.client import Credentials, PortalClient

@@ -32,6 +32,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -101,6 +102,29 @@ def _on_postgres(item: pytest.Item, fixtures: set[str]) -> bool:
     )
 
 
+# CI sets this: a test that skips there (no PostgreSQL, no kubectl, promtool
+# or checkov) fails instead, so a missing install step cannot pass as green.
+NO_SKIPS_ENV = "MOTCUA_TEST_NO_SKIPS"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport() -> Any:
+    outcome = yield
+    report = outcome.get_result()
+    if (
+        report.skipped
+        and os.environ.get(NO_SKIPS_ENV)
+        and not hasattr(report, "wasxfail")
+    ):
+        reason = (
+            report.longrepr[2]
+            if isinstance(report.longrepr, tuple)
+            else report.longrepr
+        )
+        report.outcome = "failed"
+        report.longrepr = f"skipped where {NO_SKIPS_ENV} forbids skips: {reason}"
+
+
 def pytest_configure() -> None:
     from motcua.shared.testing.helpers import one_key_ring
 
@@ -127,7 +151,8 @@ def postgres_admin() -> str | None:
     return postgres_admin_url()
 
 
-async def _postgres_url(admin: str | None) -> AsyncIterator[str]:
+async def postgres_url(admin: str | None) -> AsyncIterator[str]:
+    """A fresh PostgreSQL database for a fixture; skipped without one configured."""
     if admin is None:
         pytest.skip(f"{POSTGRES_ENV} is not set")
     try:
@@ -146,13 +171,13 @@ async def database_url(
     if request.param == "sqlite":
         yield sqlite_url(tmp_path)
         return
-    async for url in _postgres_url(postgres_admin):
+    async for url in postgres_url(postgres_admin):
         yield url
 
 
 @pytest.fixture
 async def postgres_database_url(postgres_admin: str | None) -> AsyncIterator[str]:
-    async for url in _postgres_url(postgres_admin):
+    async for url in postgres_url(postgres_admin):
         yield url
 
 
