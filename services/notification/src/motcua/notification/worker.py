@@ -17,7 +17,6 @@ burning attempts.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import uuid
 from dataclasses import dataclass, replace
@@ -63,6 +62,7 @@ from motcua.notification.tables import DossierContact, Notice, PostalOrder, Reci
 from motcua.shared.contracts.common import NotificationChannel
 from motcua.shared.contracts.notification import NotificationSendingV1
 from motcua.shared.db import utcnow
+from motcua.shared.rounds import run_rounds
 from motcua.shared.service import ServiceRuntime
 
 log = structlog.get_logger(__name__)
@@ -155,20 +155,12 @@ class DeliveryWorker:
 
     async def run(self) -> None:
         await self._autofill_waybills()
-        while True:
-            try:
-                busy = await self.round()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("delivery_round_failed")
-                busy = False
-            if not busy:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(
-                        self._wake.wait(), self.settings.worker_poll_interval_s
-                    )
-                self._wake.clear()
+        await run_rounds(
+            self.round,
+            self._wake,
+            self.settings.worker_poll_interval_s,
+            failed_event="delivery_round_failed",
+        )
 
     async def round(self) -> bool:
         """Claim what is due on every channel whose circuit allows it, send it;

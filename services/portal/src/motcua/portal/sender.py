@@ -12,7 +12,6 @@ the next (the steps after a record acknowledged just now are due).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 from collections.abc import Sequence
 from datetime import timedelta
@@ -41,6 +40,7 @@ from motcua.portal.outbound import (
 from motcua.portal.settings import PortalSettings
 from motcua.portal.tables import PortalDossier, PortalItem
 from motcua.shared.db import utcnow
+from motcua.shared.rounds import run_rounds
 
 log = structlog.get_logger(__name__)
 
@@ -95,20 +95,12 @@ class Sender:
         self._wake.set()
 
     async def run(self) -> None:
-        while True:
-            try:
-                busy = await self.round()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("portal_round_failed")
-                busy = False
-            if not busy:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(
-                        self._wake.wait(), self.settings.sender_poll_interval_s
-                    )
-                self._wake.clear()
+        await run_rounds(
+            self.round,
+            self._wake,
+            self.settings.sender_poll_interval_s,
+            failed_event="portal_round_failed",
+        )
 
     async def round(self) -> bool:
         """Send what is due; True if the portal acknowledged anything."""
