@@ -14,7 +14,6 @@ import pytest
 from motcua.bench.demo_run import DemoConfig, run_demo
 from motcua.shared.local_broker import LocalBroker, free_port
 from motcua.shared.testing.brokers import BrokerUnderTest
-from motcua.shared.testing.helpers import wait_http_ok
 from motcua.shared.testing.system import running_system
 
 pytestmark = [pytest.mark.e2e, pytest.mark.broker]
@@ -38,8 +37,7 @@ async def test_the_demo_matches_bieu_06(
                 extra_env={"MOTCUA_LOG_LEVEL": "WARNING"},
             )
         )
-        for url in system.urls.values():
-            await wait_http_ok(f"{url}/readyz", timeout_s=120)
+        await system.wait_ready()
         results = []
         for seed in (11, 11):  # the same seed: codes must still not collide
             config = DemoConfig(

@@ -84,8 +84,7 @@ async def test_a_multi_agency_dossier_travels_and_returns_by_post(
         )
         for url in [*system.urls.values(), sim["sms"], sim["postal"], sim["mailbox"]]:
             await wait_http_ok(f"{url}/healthz")
-        for url in system.urls.values():
-            await wait_http_ok(f"{url}/readyz")
+        await system.wait_ready()
         await _journey(system.urls, sim)
 
 

@@ -75,8 +75,7 @@ async def test_a_filing_on_the_portal_becomes_a_dossier_and_its_answer_goes_back
                 },
             )
         )
-        for url in system.urls.values():
-            await wait_http_ok(f"{url}/readyz")
+        await system.wait_ready()
         await wait_http_ok(f"{sim['sms']}/healthz")
         await wait_http_ok(f"{sim['portal']}/_sim/stats")
         async with httpx.AsyncClient(timeout=15) as client:

@@ -12,7 +12,7 @@ import pytest
 from motcua.shared.auth import Role
 from motcua.shared.local_broker import LocalBroker, free_port
 from motcua.shared.testing.brokers import BrokerUnderTest
-from motcua.shared.testing.helpers import bearer, wait_for, wait_http_ok
+from motcua.shared.testing.helpers import bearer, wait_for
 from motcua.shared.testing.system import running_system
 
 pytestmark = [pytest.mark.e2e, pytest.mark.broker]
@@ -39,8 +39,7 @@ async def test_a_received_dossier_reaches_every_service_in_one_trace(
                 data_dir=tmp_path,
             )
         )
-        for url in system.urls.values():
-            await wait_http_ok(f"{url}/readyz")
+        await system.wait_ready()
         async with httpx.AsyncClient(timeout=10) as client:
             response = await client.post(
                 f"{system.urls['intake']}/api/v1/dossiers",

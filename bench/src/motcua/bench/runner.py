@@ -222,8 +222,7 @@ class Bench:
         }
         self.intake_urls = system.replica_urls.get("intake", [system.urls["intake"]])
         with console.status("starting the system…"):
-            for url in system.urls.values():
-                await wait_http_ok(f"{url}/readyz", timeout_s=120)
+            await system.wait_ready()
         if self.portal_simulator:
             await wait_http_ok(f"{self.portal_simulator}/_sim/stats", timeout_s=60)
             if self.config.portal_faults:

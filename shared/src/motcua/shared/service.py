@@ -64,6 +64,9 @@ from motcua.shared.telemetry import create_tracer_provider
 
 log = structlog.get_logger(__name__)
 
+_CONNECT_ATTEMPT_S = 60.0
+"""One try at declaring topics and starting the broker client."""
+
 VERSION = "0.1.0"
 
 
@@ -271,11 +274,10 @@ class ServiceRuntime:
         delay = 0.5
         while True:
             try:
-                await declare_topics(
-                    self.settings.kafka,
-                    [*topics_for(self.consumers), *self.extra_topics],
-                )
-                await self.broker.start()
+                # A bounded attempt: a start that hangs (a connection lost
+                # while joining) is retried instead of leaving the service
+                # unready for good.
+                await asyncio.wait_for(self._connect_once(), _CONNECT_ATTEMPT_S)
             except Exception as exc:
                 log.warning("broker_unavailable", error=repr(exc), retry_in_s=delay)
                 with contextlib.suppress(Exception):
@@ -328,6 +330,12 @@ class ServiceRuntime:
         self.tracer_provider.shutdown()
         await self.engine.dispose()
 
+    async def _connect_once(self) -> None:
+        await declare_topics(
+            self.settings.kafka, [*topics_for(self.consumers), *self.extra_topics]
+        )
+        await self.broker.start()
+
     async def readiness(self) -> dict[str, Any]:
         checks: dict[str, Any] = {}
         try:
@@ -340,6 +348,10 @@ class ServiceRuntime:
         else:
             ok = await self.broker.ping(timeout=2.0)
             checks["broker"] = "ok" if ok else "unavailable"
+        # "connecting" is the connect loop's to report (broker_unavailable)
+        failed = {k: v for k, v in checks.items() if v not in ("ok", "connecting")}
+        if failed:  # what an operator (or a failed test) reads to see why
+            log.warning("not_ready", checks=failed)
         return checks
 
     def asyncapi(self) -> dict[str, Any]:

@@ -136,15 +136,27 @@ async def read_metric(
 
 
 async def wait_http_ok(url: str, *, timeout_s: float = 60.0) -> None:
-    async with httpx.AsyncClient(timeout=2.0) as client:
+    """Poll ``url`` until it answers 200; the failure names the last answer."""
+    last = "no answer"
+    # Generous per-request timeout: /readyz pings the broker for up to 2 s,
+    # and a loaded machine adds to that.
+    async with httpx.AsyncClient(timeout=10.0) as client:
 
         async def probe() -> bool:
+            nonlocal last
             try:
-                return (await client.get(url)).status_code == 200
-            except httpx.HTTPError:
+                response = await client.get(url)
+            except httpx.HTTPError as exc:
+                last = repr(exc)
                 return False
+            last = f"{response.status_code} {response.text[:500]}"
+            return response.status_code == 200
 
-        await wait_for(probe, timeout_s=timeout_s, interval_s=0.2, message=url)
+        try:
+            await wait_for(probe, timeout_s=timeout_s, interval_s=0.2, message=url)
+        except AssertionError as exc:
+            msg = f"{exc}; last answer: {last}"
+            raise AssertionError(msg) from None
 
 
 def sealed(

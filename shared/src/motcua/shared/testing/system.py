@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from motcua.shared.local_broker import free_port
-from motcua.shared.testing.helpers import service_process
+from motcua.shared.testing.helpers import service_process, wait_http_ok
 
 SERVICES = ("intake", "routing", "notification", "reporting")
 
@@ -26,6 +26,26 @@ class RunningSystem:
     def log(self, service: str) -> str:
         path = self.data_dir / "logs" / f"{service}.log"
         return path.read_text(errors="replace") if path.exists() else ""
+
+    async def wait_ready(self, *, timeout_s: float = 120.0) -> None:
+        """Wait until every service answers ``/readyz``; a failure carries
+        the warnings and errors its log holds, so a CI run says why."""
+        for service, url in self.urls.items():
+            try:
+                await wait_http_ok(f"{url}/readyz", timeout_s=timeout_s)
+            except AssertionError as exc:
+                lines = [
+                    line
+                    for line in self.log(service).splitlines()
+                    if '"level": "warning"' in line or '"level": "error"' in line
+                ]
+                # the probe's own warnings say less than the connect loop's
+                lines = [ln for ln in lines if '"not_ready"' not in ln][-15:] + [
+                    ln for ln in lines if '"not_ready"' in ln
+                ][-3:]
+                tail = "\n".join(lines)
+                msg = f"{service} not ready: {exc}\n{service}'s warnings:\n{tail}"
+                raise AssertionError(msg) from None
 
 
 @contextmanager
