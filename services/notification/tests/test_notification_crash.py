@@ -116,8 +116,10 @@ async def test_kill_9_while_sending_loses_nothing_and_doubles_no_sms(
         async with httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{port}", timeout=10
         ) as client:
+            undelivered: dict[str, list[str]] = {}
 
             async def all_delivered() -> bool:
+                undelivered.clear()  # what a timeout reports: code → states
                 for code in codes:
                     r = await client.get(
                         "/api/v1/notifications",
@@ -125,16 +127,21 @@ async def test_kill_9_while_sending_loses_nothing_and_doubles_no_sms(
                         headers=bearer(AGENCY, Role.DESK_OFFICER),
                     )
                     items = r.json().get("items", []) if r.status_code == 200 else []
-                    if len(items) != 2 or any(i["state"] != "delivered" for i in items):
-                        return False
-                return True
+                    states = [i["state"] for i in items]
+                    if len(items) != 2 or any(s != "delivered" for s in states):
+                        undelivered[code] = states or [f"HTTP {r.status_code}"]
+                return not undelivered
 
-            await wait_for(
-                all_delivered,
-                timeout_s=90,
-                interval_s=0.3,
-                message="every notice delivered",
-            )
+            try:
+                await wait_for(
+                    all_delivered,
+                    timeout_s=120,
+                    interval_s=0.3,
+                    message="every notice delivered",
+                )
+            except AssertionError as exc:
+                msg = f"{exc}; not delivered (dossier → notice states): {undelivered}"
+                raise AssertionError(msg) from None
     finally:
         second.send_signal(signal.SIGTERM)
         await asyncio.to_thread(second.wait, 30)

@@ -532,7 +532,11 @@ async def test_duplicates_and_events_before_their_dossier_are_applied_once(
             4,
             "2026-03-16T08:00:00+07:00",
         )
-        assert await _dead_letter_reasons(svc, other) == ["illegal_transition"]
+        # the refusal's dead letter and the next dossier's routing are written
+        # by different partitions' batches: wait for it rather than assume it
+        assert await until(
+            lambda: _dead_letter_reasons(svc, other), "the supplement refused"
+        ) == ["illegal_transition"]
 
 
 async def test_history_dispatch_and_delivery_by_post(
