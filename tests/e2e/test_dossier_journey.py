@@ -125,7 +125,7 @@ async def _journey(urls: dict[str, str], sim: dict[str, Any]) -> None:
             mail = (await client.get(f"{sim['mailbox']}/api/messages")).json()
             return code in str(sms) and code in str(mail)
 
-        await wait_for(told, timeout_s=20, message="SMS and email of the reception")
+        await wait_for(told, timeout_s=60, message="SMS and email of the reception")
 
         async def act(
             action: str, who: dict[str, str], body: dict[str, Any] | None = None
@@ -138,7 +138,7 @@ async def _journey(urls: dict[str, str], sim: dict[str, Any]) -> None:
                 return r.status_code in (200, 201)
 
             # 404/409 while routing has not yet seen the previous event
-            await wait_for(done, timeout_s=20, interval_s=0.2, message=action)
+            await wait_for(done, timeout_s=60, interval_s=0.2, message=action)
 
         await act("acknowledge", desk)
         await act("complete", desk)
@@ -169,7 +169,7 @@ async def _journey(urls: dict[str, str], sim: dict[str, Any]) -> None:
             return r.json() if "dossier.result_delivered" in types else None
 
         timeline = await wait_for(
-            delivered, timeout_s=40, interval_s=0.3, message="result delivered by post"
+            delivered, timeout_s=90, interval_s=0.3, message="result delivered by post"
         )
         orders = (await client.get(f"{sim['postal']}/api/orders")).json()
         assert code in str(orders)

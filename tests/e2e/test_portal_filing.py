@@ -139,7 +139,7 @@ async def _accepted(
     async def told() -> bool:
         return code in str((await client.get(f"{sim['sms']}/api/messages")).json())
 
-    await wait_for(told, timeout_s=20, message="SMS of the reception")
+    await wait_for(told, timeout_s=60, message="SMS of the reception")
 
     async def acknowledged() -> bool:  # routing has it: the desk takes step 1
         r = await client.post(
@@ -148,7 +148,7 @@ async def _accepted(
         assert r.status_code in (200, 201, 404, 409), r.text
         return r.status_code in (200, 201)
 
-    await wait_for(acknowledged, timeout_s=20, interval_s=0.2, message="routing")
+    await wait_for(acknowledged, timeout_s=60, interval_s=0.2, message="routing")
     held = await _on_portal(
         client,
         sim["portal"],

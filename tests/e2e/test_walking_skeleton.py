@@ -67,7 +67,7 @@ async def test_a_received_dossier_reaches_every_service_in_one_trace(
                 )
 
             body = await wait_for(
-                timeline, timeout_s=20, message="timeline from all services"
+                timeline, timeout_s=60, message="timeline from all services"
             )
         events = body["events"]
         assert events[0]["event_type"] == "dossier.received"

@@ -35,11 +35,12 @@ T = TypeVar("T")
 async def wait_for(
     probe: Callable[[], Awaitable[T]],
     *,
-    timeout_s: float = 15.0,
+    timeout_s: float = 30.0,
     interval_s: float = 0.05,
     message: str = "condition",
 ) -> T:
-    """Poll ``probe`` until it returns something truthy; fail after the timeout."""
+    """Poll ``probe`` until it returns something truthy; fail after the timeout
+    (generous: a passing test returns at once, a loaded CI machine is slow)."""
     deadline = time.monotonic() + timeout_s
     last: T | None = None
     while time.monotonic() < deadline:
