@@ -267,7 +267,9 @@ def test_each_processing_step_is_a_progress_record_of_the_one_dossier() -> None:
     steps = [i.payload for i in items if i.kind is ItemKind.PROGRESS]
     assert [s["TrangThai"] for s in steps] == STEP_STATUSES
     texts = [s["NoiDungXuLy"] for s in steps]
-    assert "Chuyển hồ sơ đến 000.00.20.H14 xử lý bước 1" in texts[1]
+    # agencies by name, as citizens read them on the portal
+    assert "Chuyển hồ sơ đến Công an tỉnh Mẫu xử lý bước 1" in texts[1]
+    assert steps[1]["PhongBanXuLy"] == "Trung tâm Phục vụ hành chính công tỉnh Mẫu"
     assert steps[2]["NguoiXuLy"] == "Trần Văn Bình"
     assert "Giấy chứng sinh" in texts[3]
     assert "trước hạn" in texts[11]

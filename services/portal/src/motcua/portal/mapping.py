@@ -55,6 +55,7 @@ from motcua.shared.contracts.handoff import (
     SupplementRequestedV1,
     Timeliness,
 )
+from motcua.shared.domain.agencies import load_registry
 from motcua.shared.domain.status import (
     IllegalTransitionError,
     action_of,
@@ -302,8 +303,17 @@ class Step:
     """Record fields the event changes (besides the status)."""
 
 
+def _agency(code: str | None) -> str:
+    """An agency as citizens read it on the portal: its name (the code when
+    the registry does not know it)."""
+    if not code:
+        return ""
+    agency = load_registry().find(code)
+    return agency.name if agency is not None else code
+
+
 def _step_record(envelope: EventEnvelope[Any], step: Step, status: int) -> Record:
-    unit = step.unit or envelope.agency_code or ""
+    unit = _agency(step.unit or envelope.agency_code)
     at = portal_time(envelope.occurred_at)
     return {
         "MaHoSo": envelope.dossier_code,
@@ -324,7 +334,7 @@ def _routed(d: DossierRoutedV1, _r: Record) -> Step | None:
 
 def _offered(d: HandoffOfferedV1, _r: Record) -> Step:
     return Step(
-        text=f"Chuyển hồ sơ đến {d.to_agency_code} xử lý bước {d.step_no}",
+        text=f"Chuyển hồ sơ đến {_agency(d.to_agency_code)} xử lý bước {d.step_no}",
         actor=d.officer,
         unit=d.from_agency_code,
         due=d.step_due_at,
@@ -333,14 +343,14 @@ def _offered(d: HandoffOfferedV1, _r: Record) -> Step:
 
 def _acknowledged(d: HandoffAcknowledgedV1, _r: Record) -> Step:
     return Step(
-        text=f"{d.to_agency_code} nhận hồ sơ, bước {d.step_no}",
+        text=f"{_agency(d.to_agency_code)} nhận hồ sơ, bước {d.step_no}",
         actor=d.officer,
         unit=d.to_agency_code,
     )
 
 
 def _completed(d: StepCompletedV1, _r: Record) -> Step:
-    nxt = f", chuyển tiếp {d.next_agency_code}" if d.next_agency_code else ""
+    nxt = f", chuyển tiếp {_agency(d.next_agency_code)}" if d.next_agency_code else ""
     return Step(
         text=f"Hoàn thành bước {d.step_no} ({TIMELINESS_VI[d.timeliness]}){nxt}",
         actor=d.officer,
