@@ -173,14 +173,3 @@ def test_the_counter_skips_numbers_already_held(
     sequence: int, taken: Any, free: int
 ) -> None:
     assert first_free(sequence, taken) == free
-
-
-def test_a_citizen_filing_without_a_required_component_is_told_to_file_again() -> None:
-    # the desk's hint (write a form 02) means nothing to a citizen online
-    refusal_ = refused(components=[{"code": "to_khai"}])
-    [problem] = [p for p in refusal_.problems if p.field == "components"]
-    assert problem.message.startswith(
-        "Thiếu thành phần hồ sơ bắt buộc: Giấy chứng sinh"
-    )
-    assert problem.message.endswith("Vui lòng nộp lại hồ sơ có đủ các thành phần này.")
-    assert "mẫu 02" not in problem.message

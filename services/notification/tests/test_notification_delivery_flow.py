@@ -57,8 +57,9 @@ async def test_received_dossier_gets_one_sms_and_one_email_with_receipt(
     assert "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ" in attachment["content"]
     assert len(await sms()) == 1
     assert len(await mail()) == 1
-    types = [e.event_type for e in events]
-    assert types.count("notification.created") == 2
+    # only outcomes leave (ADR 0017): the notices' steps stay in their rows
+    assert sorted(e.event_type for e in events) == ["notification.delivered"] * 2
+    assert sorted(e.data.channel.value for e in events) == ["email", "sms"]
     assert {e.causation_id for e in events} == {event.event_id}
     for e in events:  # no personal data in events meant for reporting
         body = e.model_dump_json()

@@ -32,6 +32,7 @@ from motcua.notification.domain.sms import (
 )
 from motcua.notification.rendering import TemplateRenderer, vnd
 from motcua.notification.signing import sign, verify
+from motcua.notification.worker import _by_capacity
 from motcua.shared.contracts.common import NotificationChannel as C
 from motcua.shared.contracts.common import ResultDelivery
 
@@ -295,6 +296,15 @@ def test_circuit_opens_after_failures_then_lets_one_trial_through() -> None:
     breaker.record_success()
     assert breaker.state == CircuitState.CLOSED
     assert breaker.capacity(5) == 5
+
+
+def test_a_round_claims_once_for_the_closed_circuits_and_once_per_trial() -> None:
+    assert _by_capacity({C.SMS: 50, C.EMAIL: 50, C.POST: 50}, 50) == [
+        ([C.SMS, C.EMAIL, C.POST], 50)
+    ]
+    assert _by_capacity({C.SMS: 1, C.EMAIL: 50}, 50) == [([C.EMAIL], 50), ([C.SMS], 1)]
+    assert _by_capacity({C.SMS: 1, C.POST: 1}, 50) == [([C.SMS], 1), ([C.POST], 1)]
+    assert _by_capacity({}, 50) == []
 
 
 # -- callback signatures -----------------------------------------------------------

@@ -142,7 +142,9 @@ class Ledger:
     notices: dict[tuple[str, str], set[str]] = field(
         default_factory=lambda: defaultdict(set)
     )
-    """(dossier, channel) → notification ids of its reception notice."""
+    """(dossier, channel) → notification ids of its reception notice, as its
+    outcome events name them (a notice's earlier steps are not published, ADR
+    0017): two ids on one channel are a notice made twice."""
     delivered: set[str] = field(default_factory=set)
     dead_letters: dict[str, list[tuple[str, str]]] = field(
         default_factory=lambda: defaultdict(list)
@@ -184,7 +186,6 @@ class Ledger:
             if data.get("template") != "dossier.received":
                 return
             nid, channel = str(data.get("notification_id")), str(data.get("channel"))
-            if event_type == "notification.created":
-                self.notices[(code, channel)].add(nid)
-            elif event_type == "notification.delivered":
+            self.notices[(code, channel)].add(nid)
+            if event_type == "notification.delivered":
                 self.delivered.add(nid)

@@ -137,7 +137,7 @@ def decide_reception(
     version, or None if it is not in the catalogue; ``agency``: the receiving
     agency as the registry knows it). Raises :class:`InvalidDossierError`
     with every problem."""
-    checked = _check(body, procedure, agency, received_at, filed_by)
+    checked = _check(body, procedure, agency, received_at)
     components = _components(checked, body.components)
     limit = checked.time_limit(body.channel)
     received = body.outcome is Outcome.RECEIVED
@@ -194,7 +194,6 @@ def _check(
     procedure: Procedure | None,
     agency: Agency | None,
     received_at: datetime,
-    filed_by: FiledBy,
 ) -> Procedure:
     """The procedure, if the agency, the catalogue and the body allow the
     decision; else every problem at once."""
@@ -220,15 +219,13 @@ def _check(
             )
         )
         raise InvalidDossierError(problems)
-    problems += _procedure_problems(procedure, body, filed_by)
+    problems += _procedure_problems(procedure, body)
     if problems:
         raise InvalidDossierError(problems)
     return procedure
 
 
-def _procedure_problems(
-    procedure: Procedure, body: DossierIn, filed_by: FiledBy
-) -> list[Problem]:
+def _procedure_problems(procedure: Procedure, body: DossierIn) -> list[Problem]:
     problems: list[Problem] = []
     if body.channel not in procedure.channels:
         allowed = ", ".join(c.value for c in procedure.channels)
@@ -255,18 +252,12 @@ def _procedure_problems(
                 "Không thuộc thành phần hồ sơ của thủ tục: " + ", ".join(unknown) + ".",
             )
         )
-    problems += _outcome_problems(procedure, body, submitted, filed_by)
+    problems += _outcome_problems(procedure, body, submitted)
     return problems
 
 
-_WHAT_TO_DO_WHEN_INCOMPLETE = {
-    FiledBy.ONLINE_PORTAL: "Vui lòng nộp lại hồ sơ có đủ các thành phần này.",
-}
-"""Who reads the problem: a citizen filing online cannot write a form 02."""
-
-
 def _outcome_problems(
-    procedure: Procedure, body: DossierIn, submitted: list[str], filed_by: FiledBy
+    procedure: Procedure, body: DossierIn, submitted: list[str]
 ) -> list[Problem]:
     """What each decision needs: a complete dossier, reasons, or what to add."""
     match body.outcome:
@@ -278,10 +269,7 @@ def _outcome_problems(
                         "components",
                         "Thiếu thành phần hồ sơ bắt buộc: "
                         + "; ".join(missing)
-                        + ". "
-                        + _WHAT_TO_DO_WHEN_INCOMPLETE.get(
-                            filed_by, "Hãy lập phiếu yêu cầu bổ sung (mẫu 02)."
-                        ),
+                        + ". Hãy lập phiếu yêu cầu bổ sung (mẫu 02).",
                     )
                 ]
         case Outcome.REFUSED if not _reasons(body):

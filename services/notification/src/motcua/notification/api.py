@@ -8,32 +8,29 @@ from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 import sqlalchemy as sa
+import structlog
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import col
 
 from motcua.notification.domain.delivery import NoticeState
 from motcua.notification.domain.rules import mask_destination
-from motcua.notification.events import emit
-from motcua.notification.notices import (
-    fail_permanently,
-    fail_temporarily,
-    mark_delivered,
-)
 from motcua.notification.postal import (
     CALLBACK_STATUSES,
     apply_status,
     free_waybills,
     load_waybills,
 )
+from motcua.notification.receipts import Applied, Receipt
 from motcua.notification.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from motcua.notification.tables import DossierContact, Notice, PostalOrder, Recipient
 from motcua.notification.worker import DeliveryWorker
 from motcua.shared.auth import Principal, Role, require
 from motcua.shared.contracts.common import NotificationChannel
-from motcua.shared.contracts.notification import NotificationCreatedV1
 from motcua.shared.db import utcnow
 from motcua.shared.errors import ApiError, ErrorResponse, translate_validation_errors
+
+log = structlog.get_logger(__name__)
 
 router = APIRouter(prefix="/api/v1", tags=["notifications"])
 callbacks = APIRouter(prefix="/api/v1/callbacks", tags=["provider callbacks"])
@@ -213,13 +210,9 @@ async def retry_notification(
         notice.provider_idempotency_key = None
         notice.provider_reference = None
         notice.updated_at = utcnow()
-        emit(
-            session,
-            notice,
-            NotificationCreatedV1,
-            detail=f"Gửi lại theo yêu cầu của {operator.subject}",
-        )
+        notice.last_error = f"Gửi lại theo yêu cầu của {operator.subject}"[:500]
         out = await _to_out(session, notice)
+    log.info("notice_retried", notice_id=str(notice_id))
     worker.wake()
     return out
 
@@ -330,29 +323,13 @@ async def sms_receipt(request: Request) -> CallbackAck:
     raw = await _verified_body(
         request, worker.settings.sms_callback_secret.get_secret_value()
     )
-    receipt = _parse(SmsReceipt, raw)
-    async with worker.runtime.transaction() as session:
-        notice = (
-            await session.execute(
-                sa.select(Notice)
-                .where(col(Notice.provider_idempotency_key) == receipt.reference)
-                .with_for_update()
-            )
-        ).scalar_one_or_none()
-        if notice is None:
-            raise ApiError(404, "notice_not_found", "Không tìm thấy tin nhắn.")
-        if notice.state != NoticeState.SENDING:
-            return CallbackAck(applied=False)  # a repeated receipt
-        notice.provider_reference = receipt.message_id
-        detail = f"Báo cáo nhận tin: {receipt.status} {receipt.error}".strip()
-        if receipt.status == "delivered":
-            mark_delivered(session, notice)
-        elif receipt.status == "expired":
-            await fail_temporarily(session, worker.policy, notice, detail)
-        else:
-            await fail_permanently(session, worker.policy, notice, detail)
-    worker.wake()
-    return CallbackAck(applied=True)
+    parsed = _parse(SmsReceipt, raw)
+    applied = await worker.receipts.apply(
+        Receipt(parsed.message_id, parsed.reference, parsed.status, parsed.error)
+    )
+    if applied == Applied.UNKNOWN:
+        raise ApiError(404, "notice_not_found", "Không tìm thấy tin nhắn.")
+    return CallbackAck(applied=applied == Applied.APPLIED)
 
 
 class PostalStatusIn(BaseModel):

@@ -1,6 +1,8 @@
 """Emitting ``notification.*`` events for a notice, through the outbox.
 
-Each event is keyed by the dossier code, caused by the dossier event that asked
+Only a notice's outcomes and the postal order's life are published (ADR
+0017): what routing and reporting read. Being recorded, claimed for sending or
+retried later changes the notice's row only. Each event is keyed by the dossier code, caused by the dossier event that asked
 for the notice, and carries that event's trace context, so the dossier's
 timeline shows the whole story in one trace. Events carry the channel and the
 provider's references, never a phone, email or address.
@@ -20,13 +22,10 @@ from motcua.shared.contracts import EventData, new_event
 from motcua.shared.contracts import headers as h
 from motcua.shared.contracts.common import NotificationChannel
 from motcua.shared.contracts.notification import (
-    NotificationCreatedV1,
     NotificationDeadLetteredV1,
     NotificationDeliveredV1,
     NotificationPermanentFailureV1,
-    NotificationSendingV1,
     NotificationSkippedV1,
-    NotificationTemporaryFailureV1,
     PostalOrderCreatedV1,
     PostalStatusChangedV1,
     _NotificationState,
@@ -36,17 +35,15 @@ from motcua.shared.messaging import add_event
 PRODUCER = "notification"
 
 PUBLISHED: tuple[type[EventData], ...] = (
-    NotificationCreatedV1,
-    NotificationSendingV1,
     NotificationDeliveredV1,
-    NotificationTemporaryFailureV1,
     NotificationPermanentFailureV1,
     NotificationSkippedV1,
     NotificationDeadLetteredV1,
     PostalOrderCreatedV1,
     PostalStatusChangedV1,
 )
-"""Every event type this service publishes."""
+"""Every event type this service publishes (``notification.created``,
+``sending`` and ``temporary_failure`` are no longer among them: ADR 0017)."""
 
 
 E = TypeVar("E", bound=_NotificationState)
@@ -69,6 +66,7 @@ def emit(
     session: AsyncSession, notice: Notice, event_type: type[E], **fields: Any
 ) -> None:
     """Queue one state event of ``notice`` in the caller's transaction."""
+    assert event_type in PUBLISHED, f"{event_type.EVENT_TYPE} is not published"
     data = event_type(
         notification_id=notice.id,
         channel=NotificationChannel(notice.channel),

@@ -1,8 +1,8 @@
 """Notification's consumer of dossier events: thin adapter.
 
-It only writes rows: the dossier's contact data, notices in state ``created``
-(one per event, channel and recipient) and their ``notification.created``
-events. The delivery worker sends them. Imported history is recorded but
+It only writes rows: the dossier's contact data and notices in state
+``created`` (one per event, channel and recipient; no event is published for
+them, ADR 0017). The delivery worker sends them. Imported history is recorded but
 never notified.
 """
 
@@ -33,7 +33,7 @@ from motcua.notification.notices import (
     format_postal_address,
 )
 from motcua.notification.postal import request_cancellation
-from motcua.notification.tables import DossierContact, Notice, Recipient
+from motcua.notification.tables import DossierContact, Notice, Recipient, new_row
 from motcua.shared.contracts import (
     EventData,
     EventEnvelope,
@@ -172,10 +172,7 @@ def _follow_status(
     is impossible from it (a result delivered while processing, a notice for a
     withdrawn dossier …): nothing of it is then sent."""
     if created:
-        dossier.imported = event.imported
-        status = status_after_event(None, event.event_type)
-        dossier.status = int(status) if status is not None else 0
-        return
+        return  # set by _remember, before its row was written
     if event.imported:
         if not dossier.imported:
             raise _illegal(dossier, event, "imported history about a live dossier")
@@ -245,7 +242,7 @@ async def _upsert_person(
     rid = recipient_id(dossier_code, role)
     row = None if new_dossier else await session.get(Recipient, rid)
     if row is None:
-        row = Recipient(id=rid, dossier_code=dossier_code, role=role)
+        row = new_row(Recipient, id=rid, dossier_code=dossier_code, role=role)
         session.add(row)
     row.full_name = person.full_name
     row.phone, row.email, row.address = person.phone, person.email, person.address
@@ -284,7 +281,13 @@ async def _remember(
     # One flush at the end: the rows go out as one INSERT each, instead of an
     # INSERT followed by an UPDATE when a look-up flushes half-built rows.
     with session.no_autoflush:
-        dossier = DossierContact(dossier_code=code)
+        status = status_after_event(None, event.event_type)
+        dossier = new_row(
+            DossierContact,
+            dossier_code=code,
+            imported=event.imported,
+            status=int(status) if status is not None else 0,
+        )
         session.add(dossier)
         recipients = {
             "applicant": await _upsert_person(

@@ -1,8 +1,10 @@
 """Creating notices and moving them between delivery states (database only).
 
 Used by the event handler (new notices), the delivery worker (provider
-answers) and the callback endpoints (receipts, postal status). Every change
-writes its ``notification.*`` event in the same transaction.
+answers) and the callback endpoints (receipts, postal status). An outcome
+(delivered, a channel failed, dead-lettered) writes its ``notification.*``
+event in the same transaction; the steps before it (recorded, retried later)
+change the notice's row only (ADR 0017).
 """
 
 from __future__ import annotations
@@ -30,14 +32,12 @@ from motcua.notification.domain.rules import RESULT_RETURN_TEMPLATE, Contact
 from motcua.notification.domain.sms import SmsTooLongError
 from motcua.notification.events import emit
 from motcua.notification.rendering import TemplateRenderer
-from motcua.notification.tables import DossierContact, Notice, Recipient
+from motcua.notification.tables import DossierContact, Notice, Recipient, new_row
 from motcua.shared.contracts.common import NotificationChannel
 from motcua.shared.contracts.notification import (
-    NotificationCreatedV1,
     NotificationDeadLetteredV1,
     NotificationDeliveredV1,
     NotificationPermanentFailureV1,
-    NotificationTemporaryFailureV1,
 )
 from motcua.shared.db import utcnow
 
@@ -117,14 +117,15 @@ async def create_notice(
     check_existing: bool = True,
 ) -> Notice | None:
     """Record a notice in state ``created`` (rendered now, so its SMS parts are
-    known) and emit ``notification.created``. None if the key already exists
+    known). None if the key already exists
     (``check_existing=False``: the caller knows it cannot; the unique key on
     ``idempotency_key`` still refuses a second row). A text too long even in
     its short variant fails at once and falls back."""
     key = idempotency_key(trigger.event_id, channel, recipient_id)
     if check_existing and await existing_notice(session, key) is not None:
         return None
-    notice = Notice(
+    notice = new_row(
+        Notice,
         idempotency_key=key,
         dossier_code=dossier_code,
         recipient_id=recipient_id,
@@ -145,8 +146,7 @@ async def create_notice(
         notice.sms_segments = rendered.sms.segments if rendered.sms else None
     except SmsTooLongError as exc:
         too_long = exc
-    session.add(notice)  # flushed with its event, by the next query or commit
-    emit(session, notice, NotificationCreatedV1, sms_segments=notice.sms_segments)
+    session.add(notice)  # flushed by the next query or the commit
     if too_long is not None:
         await fail_permanently(session, policy, notice, str(too_long))
     return notice
@@ -195,13 +195,6 @@ async def fail_temporarily(
     notice.next_attempt_at = utcnow() + timedelta(seconds=delay)
     notice.provider_idempotency_key = None
     notice.provider_reference = None
-    emit(
-        session,
-        notice,
-        NotificationTemporaryFailureV1,
-        retry_in_seconds=round(delay, 3),
-        detail=detail,
-    )
 
 
 async def fail_permanently(

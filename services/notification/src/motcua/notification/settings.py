@@ -163,6 +163,17 @@ class NotificationSettings(ServiceSettings):
         description="How often the delivery worker looks for due notices (new "
         "notices wake it at once).",
     )
+    receipt_batch_window_s: float = Field(
+        default=0.005,
+        ge=0,
+        le=1,
+        description="SMS receipts arriving this long after the first (or while "
+        "a group is being written) are applied in one transaction; each "
+        "callback is answered after the commit that holds its receipt.",
+    )
+    receipt_batch_max: int = Field(
+        default=200, ge=1, description="Most SMS receipts applied in one transaction."
+    )
 
     @property
     def resolved_callback_base_url(self) -> str:

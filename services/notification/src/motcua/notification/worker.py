@@ -1,8 +1,7 @@
 """The delivery worker: claims due notices, calls providers, records outcomes.
 
 For each notice: one transaction marks it ``sending`` (with a claim token, a
-lease and the provider's idempotency key) and emits ``notification.sending``;
-then the provider is called outside any transaction; then a second transaction
+lease and the provider's idempotency key; no event: ADR 0017); then the provider is called outside any transaction; then a second transaction
 records the answer, only if the claim is still ours. A process killed between
 the two leaves the notice ``sending`` with an expired lease: it is claimed
 again and sent with the *same* provider idempotency key, so an SMS gateway or
@@ -31,7 +30,6 @@ from sqlmodel import col
 
 from motcua.notification.domain.circuit import CircuitBreaker, CircuitState
 from motcua.notification.domain.delivery import NoticeState, Outcome
-from motcua.notification.events import emit
 from motcua.notification.notices import (
     DeliveryPolicy,
     fail_permanently,
@@ -57,10 +55,10 @@ from motcua.notification.providers.base import (
     SendResult,
 )
 from motcua.notification.providers.postal import PostalProvider
+from motcua.notification.receipts import ReceiptBatcher
 from motcua.notification.settings import NotificationSettings
 from motcua.notification.tables import DossierContact, Notice, PostalOrder, Recipient
 from motcua.shared.contracts.common import NotificationChannel
-from motcua.shared.contracts.notification import NotificationSendingV1
 from motcua.shared.db import utcnow
 from motcua.shared.rounds import run_rounds
 from motcua.shared.service import ServiceRuntime
@@ -138,6 +136,13 @@ class DeliveryWorker:
         for channel in NotificationChannel:  # series exist before the first round
             self.metrics.circuit_open.labels(channel.value).set(0)
         self._wake = asyncio.Event()
+        self.receipts = ReceiptBatcher(
+            runtime,
+            policy,
+            self.wake,
+            window_s=settings.receipt_batch_window_s,
+            max_group=settings.receipt_batch_max,
+        )
         self._slots = asyncio.Semaphore(settings.worker_concurrency)
         self._cancellations_checked = 0.0
 
@@ -208,15 +213,20 @@ class DeliveryWorker:
         claims: list[Claim] = []
         async with self.runtime.transaction() as session:
             taken: list[tuple[Notice, NotificationChannel]] = []
-            for channel, limit in capacities.items():
+            for channels, limit in _by_capacity(
+                capacities, self.settings.worker_batch_size
+            ):
                 rows = await session.execute(
                     sa.select(Notice)
-                    .where(col(Notice.channel) == channel.value, due)
+                    .where(col(Notice.channel).in_([c.value for c in channels]), due)
                     .order_by(col(Notice.next_attempt_at))
                     .limit(limit)
                     .with_for_update(skip_locked=True)
                 )
-                taken.extend((notice, channel) for notice in rows.scalars())
+                taken.extend(
+                    (notice, NotificationChannel(notice.channel))
+                    for notice in rows.scalars()
+                )
             if not taken:
                 return claims
             parties = await _Parties.load(session, [n for n, _ in taken])
@@ -268,8 +278,6 @@ class DeliveryWorker:
             notice.provider_idempotency_key or uuid.uuid4()
         )
         notice.updated_at = utcnow()
-        emit_detail = "gửi lại, không rõ kết quả lần trước" if uncertain else ""
-        emit(session, notice, NotificationSendingV1, detail=emit_detail)
         message = self._message(notice, channel, parties)
         if message is None:
             await fail_permanently(
@@ -456,6 +464,22 @@ class DeliveryWorker:
                 session, development_waybill_codes(int(used or 0) + 1, count)
             )
         log.info("waybill_pool_filled", added=added)
+
+
+def _by_capacity(
+    capacities: dict[NotificationChannel, int], batch: int
+) -> list[tuple[list[NotificationChannel], int]]:
+    """The channels to claim for, grouped so that a round asks once for every
+    channel allowed a full batch (its circuit closed: the usual case), at most
+    a batch in all, and once for each channel allowed less (a half-open
+    circuit's one trial). No channel gets more than its capacity."""
+    full = [c for c, capacity in capacities.items() if capacity >= batch]
+    groups = [(full, batch)] if full else []
+    return groups + [
+        ([channel], capacity)
+        for channel, capacity in capacities.items()
+        if capacity < batch
+    ]
 
 
 @dataclass(frozen=True)

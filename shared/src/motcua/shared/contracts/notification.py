@@ -1,8 +1,17 @@
-"""Delivery state of notices, produced by notification on
+"""Outcomes of notices, produced by notification on
 ``motcua.notification.events``.
 
-These events are read by reporting and shown on timelines, so they carry no
-phone number, email or address: only the channel and provider references.
+These events are read by reporting (timelines, results returned by post) and
+routing (a postal delivery closes the dossier), so they carry no phone number,
+email or address: only the channel and provider references.
+
+Only what another service reads is published (ADR 0017): a notice's outcome
+(delivered, failed on a channel, dead-lettered, skipped) and the postal
+order's life. The steps on the way (recorded, being sent, retried later) stay
+in notification's own notice table (``GET /api/v1/notifications``). Their
+classes below are still registered, so the history written before ADR 0017
+(kept forever, ADR 0013) is read and rebuilt as it was: nothing publishes them
+any more.
 """
 
 from __future__ import annotations
@@ -31,26 +40,38 @@ class _NotificationState(EventData):
 
 
 class NotificationCreatedV1(_NotificationState):
+    """Retired from publication (ADR 0017): read in history only."""
+
     EVENT_TYPE = "notification.created"
 
     sms_segments: int | None = None
 
 
 class NotificationSendingV1(_NotificationState):
+    """Retired from publication (ADR 0017): read in history only."""
+
     EVENT_TYPE = "notification.sending"
 
 
 class NotificationDeliveredV1(_NotificationState):
+    """The notice reached the recipient on this channel (SMS receipt, SMTP
+    acceptance, or the letter delivered)."""
+
     EVENT_TYPE = "notification.delivered"
 
 
 class NotificationTemporaryFailureV1(_NotificationState):
+    """Retired from publication (ADR 0017): read in history only."""
+
     EVENT_TYPE = "notification.temporary_failure"
 
     retry_in_seconds: float | None = None
 
 
 class NotificationPermanentFailureV1(_NotificationState):
+    """This channel will not reach the recipient (refused, or out of
+    attempts); ``fallback_channel`` carries the notice on if any."""
+
     EVENT_TYPE = "notification.permanent_failure"
 
     fallback_channel: NotificationChannel | None = None

@@ -9,7 +9,8 @@ DOSSIER_EVENTS: Final = "motcua.dossier.events"
 stay in one partition and every consumer sees them in causal order."""
 
 NOTIFICATION_EVENTS: Final = "motcua.notification.events"
-"""Delivery state of notices sent to citizens; key = dossier code."""
+"""Outcomes of notices sent to citizens and of postal result returns; key =
+dossier code (ADR 0017: a notice's intermediate states are not published)."""
 
 CHECKPOINTS: Final = "motcua.signing.checkpoints"
 """The province's signed checkpoints over the dossier chains (ADR 0012); key =
