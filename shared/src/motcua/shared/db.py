@@ -88,6 +88,55 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
     )
 
 
+class CommitWatch:
+    """Whether anything was committed to a SQLite database since the last
+    look, by any connection of any process: ``PRAGMA data_version`` on a
+    connection of its own that never writes (some 10 µs, where a transaction
+    that finds nothing to do costs a millisecond). For loops that poll the
+    database for work others may have written (the outbox relay)."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._connection: sqlite3.Connection | None = None
+        self._seen: int | None = None
+
+    def changed(self) -> bool:
+        """True on the first look, after a commit, and whenever the answer
+        is uncertain (the file cannot be read: look in the database)."""
+        try:
+            if self._connection is None:
+                self._connection = sqlite3.connect(
+                    self._path, timeout=0, isolation_level=None, check_same_thread=False
+                )
+            # fetchall: the statement runs to its end, so no read snapshot
+            # stays open (one would keep WAL checkpoints from resetting the log)
+            rows = self._connection.execute("PRAGMA data_version").fetchall()
+            version = int(rows[0][0])
+        except sqlite3.Error:
+            self.close()
+            return True
+        changed = version != self._seen
+        self._seen = version
+        return changed
+
+    def close(self) -> None:
+        connection, self._connection, self._seen = self._connection, None, None
+        if connection is not None:
+            connection.close()
+
+
+def commit_watch(engine: AsyncEngine) -> CommitWatch | None:
+    """A :class:`CommitWatch` on the engine's SQLite file; None for PostgreSQL
+    and in-memory SQLite (poll the database there)."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite":
+        return None
+    path = url.database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    return CommitWatch(path)
+
+
 def _inline_connector(url: str) -> Any:
     """What the URL would have aiosqlite open, as an :class:`InlineConnection`."""
     from motcua.shared.sqlite_inline import InlineConnection

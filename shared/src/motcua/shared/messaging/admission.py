@@ -33,7 +33,6 @@ through :attr:`Admission.checks`.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -52,6 +51,7 @@ from motcua.shared.contracts.envelope import (
 from motcua.shared.contracts.topics import MAX_EVENT_BYTES
 from motcua.shared.logging import safe_error_text
 from motcua.shared.messaging.refusal import EventRefused
+from motcua.shared.signing.canonical import parse_json
 
 MALFORMED: Final = "malformed"
 UNKNOWN_EVENT_TYPE: Final = "unknown_event_type"
@@ -158,7 +158,7 @@ class Admission:
 
 def _json_object(value: bytes) -> dict[str, Any]:
     try:
-        obj = json.loads(value)
+        obj = parse_json(value)
     except (ValueError, RecursionError) as exc:
         raise EventRefused(MALFORMED, f"not JSON: {type(exc).__name__}") from None
     if not isinstance(obj, dict):

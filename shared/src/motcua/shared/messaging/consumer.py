@@ -11,6 +11,7 @@ is unavailable the whole batch is rewound and tried again.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -42,6 +43,7 @@ from motcua.shared.messaging.tables import InboxRecord, ParkedRecord
 from motcua.shared.metrics import ServiceMetrics
 from motcua.shared.signing.guard import ChainGuard, Checked
 from motcua.shared.signing.store import flush_chains, prefetch_chains
+from motcua.shared.telemetry import ContextTracer
 
 log = structlog.get_logger(__name__)
 
@@ -489,15 +491,7 @@ class EventConsumer:
         (or are operator replays of records dead-lettered here)."""
         ids = list(dict.fromkeys(r.message_id for r in records))
         now = utcnow()
-        t = InboxRecord.__table__  # type: ignore[attr-defined]
-        dialect = (
-            postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-        )
-        stmt = (
-            dialect.insert(t)
-            .on_conflict_do_nothing(index_elements=["consumer", "message_id"])
-            .returning(t.c.message_id)
-        )
+        stmt = _claim_inbox_rows(session.get_bind().dialect.name)
         # executemany, not one VALUES list: the statement compiles once, not
         # once per batch size (SQLAlchemy still sends multi-row INSERTs).
         rows = [
@@ -531,29 +525,38 @@ class EventConsumer:
         self, record: ConsumedRecord, event_type: str | None
     ) -> Iterator[None]:
         """A consumer span joined to the producer's trace, and log context."""
-        with (
-            self._tracer.start_as_current_span(
-                f"{record.topic} process",
-                context=propagate.extract(record.headers),
-                kind=SpanKind.CONSUMER,
-                attributes={
-                    "messaging.system": "kafka",
-                    "messaging.destination.name": record.topic,
-                    "messaging.consumer.group.name": self.group_id,
-                    "messaging.kafka.offset": record.offset,
-                    "messaging.destination.partition.id": str(record.partition),
-                    "messaging.message.id": record.message_id,
-                    "motcua.event_type": self.admission.type_label(event_type),
-                },
-            ),
-            structlog.contextvars.bound_contextvars(
+        label = self.admission.type_label(event_type)
+        attributes: dict[str, Any] | None = (
+            None  # nobody records them (no exporter): not worth building
+            if isinstance(self._tracer, ContextTracer)
+            else {
+                "messaging.system": "kafka",
+                "messaging.destination.name": record.topic,
+                "messaging.consumer.group.name": self.group_id,
+                "messaging.kafka.offset": record.offset,
+                "messaging.destination.partition.id": str(record.partition),
+                "messaging.message.id": record.message_id,
+                "motcua.event_type": label,
+            }
+        )
+        with self._tracer.start_as_current_span(
+            f"{record.topic} process",
+            context=propagate.extract(record.headers),
+            kind=SpanKind.CONSUMER,
+            attributes=attributes,
+        ):
+            # bind and reset by token: structlog's bound_contextvars copies
+            # the whole context to save what it overwrites, per record
+            tokens = structlog.contextvars.bind_contextvars(
                 event_id=record.message_id[:64],
-                event_type=self.admission.type_label(event_type),
+                event_type=label,
                 correlation_id=record.headers.get(h.CORRELATION_ID),
                 dossier_code=(record.key or "")[:64] or None,
-            ),
-        ):
-            yield
+            )
+            try:
+                yield
+            finally:
+                structlog.contextvars.reset_contextvars(**tokens)
 
     async def _apply_record(
         self, session: AsyncSession, record: ConsumedRecord
@@ -767,6 +770,19 @@ class EventConsumer:
             self._metrics.unhandled.labels(
                 self.group_id, self.admission.type_label(event_type)
             ).inc()
+
+
+@functools.cache
+def _claim_inbox_rows(dialect_name: str) -> Any:
+    """The batch's inbox INSERT … ON CONFLICT DO NOTHING RETURNING, built once
+    per dialect (building it cost more than executing it)."""
+    t = InboxRecord.__table__  # type: ignore[attr-defined]
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    return (
+        dialect.insert(t)
+        .on_conflict_do_nothing(index_elements=["consumer", "message_id"])
+        .returning(t.c.message_id)
+    )
 
 
 def _parked_record(row: Any) -> ConsumedRecord:

@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
 )
 
-from motcua.shared.db import is_sqlite, transaction, utcnow
+from motcua.shared.db import commit_watch, is_sqlite, transaction, utcnow
 from motcua.shared.messaging.tables import BrokerMark, OutboxRecord
 from motcua.shared.metrics import ServiceMetrics
 
@@ -150,6 +150,7 @@ class OutboxRelay:
         after_send: Callable[[], Awaitable[None]] | None = None,
         probe: BrokerProbe | None = None,
         check_interval_s: float = 30.0,
+        full_round_every_s: float = 10.0,
     ) -> None:
         self.name = name
         self._sessions = sessions
@@ -165,6 +166,12 @@ class OutboxRelay:
             if is_sqlite(str(engine.url))
             else AdvisoryLockLeadership(engine, name)
         )
+        self._commits = commit_watch(engine)
+        self._full_round_every_s = full_round_every_s
+        self._looked_at = -float("inf")
+        self._failed_at = -float("inf")
+        self._lease_retry_s = 1.0
+        """A row whose publication failed is offered again after this."""
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -202,36 +209,68 @@ class OutboxRelay:
                 await self._task
         self._task = None
         await self._leadership.release()
+        if self._commits is not None:
+            self._commits.close()
 
     async def _run(self) -> None:
         failures = 0
+        owed = True  # the first round, then any round woken or left with work
         while True:
+            self._wake.clear()  # a wake() during the round below is kept
             stopping = self._stopping.is_set()
             published = 0
-            try:
-                if await self._leadership.acquire():
-                    if not self._leading:
-                        await self._take_over_leases()
-                        self._leading = True
-                        self._checked_at = -float("inf")  # check before publishing
-                    await self._check_broker_if_due()
-                    published = await self.publish_pending()
-                    failures = 0
-                else:
-                    self._leading = False
-            except Exception:  # the relay must outlive any broker or database outage
-                failures += 1
-                self._checked_at = -float("inf")  # the broker may be another now
-                log.exception("outbox_relay_round_failed", failures=failures)
-                await asyncio.sleep(min(0.2 * 2**failures, 10.0))
-                continue
-            if stopping and published == 0:
-                return
-            if published >= self._batch_size:
-                continue  # more is waiting
-            self._wake.clear()
+            if owed or stopping or self._worth_a_look():
+                self._looked_at = time.monotonic()
+                try:
+                    if await self._leadership.acquire():
+                        if not self._leading:
+                            await self._take_over_leases()
+                            self._leading = True
+                            self._checked_at = -float("inf")  # check first
+                        await self._check_broker_if_due()
+                        published = await self.publish_pending()
+                        failures = 0
+                    else:
+                        self._leading = False
+                except Exception:
+                    # the relay must outlive any broker or database outage
+                    failures += 1
+                    self._checked_at = -float("inf")  # the broker may be another now
+                    log.exception("outbox_relay_round_failed", failures=failures)
+                    await asyncio.sleep(min(0.2 * 2**failures, 10.0))
+                    owed = True
+                    continue
+                if stopping and published == 0:
+                    return
+                if published >= self._batch_size:
+                    owed = True
+                    continue  # more is waiting
+            owed = False
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._poll_interval_s)
+                owed = True
+
+    def _worth_a_look(self) -> bool:
+        """At a poll, without a wake: is there anything a round could find?
+
+        On SQLite only if something was committed since the last look (by this
+        process or another: the import, an operator's command), a publication
+        failed lately (its rows come back after their lease), the broker check
+        is due, or ``full_round_every_s`` passed; idle, the relay then costs a
+        pragma per poll instead of a transaction. Elsewhere always (PostgreSQL:
+        other instances write rows this leader must find)."""
+        if self._commits is None:
+            return True
+        now = time.monotonic()
+        return (
+            self._commits.changed()
+            or now - self._failed_at < 2 * self._lease_retry_s
+            or now - self._looked_at >= self._full_round_every_s
+            or (
+                self._probe is not None
+                and now - self._checked_at >= self._check_interval_s
+            )
+        )
 
     async def publish_pending(self) -> int:
         """One round: claim, send, mark. Returns how many rows were published."""
@@ -266,6 +305,7 @@ class OutboxRelay:
             if failed:
                 self._metrics.outbox_publish_failures.inc(len(failed))
         if error is not None:
+            self._failed_at = time.monotonic()
             log.warning("outbox_publish_failed", failed=len(failed), error=repr(error))
         await self._report_pending()
         return len(sent)
@@ -336,7 +376,7 @@ class OutboxRelay:
                     .where(t.c.id.in_(failed), t.c.lease_token == token)
                     .values(
                         lease_token=None,
-                        lease_until=now + timedelta(seconds=1),
+                        lease_until=now + timedelta(seconds=self._lease_retry_s),
                         last_error=repr(error)[:2000],
                     )
                 )

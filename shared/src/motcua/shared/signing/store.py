@@ -12,6 +12,7 @@ on one dossier in this service take turns.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -109,7 +110,10 @@ def forget_chains(session: AsyncSession | Session) -> None:
     _chains(session).clear()
 
 
+@functools.cache
 def _upsert(dialect_name: str) -> Any:
+    """Built once per dialect: making the statement (``excluded``, the version
+    arithmetic) cost more than SQLAlchemy's cached execution of it."""
     dialect = postgresql if dialect_name == "postgresql" else sqlite
     stmt = dialect.insert(_TABLE)
     return stmt.on_conflict_do_update(
