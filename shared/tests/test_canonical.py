@@ -1,10 +1,11 @@
 """The canonical bytes a signature covers stay exactly RFC 8785: the fast
 encoder (:func:`motcua.shared.signing.canonical.jcs`) against the reference
-implementation (``rfc8785``) on any JSON value; and a detached signature made
-here verifies the way joserfc verifies it."""
+implementation (``rfc8785``) on any JSON value; and a signature is checked
+once per process, forgeries never."""
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -12,7 +13,6 @@ import pytest
 import rfc8785
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from joserfc import jws as joserfc_jws
 from joserfc.jwk import ECKey
 
 from motcua.shared.signing import jws
@@ -107,25 +107,6 @@ def key() -> ECKey:
     return ECKey.generate_key("P-256", private=True)
 
 
-@settings(max_examples=50, deadline=None)
-@given(st.binary(max_size=300), st.text(min_size=1, max_size=40))
-def test_signatures_made_here_verify_with_joserfc_and_back(
-    key: ECKey, payload: bytes, kid: str
-) -> None:
-    public = jws.public_key(key.as_dict(private=False))
-    signature = jws.sign_detached(payload, kid, key)
-    joserfc_jws.deserialize_compact(
-        signature, key, algorithms=["ES256"], payload=payload
-    )
-    token = joserfc_jws.serialize_compact(
-        {"alg": "ES256", "kid": kid}, payload, key, algorithms=["ES256"]
-    )
-    header, _, sig = token.split(".")
-    jws.VERIFIED.clear()
-    jws.verify_detached(f"{header}..{sig}", payload, public)
-    assert jws.header_of(signature) == {"alg": "ES256", "kid": kid}
-
-
 def test_a_signature_is_checked_once_per_process_and_forgeries_never_pass(
     key: ECKey,
 ) -> None:
@@ -146,7 +127,9 @@ def test_a_signature_is_checked_once_per_process_and_forgeries_never_pass(
     flipped = sig[:-2] + ("A" if sig[-2] != "A" else "B") + sig[-1]
     with pytest.raises(jws.SignatureError):
         jws.verify_detached(f"{header}..{flipped}", b"one", public)
-    crit = jws._b64encode(b'{"alg":"ES256","kid":"kid-1","crit":["b64"],"b64":false}')
+    crit = base64.urlsafe_b64encode(
+        b'{"alg":"ES256","kid":"kid-1","crit":["b64"],"b64":false}'
+    ).rstrip(b"=")
     with pytest.raises(jws.SignatureError):
         jws.verify_detached(f"{crit.decode()}..{sig}", b"one", public)
 

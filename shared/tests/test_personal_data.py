@@ -9,11 +9,6 @@ import multiprocessing
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from joserfc import jwe
-from joserfc.jwk import OctKey
-from joserfc.registry import HeaderParameter
 
 from motcua.shared.contracts.common import ApplicantKind
 from motcua.shared.contracts.dossier import Person, PersonalData, PostalAddress
@@ -26,9 +21,6 @@ from motcua.shared.personal_data import (
     PersonalDataSealer,
     SealBrokenError,
     ensure_dev_keys,
-    jwe_decrypt,
-    jwe_encrypt,
-    jwe_header,
     load_keys,
     lookup_digest,
 )
@@ -253,42 +245,3 @@ def test_each_deployment_is_given_only_its_share_of_the_key_ring(
     assert kids("reporting") == ["lookup-1", "reporting-1"]
     assert kids("routing") == ["routing-1"]
     assert kids("bench") == []
-
-
-@settings(max_examples=60, deadline=None)
-@given(
-    plaintext=st.binary(max_size=400),
-    kid=st.text(max_size=20),
-    dossier=st.text(max_size=30),
-)
-def test_blocks_are_compact_jwe_that_joserfc_reads_and_writes(
-    plaintext: bytes, kid: str, dossier: str
-) -> None:
-    """The sealing codec (``dir`` + ``A256GCM`` with cryptography) against
-    joserfc, both ways, and a header joserfc would refuse is refused."""
-    key = OctKey.generate_key(256)
-    raw = key.raw_value
-    header = {"alg": "dir", "enc": "A256GCM", "kid": kid, "dossier": dossier}
-    registry = jwe.JWERegistry(
-        header_registry={"dossier": HeaderParameter("dossier", "str", True)},
-        algorithms=["dir", "A256GCM"],
-    )
-    ours = jwe_encrypt(header, plaintext, raw)
-    read = jwe.decrypt_compact(ours, key, registry=registry)
-    assert (read.plaintext, read.protected) == (plaintext, header)
-    theirs = jwe.encrypt_compact(header, plaintext, key, registry=registry)
-    assert jwe_header(theirs) == header
-    assert jwe_decrypt(theirs, raw) == plaintext
-    with pytest.raises(ValueError, match="authenticate"):
-        jwe_decrypt(theirs, OctKey.generate_key(256).raw_value)
-    zipped = jwe.encrypt_compact(
-        {**header, "zip": "DEF"},
-        plaintext,
-        key,
-        registry=jwe.JWERegistry(
-            header_registry={"dossier": HeaderParameter("dossier", "str", True)},
-            algorithms=["dir", "A256GCM", "DEF"],
-        ),
-    )
-    with pytest.raises(ValueError, match="header"):
-        jwe_header(zipped)

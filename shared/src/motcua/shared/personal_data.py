@@ -49,9 +49,10 @@ from types import MappingProxyType
 from typing import Any, Final
 
 import structlog
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from joserfc import jwe
+from joserfc.errors import JoseError
 from joserfc.jwk import OctKey
+from joserfc.registry import HeaderParameter
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from motcua.shared.contracts.dossier import (
@@ -120,75 +121,14 @@ class SealBrokenError(PersonalDataError):
     unknown key: the event must not be applied."""
 
 
+_REGISTRY = jwe.JWERegistry(
+    header_registry={
+        "dossier": HeaderParameter("Dossier code the block belongs to", "str", True)
+    },
+    algorithms=["dir", "A256GCM"],
+)
 _ALG: Final = {"alg": "dir", "enc": "A256GCM"}
-_HEADER_MEMBERS: Final = frozenset({"alg", "enc", "kid", "dossier", "typ", "cty"})
-"""What a block's protected header may hold; anything else (``zip``, ``crit``)
-is refused, as joserfc's registry did."""
 LOOKUP: Final = "lookup"
-
-
-# -- the compact JWE, ``dir`` + ``A256GCM`` (RFC 7516), with cryptography --------
-# joserfc's registry, header checks and key handling cost several times the
-# AES-GCM itself; a property test holds these to joserfc both ways.
-
-
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    if _b64(raw) != text:
-        msg = "not canonical base64url"
-        raise ValueError(msg)
-    return raw
-
-
-def jwe_encrypt(header: Mapping[str, str], plaintext: bytes, key: bytes) -> str:
-    """Compact JWE of ``plaintext`` under the 256-bit ``key``, ``header`` (with
-    ``alg`` ``dir`` and ``enc`` ``A256GCM``) protected."""
-    protected = _b64(json.dumps(dict(header), separators=(",", ":")).encode())
-    iv = secrets.token_bytes(12)
-    sealed = AESGCM(key).encrypt(iv, plaintext, protected.encode())
-    return f"{protected}..{_b64(iv)}.{_b64(sealed[:-16])}.{_b64(sealed[-16:])}"
-
-
-def jwe_header(block: str) -> dict[str, Any]:
-    """The protected header of a compact JWE (not yet authenticated); raises
-    ValueError for anything but ``dir`` + ``A256GCM`` with a dossier code."""
-    parts = block.split(".")
-    if len(parts) != 5 or parts[1]:
-        msg = "not a compact JWE with direct encryption"
-        raise ValueError(msg)
-    header = json.loads(_unb64(parts[0]))
-    if (
-        not isinstance(header, dict)
-        or header.get("alg") != "dir"
-        or header.get("enc") != "A256GCM"
-        or not header.keys() <= _HEADER_MEMBERS
-        or not isinstance(header.get("dossier"), str)
-        or not isinstance(header.get("kid", ""), str)
-    ):
-        msg = "unexpected JWE header"
-        raise ValueError(msg)
-    return header
-
-
-def jwe_decrypt(block: str, key: bytes) -> bytes:
-    """The plaintext of a block :func:`jwe_header` accepted; ValueError if the
-    tag does not authenticate it under ``key``."""
-    protected, _, iv, ciphertext, tag = block.split(".")
-    nonce = _unb64(iv)
-    if len(nonce) != 12:
-        msg = "the IV of A256GCM is 96 bits"
-        raise ValueError(msg)
-    try:
-        return AESGCM(key).decrypt(
-            nonce, _unb64(ciphertext) + _unb64(tag), protected.encode()
-        )
-    except InvalidTag:
-        msg = "the block does not authenticate"
-        raise ValueError(msg) from None
 
 
 # -- the key ring ---------------------------------------------------------------
@@ -373,10 +313,11 @@ class PersonalDataSealer:
         for name, entitlement in ENTITLEMENTS.items():
             kid, key = self._keys[name]
             view = view_for(entitlement, data, self._lookup_key)
-            sealed[name] = jwe_encrypt(
+            sealed[name] = jwe.encrypt_compact(
                 {**_ALG, "kid": kid, "dossier": dossier_code},
-                view.model_dump_json(exclude_none=True).encode(),
-                key.raw_value,
+                view.model_dump_json(exclude_none=True),
+                key,
+                registry=_REGISTRY,
             )
         return sealed
 
@@ -410,12 +351,11 @@ class PersonalDataAccess:
         if block is None:
             raise SealBrokenError(f"no personal data sealed for {self.service}")
         try:
-            header = jwe_header(block)
-            plaintext = jwe_decrypt(block, self._key_for(header))
-            if header.get("dossier") != dossier_code:
+            obj = jwe.decrypt_compact(block, self._key_for, registry=_REGISTRY)
+            if obj.protected.get("dossier") != dossier_code:
                 raise SealBrokenError("personal data sealed for another dossier")
-            view = PersonalData.model_validate_json(plaintext)
-        except (ValueError, ValidationError) as exc:
+            view = PersonalData.model_validate_json(obj.plaintext or b"")
+        except (JoseError, ValueError, ValidationError) as exc:
             raise SealBrokenError(
                 f"personal data sealed for {self.service} does not open "
                 f"({type(exc).__name__})"
@@ -435,11 +375,12 @@ class PersonalDataAccess:
         sealed = getattr(event.data, "personal_data", None)
         return self.open(sealed, dossier_code=event.dossier_code, purpose=purpose)
 
-    def _key_for(self, header: Mapping[str, Any]) -> bytes:
-        key = self._keys.get(str(header.get("kid", "")))
+    def _key_for(self, obj: Any) -> OctKey:
+        kid = obj.headers().get("kid", "")
+        key = self._keys.get(kid)
         if key is None:
             raise SealBrokenError("personal data sealed under a key this service lacks")
-        return key.raw_value
+        return key
 
     def lookup_digest(self, id_number: str) -> str:
         """The digest of a number a citizen typed (reporting's lookup)."""
