@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -66,6 +66,8 @@ log = structlog.get_logger(__name__)
 
 _CONNECT_ATTEMPT_S = 60.0
 """One try at declaring topics and starting the broker client."""
+_SHUTDOWN_STEP_S = 10.0
+"""Each broker-facing step of a shutdown (relay, clients)."""
 
 VERSION = "0.1.0"
 
@@ -322,10 +324,13 @@ class ServiceRuntime:
         for task in self._background:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        # Bounded: with the broker gone these wait for requests that never
+        # finish. Cutting them short loses nothing: unacknowledged outbox rows
+        # stay unpublished, uncommitted offsets are read again and the inbox
+        # drops what was already applied.
         if self.broker_connected:
-            await self.relay.stop()
-        with contextlib.suppress(Exception):
-            await self.broker.stop()  # LeaveGroup: partitions move at once
+            await _bounded("relay_stop", self.relay.stop())
+        await _bounded("broker_stop", self.broker.stop())  # LeaveGroup
         self.broker_connected = False
         self.tracer_provider.shutdown()
         await self.engine.dispose()
@@ -371,6 +376,15 @@ _ASYNCAPI_HTML = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 pre{{background:#f6f8fa;padding:1rem;overflow:auto}}</style></head><body>
 <h1>{title}</h1><p>AsyncAPI 3.0 document: <a href="/asyncapi.json">/asyncapi.json</a></p>
 <h2>Channels</h2><ul>{channels}</ul></body></html>"""
+
+
+async def _bounded(step: str, work: Awaitable[Any]) -> None:
+    try:
+        await asyncio.wait_for(work, _SHUTDOWN_STEP_S)
+    except TimeoutError:
+        log.warning("shutdown_step_timed_out", step=step, after_s=_SHUTDOWN_STEP_S)
+    except Exception as exc:  # stopping anyway; say why it was not clean
+        log.warning("shutdown_step_failed", step=step, error=repr(exc))
 
 
 def health_router(runtime: ServiceRuntime) -> APIRouter:
