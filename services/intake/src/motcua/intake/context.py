@@ -119,6 +119,7 @@ def _calendar(sessions: str, cutoff: str, path: Path) -> WorkCalendar:
     )
 
 
-def intake_context(request: Request) -> IntakeContext:
+async def intake_context(request: Request) -> IntakeContext:
+    # async: a plain function dependency costs a thread-pool hop per request
     context: IntakeContext = request.app.state.intake
     return context

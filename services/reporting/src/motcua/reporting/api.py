@@ -193,7 +193,7 @@ class PeriodKind(StrEnum):
     CUSTOM = "custom"
 
 
-def report_period(
+async def report_period(  # async: no thread hop
     period: Annotated[
         PeriodKind | None,
         Query(

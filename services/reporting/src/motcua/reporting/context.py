@@ -84,6 +84,6 @@ class ReportingContext:
         )
 
 
-def reporting(request: Request) -> ReportingContext:
+async def reporting(request: Request) -> ReportingContext:  # async: no thread hop
     context: ReportingContext = request.app.state.reporting
     return context

@@ -57,7 +57,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _routing(request: Request) -> Routing:
+async def _routing(request: Request) -> Routing:  # async: no thread hop
     routing: Routing = request.app.state.routing
     return routing
 
