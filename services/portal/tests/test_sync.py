@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 import structlog
 from portal_factories import APPLICANT, dossier_code, received
 from portal_support import Connected, connected, settings_for
@@ -51,6 +52,34 @@ async def test_a_dossier_and_each_step_reach_the_portal_in_order(
         assert stats["calls"]["CapNhatTienDoHoSoMC"] < len(STEP_STATUSES)  # batched
         report = await reconcile(c.service.runtime.sessions, c.client)
         assert report.as_dict()["differences"] == 0
+
+
+async def test_a_batch_reads_each_dossiers_portal_record_once(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A dossier's events in one consumed batch: its last record is read from
+    the database once, then kept as the batch changes it."""
+    code = dossier_code()
+    async with connected(settings_for(database_url, tmp_path)) as c:
+        reads: list[str] = []
+
+        def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            if statement.lstrip().upper().startswith("SELECT") and (
+                "FROM portal_dossier" in statement
+            ):
+                reads.append(statement)
+
+        engine = c.service.runtime.engine.sync_engine
+        sa.event.listen(engine, "before_cursor_execute", seen)
+        try:
+            await c.service.feed(*walkthrough(code))
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", seen)
+        assert len(reads) == 1, reads
+        await c.sync()
+        assert (await c.portal.record(code))["TrangThaiHoSo"] == 10
+        steps = await c.portal.steps(code)
+        assert [s["TrangThai"] for s in steps] == STEP_STATUSES
 
 
 async def test_imported_history_is_not_pushed_unless_asked(

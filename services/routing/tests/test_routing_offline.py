@@ -287,3 +287,44 @@ async def test_a_batch_reads_its_dossiers_chains_in_one_statement(
                 "dossier.handoff_offered",
             ]
         assert len(chain_reads) == 1, chain_reads
+
+
+async def test_the_scheduler_raises_many_dossiers_alarms_in_a_fixed_number_of_statements(
+    database_url: str, tmp_path: Path, clock: Clock, code_for: Any
+) -> None:
+    """A scan takes the due dossiers a chunk at a time: four dossiers cost the
+    statements one does, and each alarm is still raised once."""
+    codes = [code_for(KIM_LONG_CENTRE, n) for n in range(1, 6)]
+    async with offline_routing(database_url, tmp_path, clock) as svc:
+        statements: list[str] = []
+
+        def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            statements.append(statement)
+
+        engine = svc.app.state.runtime.engine.sync_engine
+
+        async def scan() -> tuple[int, int]:
+            statements.clear()
+            sa.event.listen(engine, "before_cursor_execute", seen)
+            try:
+                raised = await svc.scheduler.scan()
+            finally:
+                sa.event.remove(engine, "before_cursor_execute", seen)
+            return raised, len(statements)
+
+        await svc.feed(received(codes[0]))
+        # unacknowledged past 4 working hours and past the desk step's due time
+        clock.now = vn("2026-03-02 14:05")
+        raised_one, cost_one = await scan()
+        await svc.feed(*(received(code) for code in codes[1:]))
+        raised_four, cost_four = await scan()
+        assert raised_one > 0
+        assert raised_four == 4 * raised_one
+        assert cost_four == cost_one, statements
+        alarms = sorted((await _types(svc, codes[0]))[2:])
+        assert len(alarms) == raised_one
+        for code in codes[1:]:
+            assert sorted((await _types(svc, code))[2:]) == alarms
+        raised_none, cost_none = await scan()  # nothing due: one look
+        assert raised_none == 0
+        assert cost_none < cost_one

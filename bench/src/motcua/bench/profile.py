@@ -16,7 +16,7 @@ from pathlib import Path
 
 import psutil
 
-PROFILED = ("intake", "routing", "notification", "reporting")
+PROFILED = ("intake", "routing", "notification", "reporting", "portal")
 
 
 def py_spy() -> str | None:

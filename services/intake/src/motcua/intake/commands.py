@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from motcua.intake import catalogue_store
@@ -40,6 +41,8 @@ from motcua.shared.contracts.dossier import DossierEventData
 from motcua.shared.db import utcnow
 from motcua.shared.messaging import add_event
 from motcua.shared.signing.store import open_chain
+
+_DOSSIER: sa.Table = DossierRecord.__table__  # type: ignore[attr-defined]
 
 
 def queue_event(
@@ -123,7 +126,11 @@ async def _write_reception(
     session: AsyncSession, ctx: IntakeContext, code: str, reception: Reception
 ) -> DossierRecord:
     record = _dossier_row(code, reception)
-    session.add(record)
+    # a Core insert of the row (no unit of work to flush at the commit); the
+    # record answered is the object built for it
+    await session.execute(
+        sa.insert(_DOSSIER), {c.name: getattr(record, c.name) for c in _DOSSIER.c}
+    )
     await open_chain(session, code)  # a new code: the first link of its chain
     # the people, sealed for each entitled service, bound to the code (ADR 0007)
     sealed = ctx.sealer.seal(reception.people, dossier_code=code)

@@ -9,13 +9,16 @@ skipped unless ``MOTCUA_PORTAL_INCLUDE_IMPORTED``.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from motcua.portal.mapping import CREATING, Mapped, map_event
+from motcua.portal.outbound import PENDING
 from motcua.portal.tables import PortalDossier, PortalItem
 from motcua.shared.contracts import EventData, EventEnvelope
 from motcua.shared.contracts.common import DossierStatus
@@ -46,14 +49,32 @@ def make_dossier_handler(
     return on_dossier_event
 
 
+DOSSIER: sa.Table = PortalDossier.__table__  # type: ignore[attr-defined]
+ITEM: sa.Table = PortalItem.__table__  # type: ignore[attr-defined]
+_HELD = "motcua.portal.held"
+"""``session.info`` key: the dossiers' last records as this unit of work has
+them (read once, then kept as it writes them)."""
+
+
+@dataclass
+class _Held:
+    record: dict[str, Any]
+    status: int
+
+
 async def apply_event(
     session: AsyncSession, access: PersonalDataAccess, event: EventEnvelope[EventData]
 ) -> bool:
-    """Record what the event means for the portal; True if items were queued."""
-    dossier = await session.get(PortalDossier, event.dossier_code)
+    """Record what the event means for the portal; True if items were queued.
+
+    Core statements, no unit of work: the dossier's last record is read once
+    per transaction (kept in the session for the batch's later events about
+    it, forgotten on any rollback), then written when it changes, and the
+    items inserted at once."""
+    held = await _held(session, event.dossier_code)
     people = None
     if isinstance(event.data, CREATING):
-        if dossier is not None and dossier.status != DossierStatus.SUBMITTED:
+        if held is not None and held.status != DossierStatus.SUBMITTED:
             raise EventRefused(
                 "duplicate_creation",
                 f"{event.event_type} for dossier {event.dossier_code}, which the "
@@ -61,7 +82,7 @@ async def apply_event(
             )
         people = _people(access, event)
     try:
-        mapped = map_event(event, dossier.record if dossier else None, people)
+        mapped = map_event(event, held.record if held else None, people)
     except IllegalTransitionError as exc:
         raise EventRefused(
             "illegal_transition",
@@ -70,10 +91,30 @@ async def apply_event(
         ) from None
     if mapped.record is None:
         return False  # a dossier the portal is not told about
-    if dossier is None or mapped.record != dossier.record:
-        _remember(session, dossier, event, mapped.record)
-    _queue(session, event, mapped)
+    if held is None or mapped.record != held.record:
+        await _remember(session, held, event, mapped.record)
+    await _queue(session, event, mapped)
     return bool(mapped.items)
+
+
+async def _held(session: AsyncSession, code: str) -> _Held | None:
+    cache: dict[str, _Held | None] = session.sync_session.info.setdefault(_HELD, {})
+    if code not in cache:
+        row = (
+            await session.execute(
+                sa.select(DOSSIER.c.record, DOSSIER.c.status).where(
+                    DOSSIER.c.dossier_code == code
+                )
+            )
+        ).first()
+        cache[code] = None if row is None else _Held(row.record, row.status)
+    return cache[code]
+
+
+@sa.event.listens_for(Session, "after_soft_rollback")
+def _forget_on_rollback(session: Session, _previous: Any) -> None:
+    """What was read or written may be undone: read again."""
+    session.info.pop(_HELD, None)
 
 
 def _people(access: PersonalDataAccess, event: EventEnvelope[Any]) -> PersonalData:
@@ -85,36 +126,62 @@ def _people(access: PersonalDataAccess, event: EventEnvelope[Any]) -> PersonalDa
         raise EventRefused("invalid_payload", str(exc)) from None
 
 
-def _remember(
+async def _remember(
     session: AsyncSession,
-    dossier: PortalDossier | None,
+    held: _Held | None,
     event: EventEnvelope[Any],
     record: dict[str, Any],
 ) -> None:
-    if dossier is None:
-        dossier = PortalDossier(dossier_code=event.dossier_code, record=record)
-        dossier.imported = event.imported
-        session.add(dossier)
-    dossier.record = record
-    dossier.status = int(record["TrangThaiHoSo"])
-    dossier.updated_at = utcnow()
-
-
-def _queue(session: AsyncSession, event: EventEnvelope[Any], mapped: Mapped) -> None:
     now = utcnow()
-    for item in mapped.items:
-        session.add(
-            PortalItem(
+    status = int(record["TrangThaiHoSo"])
+    if held is None:
+        await session.execute(
+            sa.insert(DOSSIER).values(
                 dossier_code=event.dossier_code,
-                kind=item.kind.value,
-                payload=item.payload,
-                origin="event",
-                event_id=str(event.event_id),
-                event_at=event.occurred_at,
-                next_attempt_at=now,
+                record=record,
+                status=status,
+                acknowledged=False,
+                imported=event.imported,
                 created_at=now,
+                updated_at=now,
             )
         )
+    else:
+        await session.execute(
+            sa.update(DOSSIER)
+            .where(DOSSIER.c.dossier_code == event.dossier_code)
+            .values(record=record, status=status, updated_at=now)
+        )
+    session.sync_session.info[_HELD][event.dossier_code] = _Held(record, status)
+
+
+async def _queue(
+    session: AsyncSession, event: EventEnvelope[Any], mapped: Mapped
+) -> None:
+    if not mapped.items:
+        return
+    now = utcnow()
+    await session.execute(
+        sa.insert(ITEM),
+        [
+            {
+                "dossier_code": event.dossier_code,
+                "kind": item.kind.value,
+                "payload": item.payload,
+                "origin": "event",
+                "event_id": str(event.event_id),
+                "event_at": event.occurred_at,
+                "state": PENDING,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "last_error": None,
+                "created_at": now,
+                "acked_at": None,
+                "parked_at": None,
+            }
+            for item in mapped.items
+        ],
+    )
 
 
 def _after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:

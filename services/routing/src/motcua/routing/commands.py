@@ -28,6 +28,7 @@ from motcua.routing.repository import (
     dossier_columns,
     insert_new_dossier,
     load_dossier,
+    log_events,
     save_started,
     write_dossier,
 )
@@ -125,11 +126,16 @@ async def route_new_dossier(
     correlation_id: str,
     offered_at: datetime,
     emit: ConsumerEmitter,
+    logged: dict[str, Any] | None = None,
 ) -> tuple[bool, bool]:
     """A dossier just received (the consumer): decide its start (routed, or
     queued for dispatch; imported history is only recorded), then write the
     dossier row with Core inserts, only if no dossier has this code yet, and
     the start's hand-off and events.
+
+    ``logged``: the reception's own row of the dossier's event log
+    (:func:`~motcua.routing.repository.event_columns`), written after the
+    start's in the same statement.
 
     Returns (written, has_parked): written False when a dossier with this
     code was here already (nothing was written); has_parked when events
@@ -161,9 +167,13 @@ async def route_new_dossier(
     if not inserted:
         return False, False
     if start is None:
+        if logged is not None:
+            await log_events(session, [logged])
         log.info("dossier_history_recorded", dossier_code=code)
         return True, parked
-    await save_started(session, code, start.outcome, emit)
+    await save_started(
+        session, code, start.outcome, emit, also_log=[logged] if logged else []
+    )
     _log_start(code, start)
     return True, parked
 

@@ -33,6 +33,7 @@ from motcua.routing.pauses import resume_after_supplement
 from motcua.routing.repository import (
     ConsumerEmitter,
     apply_outcome,
+    event_columns,
     load_dossier,
     record_event,
 )
@@ -123,10 +124,10 @@ class DossierEventHandler:
             correlation_id=event.correlation_id,
             offered_at=event.occurred_at,
             emit=ConsumerEmitter(ctx, event),
+            logged=event_columns(event, ctx.record.value.decode()),
         )
         if not written:
             raise _duplicate(code)
-        record_event(session, event, ctx.record.value)
         if has_parked:
             await self._apply_parked(ctx, code)
 

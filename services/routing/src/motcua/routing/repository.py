@@ -8,6 +8,7 @@ the dossier's event log, all in the caller's transaction.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -122,7 +123,7 @@ class SessionEmitter:
 # -- loading ----------------------------------------------------------------------------
 
 
-def _handoff(row: HandoffRow) -> Handoff:
+def _handoff(row: HandoffRow | sa.Row[Any]) -> Handoff:
     return Handoff(
         seq=row.seq,
         step_no=row.step_no,
@@ -147,8 +148,11 @@ def _handoff(row: HandoffRow) -> Handoff:
 
 
 def to_domain(
-    row: RoutedDossier, handoff: HandoffRow | None, pauses: Sequence[PauseRow]
+    row: RoutedDossier | sa.Row[Any],
+    handoff: HandoffRow | sa.Row[Any] | None,
+    pauses: Sequence[PauseRow | sa.Row[Any]],
 ) -> Dossier:
+    """The snapshot of a dossier's rows (ORM objects or Core rows)."""
     open_pause = next((p for p in pauses if p.ended_at is None), None)
     return Dossier(
         code=row.code,
@@ -200,6 +204,69 @@ async def load_dossier(
         .all()
     )
     return row, to_domain(row, handoff, pauses)
+
+
+_DOSSIER_TABLE: sa.Table = RoutedDossier.__table__  # type: ignore[attr-defined]
+_HANDOFF_TABLE: sa.Table = HandoffRow.__table__  # type: ignore[attr-defined]
+_PAUSE_TABLE: sa.Table = PauseRow.__table__  # type: ignore[attr-defined]
+
+
+async def load_due_dossiers(
+    session: AsyncSession, codes: Sequence[str], now: datetime
+) -> dict[str, tuple[sa.Row[Any], Dossier]]:
+    """The snapshots of those of ``codes`` still due for an alarm check at
+    ``now`` (another scheduler may have looked at them meanwhile), in three
+    statements whatever their number (Core rows, no unit of work: the
+    scheduler writes with Core too). The dossier rows are locked (PostgreSQL)
+    in code order; their chains must be locked first (:func:`prefetch_chains`)."""
+    if not codes:
+        return {}
+    wanted = sorted(set(codes))
+    d = _DOSSIER_TABLE
+    stmt = (
+        sa.select(d)
+        .where(
+            d.c.code.in_(wanted),
+            d.c.next_alarm_at <= now,
+            d.c.imported.is_(False),
+        )
+        .order_by(d.c.code)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    with session.no_autoflush:
+        rows = {row.code: row for row in (await session.execute(stmt)).all()}
+        if not rows:
+            return {}
+        found = list(rows)
+        ho = _HANDOFF_TABLE
+        newest = (
+            sa.select(ho.c.dossier_code, sa.func.max(ho.c.seq).label("seq"))
+            .where(ho.c.dossier_code.in_(found))
+            .group_by(ho.c.dossier_code)
+            .subquery()
+        )
+        handoffs = {
+            row.dossier_code: row
+            for row in await session.execute(
+                sa.select(ho).join(
+                    newest,
+                    sa.and_(
+                        ho.c.dossier_code == newest.c.dossier_code,
+                        ho.c.seq == newest.c.seq,
+                    ),
+                )
+            )
+        }
+        pauses: dict[str, list[sa.Row[Any]]] = {}
+        for pause in await session.execute(
+            sa.select(_PAUSE_TABLE).where(_PAUSE_TABLE.c.dossier_code.in_(found))
+        ):
+            pauses.setdefault(pause.dossier_code, []).append(pause)
+    return {
+        code: (row, to_domain(row, handoffs.get(code), pauses.get(code, ())))
+        for code, row in rows.items()
+    }
 
 
 async def latest_handoff(session: AsyncSession, code: str) -> HandoffRow | None:
@@ -334,7 +401,7 @@ def write_dossier(row: RoutedDossier, dossier: Dossier) -> None:
         setattr(row, name, value)
 
 
-def _event_columns(envelope: EventEnvelope[Any], text: str) -> dict[str, Any]:
+def event_columns(envelope: EventEnvelope[Any], text: str) -> dict[str, Any]:
     return {
         "dossier_code": envelope.dossier_code,
         "event_id": str(envelope.event_id),
@@ -350,7 +417,7 @@ def record_event(
     """Append to the dossier's event log (the control sheet's source, and the
     signed history ``motcua verify --source routing`` checks): ``body`` is the
     record exactly as signed."""
-    session.add(DossierEventRow(**_event_columns(envelope, body.decode())))
+    session.add(DossierEventRow(**event_columns(envelope, body.decode())))
 
 
 _NEW_DOSSIER: dict[str, Any] = {}
@@ -372,7 +439,7 @@ async def insert_new_dossier(
         t = RoutedDossier.__table__  # type: ignore[attr-defined]
         parked = PARKED
         stmt = _NEW_DOSSIER[dialect] = (
-            _insert(session)(t)
+            insert_for(session)(t)
             .on_conflict_do_nothing(index_elements=["code"])
             .returning(
                 t.c.code,
@@ -392,14 +459,26 @@ async def insert_new_dossier(
     return True, bool(found.parked)
 
 
+async def log_events(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Append rows (:func:`event_columns`) to the event log with one statement."""
+    if rows:
+        await session.execute(sa.insert(DossierEventRow.__table__), rows)  # type: ignore[attr-defined]
+
+
 async def save_started(
-    session: AsyncSession, code: str, outcome: Outcome, emit: Emitter
+    session: AsyncSession,
+    code: str,
+    outcome: Outcome,
+    emit: Emitter,
+    *,
+    also_log: Sequence[dict[str, Any]] = (),
 ) -> list[EventEnvelope[Any]]:
     """The one writer of a started workflow (:func:`~motcua.routing.workflow.
     decide_start`): its new hand-off, its events and their event-log rows,
     once the dossier row is written (inserted by :func:`insert_new_dossier`,
     or updated). What :func:`apply_outcome` does, with Core inserts and no
-    unit of work: nothing here is read back as ORM objects."""
+    unit of work: nothing here is read back as ORM objects. ``also_log``: more
+    event-log rows, written after the start's in the same statement."""
     if outcome.pause_started is not None or outcome.pause_ended is not None:
         msg = "a workflow starts without a pause"
         raise ValueError(msg)
@@ -414,9 +493,8 @@ async def save_started(
     for item in outcome.events:
         envelope, payload = emit.with_payload(item, code)
         envelopes.append(envelope)
-        logged.append(_event_columns(envelope, payload.decode()))
-    if logged:
-        await session.execute(sa.insert(DossierEventRow.__table__), logged)  # type: ignore[attr-defined]
+        logged.append(event_columns(envelope, payload.decode()))
+    await log_events(session, [*logged, *also_log])
     return envelopes
 
 
@@ -439,15 +517,7 @@ async def apply_outcome(
 # -- inserts --------------------------------------------------------------------
 
 
-def _insert(session: AsyncSession) -> Callable[..., Any]:
+def insert_for(session: AsyncSession) -> Callable[..., Any]:
+    """The dialect's ``insert`` (with ``on_conflict_do_nothing``)."""
     dialect = session.get_bind().dialect.name
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
-
-
-async def insert_ignoring_duplicates(
-    session: AsyncSession, table: Any, values: dict[str, Any]
-) -> bool:
-    """INSERT … ON CONFLICT DO NOTHING; True if the row was inserted."""
-    stmt = _insert(session)(table).values(**values).on_conflict_do_nothing()
-    result = await session.execute(stmt)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
