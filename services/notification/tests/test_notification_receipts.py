@@ -1,10 +1,12 @@
 """SMS receipts arriving together are applied in one transaction (group
 commit), each caller answered for its own receipt; a receipt that fails its
-group is applied again alone, so it fails only its own call."""
+group is applied again alone, so it fails only its own call; a provider's
+callback opens no trace of its own."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
@@ -20,10 +22,14 @@ from notification_support import (
     Simulators,
     running_notification,
 )
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from motcua.notification.receipts import Applied, Receipt, ReceiptBatcher
+from motcua.notification.signing import sign
 from motcua.notification.tables import Notice
 from motcua.shared.db import utcnow
 from motcua.shared.testing.helpers import wait_for
@@ -148,3 +154,33 @@ async def test_a_receipt_that_fails_its_group_fails_alone(
     assert counting.opened == 3  # the group, then each receipt alone
     assert event.data.provider_reference == "m-good"
     assert left.state == "sending"  # the gateway sends that receipt again
+
+
+async def test_provider_callbacks_open_no_trace_of_their_own(
+    database_url: str,
+    make_settings: Callable[..., Any],
+    simulators: Simulators,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = make_settings(database_url)
+    secret = settings.sms_callback_secret.get_secret_value()
+    spans = InMemorySpanExporter()
+    recording = TracerProvider()  # as with an exporter configured
+    recording.add_span_processor(SimpleSpanProcessor(spans))
+    monkeypatch.setattr(
+        "motcua.shared.service.create_tracer_provider", lambda *_: recording
+    )
+    async with running_notification(settings) as service:
+        body = json.dumps(
+            {"message_id": "x", "reference": str(uuid.uuid4()), "status": "delivered"}
+        ).encode()
+        receipt = await service.client.post(
+            "/api/v1/callbacks/sms/receipts", content=body, headers=sign(secret, body)
+        )
+        listing = await service.client.get("/api/v1/notifications/providers")
+    assert (receipt.status_code, listing.status_code) == (404, 401)
+    routes = {span.attributes.get("http.route") for span in spans.get_finished_spans()}
+    # the gateway sends no trace context: a receipt's span would be a trace
+    # of its own; the notice's delivered event carries the dossier's trace
+    assert "/api/v1/notifications/providers" in routes
+    assert not any("callbacks" in str(route) for route in routes)

@@ -489,8 +489,12 @@ def create_http_app(
     routers: Sequence[APIRouter] = (),
     on_startup: Sequence[Callable[[], Any]] = (),
     on_shutdown: Sequence[Callable[[], Any]] = (),
+    untraced: Sequence[str] = (),
 ) -> FastAPI:
-    """A service's FastAPI app around its runtime (the shared composition)."""
+    """A service's FastAPI app around its runtime (the shared composition).
+    ``untraced``: paths whose requests open no server span (providers'
+    callbacks carry no trace context, so each would be a trace of its own,
+    one per SMS receipt, at a CPU cost the size of the rest of the call)."""
     settings = runtime.settings
 
     @asynccontextmanager
@@ -522,7 +526,7 @@ def create_http_app(
     FastAPIInstrumentor.instrument_app(
         app,
         tracer_provider=runtime.tracer_provider,
-        excluded_urls="healthz,readyz,metrics",
+        excluded_urls=",".join(("healthz", "readyz", "metrics", *untraced)),
         # one server span per request; the per-message ASGI receive/send spans
         # tripled the tracing cost and said nothing the server span does not
         exclude_spans=["receive", "send"],

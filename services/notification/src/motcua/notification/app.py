@@ -104,6 +104,7 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
         "trả kết quả qua dịch vụ bưu chính công ích.",
         routers=[router, callbacks],
         on_shutdown=[providers.aclose],
+        untraced=["/api/v1/callbacks/"],
     )
     app.state.worker = worker
     return app

@@ -2,10 +2,11 @@
 
 Only a notice's outcomes and the postal order's life are published (ADR
 0017): what routing and reporting read. Being recorded, claimed for sending or
-retried later changes the notice's row only. Each event is keyed by the dossier code, caused by the dossier event that asked
-for the notice, and carries that event's trace context, so the dossier's
-timeline shows the whole story in one trace. Events carry the channel and the
-provider's references, never a phone, email or address.
+retried later changes the notice's row only. Each event is keyed by the
+dossier code, caused by the dossier event that asked for the notice, and
+carries that event's trace context, so the dossier's timeline shows the whole
+story in one trace. Events carry the channel and the provider's references,
+never a phone, email or address.
 """
 
 from __future__ import annotations

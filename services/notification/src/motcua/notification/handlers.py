@@ -2,8 +2,8 @@
 
 It only writes rows: the dossier's contact data and notices in state
 ``created`` (one per event, channel and recipient; no event is published for
-them, ADR 0017). The delivery worker sends them. Imported history is recorded but
-never notified.
+them, ADR 0017). The delivery worker sends them. Imported history is recorded
+but never notified.
 """
 
 from __future__ import annotations

@@ -117,10 +117,10 @@ async def create_notice(
     check_existing: bool = True,
 ) -> Notice | None:
     """Record a notice in state ``created`` (rendered now, so its SMS parts are
-    known). None if the key already exists
-    (``check_existing=False``: the caller knows it cannot; the unique key on
-    ``idempotency_key`` still refuses a second row). A text too long even in
-    its short variant fails at once and falls back."""
+    known). None if the key already exists (``check_existing=False``: the
+    caller knows it cannot; the unique key on ``idempotency_key`` still
+    refuses a second row). A text too long even in its short variant fails at
+    once and falls back."""
     key = idempotency_key(trigger.event_id, channel, recipient_id)
     if check_existing and await existing_notice(session, key) is not None:
         return None

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-import httpx
-
 from motcua.notification.domain.delivery import Outcome
 from motcua.notification.providers.base import CancelResult, OutgoingMessage, SendResult
 from motcua.notification.providers.http_common import (
+    CALL_ERRORS,
+    JsonClient,
     error_detail,
     failure_from_exception,
     failure_from_response,
@@ -38,10 +38,10 @@ class PostalProvider:
         callback_url: str,
         timeout_s: float,
     ) -> None:
-        self._client = httpx.AsyncClient(
-            base_url=base_url,
+        self._client = JsonClient(
+            base_url,
             headers={"Authorization": f"Bearer {token}"},
-            timeout=timeout_s,
+            timeout_s=timeout_s,
         )
         self._customer_code = customer_code
         self._callback_url = callback_url
@@ -52,8 +52,7 @@ class PostalProvider:
         try:
             response = await self._client.post(
                 "/api/orders",
-                headers={"Idempotency-Key": str(message.idempotency_key)},
-                json={
+                {
                     "order_number": message.dossier_code,
                     "item_code": message.waybill_code,
                     "customer_code": self._customer_code,
@@ -64,8 +63,9 @@ class PostalProvider:
                     "description": message.text,
                     "callback_url": self._callback_url,
                 },
+                headers={"Idempotency-Key": str(message.idempotency_key)},
             )
-        except httpx.HTTPError as exc:
+        except CALL_ERRORS as exc:
             return failure_from_exception(exc)
         if response.status_code in (200, 201):
             body = response.json()
@@ -77,9 +77,9 @@ class PostalProvider:
     async def cancel(self, waybill_code: str, reason: str) -> CancelResult:
         try:
             response = await self._client.post(
-                f"/api/orders/{waybill_code}/cancel", json={"reason": reason}
+                f"/api/orders/{waybill_code}/cancel", {"reason": reason}
             )
-        except httpx.HTTPError as exc:
+        except CALL_ERRORS as exc:
             return CancelResult(False, type(exc).__name__, provider_fault=True)
         if response.status_code == 200:
             return CancelResult(True)

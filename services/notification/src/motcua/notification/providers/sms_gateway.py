@@ -8,11 +8,12 @@ later calls ``callback_url`` with the delivery receipt (signed, see
 
 from __future__ import annotations
 
-import httpx
-
 from motcua.notification.domain.delivery import Outcome
 from motcua.notification.providers.base import OutgoingMessage, SendResult
 from motcua.notification.providers.http_common import (
+    CALL_ERRORS,
+    JsonClient,
+    basic_auth,
     failure_from_exception,
     failure_from_response,
 )
@@ -33,8 +34,10 @@ class SmsGatewayProvider:
         callback_url: str,
         timeout_s: float,
     ) -> None:
-        self._client = httpx.AsyncClient(
-            base_url=base_url, auth=(username, password), timeout=timeout_s
+        self._client = JsonClient(
+            base_url,
+            headers={"Authorization": basic_auth(username, password)},
+            timeout_s=timeout_s,
         )
         self._brand_name = brand_name
         self._callback_url = callback_url
@@ -43,16 +46,16 @@ class SmsGatewayProvider:
         try:
             response = await self._client.post(
                 "/api/sms/send",
-                headers={"Idempotency-Key": str(message.idempotency_key)},
-                json={
+                {
                     "brand_name": self._brand_name,
                     "to": message.destination,
                     "text": message.text,
                     "reference": str(message.idempotency_key),
                     "callback_url": self._callback_url,
                 },
+                headers={"Idempotency-Key": str(message.idempotency_key)},
             )
-        except httpx.HTTPError as exc:
+        except CALL_ERRORS as exc:
             return failure_from_exception(exc)
         if response.status_code in (200, 201, 202):
             return SendResult(Outcome.ACCEPTED, reference=response.json()["message_id"])
