@@ -117,6 +117,14 @@ def _forget_on_rollback(session: Session, _previous: Any) -> None:
     session.info.pop(_HELD, None)
 
 
+@sa.event.listens_for(Session, "after_transaction_end")
+def _forget_after_the_transaction(session: Session, transaction: Any) -> None:
+    """Kept for one transaction only: the next may follow another instance's
+    writes (``after_commit`` would also fire on a savepoint's release)."""
+    if transaction.parent is None:
+        session.info.pop(_HELD, None)
+
+
 def _people(access: PersonalDataAccess, event: EventEnvelope[Any]) -> PersonalData:
     """The people sealed for the portal; a block that does not open was not
     written by intake for this dossier: the event is refused."""
