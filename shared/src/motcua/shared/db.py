@@ -195,6 +195,18 @@ async def transaction(
         yield session
 
 
+_CONFLICT_STATES = frozenset({"40P01", "40001"})
+"""PostgreSQL's deadlock_detected and serialization_failure: the database
+chose this transaction to undo; the same transaction again may well pass."""
+
+
+def is_transaction_conflict(exc: BaseException) -> bool:
+    """The database undid this transaction for a conflict with another one
+    (not for anything in it): worth running again."""
+    orig = getattr(exc, "orig", None)
+    return getattr(orig, "sqlstate", None) in _CONFLICT_STATES
+
+
 async def insert_ignoring_duplicates(
     session: AsyncSession, table: sa.Table, values: dict[str, Any]
 ) -> bool:

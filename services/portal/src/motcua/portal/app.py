@@ -14,6 +14,7 @@ from motcua.portal.poller import Poller, PollerMetrics
 from motcua.portal.sender import Sender, SenderMetrics
 from motcua.portal.settings import PortalSettings
 from motcua.shared.contracts.topics import DOSSIER_EVENTS
+from motcua.shared.leadership import leadership
 from motcua.shared.personal_data import PersonalDataAccess, load_keys
 from motcua.shared.service import ServiceRuntime, create_http_app
 
@@ -50,7 +51,11 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     )
     client = build_client(settings, runtime)
     sender = Sender(
-        runtime.sessions, client, settings, SenderMetrics(runtime.metrics.registry)
+        runtime.sessions,
+        client,
+        settings,
+        SenderMetrics(runtime.metrics.registry),
+        leadership=leadership(runtime.engine, "motcua-portal-sender"),
     )
     runtime.add_consumer(
         make_dossier_handler(
@@ -69,6 +74,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
         settings,
         metrics=PollerMetrics(runtime.metrics.registry),
         on_items=sender.wake,
+        leadership=leadership(runtime.engine, "motcua-portal-poller"),
     )
     runtime.run_in_background(sender.run)
     runtime.run_in_background(poller.run)
@@ -79,7 +85,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
         description="Đồng bộ hồ sơ với Cổng Dịch vụ công quốc gia qua nền tảng "
         "tích hợp, chia sẻ dữ liệu của tỉnh (LGSP).",
         routers=[router, pages],
-        on_shutdown=[client.aclose, poller.aclose],
+        on_shutdown=[client.aclose, poller.aclose, sender.aclose],
     )
     app.state.sender = sender
     app.state.client = client

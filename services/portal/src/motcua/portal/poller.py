@@ -32,6 +32,7 @@ from motcua.portal.settings import PortalSettings
 from motcua.portal.tables import PortalDossier, PortalItem
 from motcua.shared.auth import ALL_AGENCIES, Role, issue_token
 from motcua.shared.db import utcnow
+from motcua.shared.leadership import Leadership, SingleProcessLeadership
 
 log = structlog.get_logger(__name__)
 
@@ -62,8 +63,12 @@ class Poller:
         metrics: PollerMetrics,
         on_items: Any,
         intake: httpx.AsyncClient | None = None,
+        leadership: Leadership | None = None,
     ) -> None:
         self.sessions = sessions
+        self.leadership = leadership or SingleProcessLeadership()
+        """With several instances only the leader reads the portal's queue
+        (each would hand intake the same filings at the same moment)."""
         self.client = client
         self.settings = settings
         self.metrics = metrics
@@ -74,12 +79,14 @@ class Poller:
         self._token: tuple[str, float] | None = None
 
     async def aclose(self) -> None:
+        await self.leadership.release()
         await self.intake.aclose()
 
     async def run(self) -> None:
         while True:
             try:
-                await self.poll()
+                if await self.leadership.acquire():
+                    await self.poll()
             except asyncio.CancelledError:
                 raise
             except PortalUnavailableError as exc:

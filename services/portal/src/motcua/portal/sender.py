@@ -39,12 +39,17 @@ from motcua.portal.outbound import (
 )
 from motcua.portal.settings import PortalSettings
 from motcua.portal.tables import PortalDossier, PortalItem
-from motcua.shared.db import utcnow
+from motcua.shared.db import is_transaction_conflict, utcnow
+from motcua.shared.leadership import Leadership, SingleProcessLeadership
 from motcua.shared.rounds import run_rounds
 
 log = structlog.get_logger(__name__)
 
 ROUND_LIMIT = 2000
+ACK_WRITE_ATTEMPTS = 5
+"""An acknowledgement is written again after a deadlock with the consumer (a
+batch updating the same dossiers' rows in another order): the portal holds
+what was sent, so losing the write would send it once more."""
 """Most open items read per round (the oldest)."""
 LAG_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30, 60, 120, 300, 900, 3600)
 
@@ -83,8 +88,12 @@ class Sender:
         client: PortalClient,
         settings: PortalSettings,
         metrics: SenderMetrics,
+        leadership: Leadership | None = None,
     ) -> None:
         self.sessions = sessions
+        self.leadership = leadership or SingleProcessLeadership()
+        """Several instances share one queue on PostgreSQL: only the leader
+        sends, or each would send the same items, out of order between them."""
         self.client = client
         self.settings = settings
         self.metrics = metrics
@@ -102,8 +111,13 @@ class Sender:
             failed_event="portal_round_failed",
         )
 
+    async def aclose(self) -> None:
+        await self.leadership.release()
+
     async def round(self) -> bool:
         """Send what is due; True if the portal acknowledged anything."""
+        if not await self.leadership.acquire():
+            return False
         calls, items = await self._plan()
         if not calls:
             return False
@@ -222,6 +236,24 @@ class Sender:
     async def _acked(self, call: Call, items: dict[int, PortalItem]) -> None:
         now = utcnow()
         ids = list(call.item_ids)
+        for attempt in range(1, ACK_WRITE_ATTEMPTS + 1):
+            try:
+                await self._write_acked(call, items, ids, now)
+                break
+            except sa.exc.DBAPIError as exc:
+                if attempt == ACK_WRITE_ATTEMPTS or not is_transaction_conflict(exc):
+                    raise
+                log.info("portal_ack_write_retried", attempt=attempt)
+                await asyncio.sleep(0.01 * attempt)
+        for i in ids:
+            item = items[i]
+            if item.origin == "event" and item.event_at is not None:
+                lag = (now - item.event_at).total_seconds()
+                self.metrics.sync_lag.labels(call.kind.value).observe(max(lag, 0.0))
+
+    async def _write_acked(
+        self, call: Call, items: dict[int, PortalItem], ids: list[int], now: Any
+    ) -> None:
         async with self.sessions() as session, session.begin():
             await session.execute(
                 sa.update(PortalItem)
@@ -235,11 +267,6 @@ class Sender:
                     .where(col(PortalDossier.dossier_code).in_(codes))
                     .values(acknowledged=True)
                 )
-        for i in ids:
-            item = items[i]
-            if item.origin == "event" and item.event_at is not None:
-                lag = (now - item.event_at).total_seconds()
-                self.metrics.sync_lag.labels(call.kind.value).observe(max(lag, 0.0))
 
     async def _failed(
         self, call: Call, items: dict[int, PortalItem], reason: str, *, park: bool

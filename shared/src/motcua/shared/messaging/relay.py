@@ -21,23 +21,22 @@ import asyncio
 import contextlib
 import time
 import uuid
-import zlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import (
-    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
 )
 
-from motcua.shared.db import commit_watch, is_sqlite, transaction, utcnow
+from motcua.shared.db import commit_watch, transaction, utcnow
+from motcua.shared.leadership import Leadership, leadership
 from motcua.shared.messaging.tables import BrokerMark, OutboxRecord
 from motcua.shared.metrics import ServiceMetrics
 
@@ -72,68 +71,6 @@ BrokerProbe = Callable[[Sequence[tuple[str, int]]], Awaitable[BrokerState]]
 """Asks the broker for its cluster id and the ends of these partitions."""
 
 
-class Leadership(Protocol):
-    async def acquire(self) -> bool: ...
-
-    async def release(self) -> None: ...
-
-
-class SingleProcessLeadership:
-    """SQLite: one process owns the file, so it is always the leader."""
-
-    async def acquire(self) -> bool:
-        return True
-
-    async def release(self) -> None:
-        return None
-
-
-class AdvisoryLockLeadership:
-    """PostgreSQL: the relay holding ``pg_try_advisory_lock`` publishes.
-
-    The lock lives as long as its connection, so a crashed leader frees it and
-    another instance takes over on its next round.
-    """
-
-    def __init__(self, engine: AsyncEngine, name: str) -> None:
-        self._engine = engine
-        self._key = zlib.crc32(f"motcua-outbox-relay:{name}".encode())
-        self._conn: AsyncConnection | None = None
-
-    async def acquire(self) -> bool:
-        if self._conn is not None:
-            try:
-                await self._conn.execute(sa.text("SELECT 1"))
-                return True
-            except sa.exc.DBAPIError:
-                await self._drop()
-        conn = await self._engine.connect()
-        got = await conn.scalar(
-            sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": self._key}
-        )
-        await conn.commit()
-        if got:
-            self._conn = conn
-            log.info("outbox_relay_leadership_acquired")
-            return True
-        await conn.close()
-        return False
-
-    async def release(self) -> None:
-        if self._conn is not None:
-            with contextlib.suppress(sa.exc.DBAPIError):
-                await self._conn.execute(
-                    sa.text("SELECT pg_advisory_unlock(:k)"), {"k": self._key}
-                )
-            await self._drop()
-
-    async def _drop(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                await conn.close()
-
-
 class OutboxRelay:
     def __init__(
         self,
@@ -161,10 +98,8 @@ class OutboxRelay:
         self._lease = timedelta(seconds=lease_s)
         self._retention = retention
         self._after_send = after_send  # test hook: simulate a crash after sending
-        self._leadership: Leadership = (
-            SingleProcessLeadership()
-            if is_sqlite(str(engine.url))
-            else AdvisoryLockLeadership(engine, name)
+        self._leadership: Leadership = leadership(
+            engine, f"motcua-outbox-relay:{name}"
         )
         self._commits = commit_watch(engine)
         self._full_round_every_s = full_round_every_s
