@@ -98,9 +98,7 @@ class OutboxRelay:
         self._lease = timedelta(seconds=lease_s)
         self._retention = retention
         self._after_send = after_send  # test hook: simulate a crash after sending
-        self._leadership: Leadership = leadership(
-            engine, f"motcua-outbox-relay:{name}"
-        )
+        self._leadership: Leadership = leadership(engine, f"motcua-outbox-relay:{name}")
         self._commits = commit_watch(engine)
         self._full_round_every_s = full_round_every_s
         self._looked_at = -float("inf")
