@@ -27,6 +27,7 @@ from motcua.shared.kafka import (
 )
 from motcua.shared.messaging import (
     EventConsumer,
+    EventHandler,
     HandlerContext,
     OutboxRelay,
     add_event,
@@ -209,6 +210,7 @@ async def harness(
     create: bool = True,
     handles: list[type[EventData]] | None = None,
     guard: bool = False,
+    handler: EventHandler = recording_handler,
 ) -> AsyncIterator[Harness]:
     """Relay (and optionally a consumer group on ``topic``) on a real broker;
     ``guard``: the consumer checks the chain as the services' do (the test
@@ -239,7 +241,7 @@ async def harness(
         consumer = EventConsumer(
             group_id=group_id,
             topics=[topic],
-            handler=recording_handler,
+            handler=handler,
             sessions=sessions,
             producer="test",
             max_attempts=max_attempts,

@@ -76,12 +76,21 @@ def records(events: Sequence[EventEnvelope[Any]]) -> list[ConsumedRecord]:
 
 
 async def project(
-    url: str, batches: Sequence[Sequence[ConsumedRecord]]
+    url: str,
+    batches: Sequence[Sequence[ConsumedRecord]],
+    statements: list[str] | None = None,
 ) -> dict[str, Any]:
     """Apply the batches through the live consumer core; the tables, and the
-    inbox and outbox, as sorted rows."""
+    inbox and outbox, as sorted rows. ``statements``: filled with the SQL
+    the batches ran."""
     await migrate(MIGRATIONS, url, version_table="alembic_version_reporting")
     engine = create_engine(url)
+    if statements is not None:
+
+        @sa.event.listens_for(engine.sync_engine, "before_cursor_execute")
+        def _seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            statements.append(statement)
+
     try:
         consumer = EventConsumer(
             group_id="reporting",
@@ -101,6 +110,8 @@ async def project(
             else:
                 pytest.fail("the batch never committed")
         tables: dict[str, Any] = {}
+        if statements is not None:
+            sa.event.remove(engine.sync_engine, "before_cursor_execute", _seen)
         async with engine.connect() as conn:
             for name in (*PROJECTION_TABLES, "inbox", "outbox"):
                 table = SQLModel.metadata.tables[name]
@@ -169,5 +180,44 @@ async def test_a_record_the_database_refuses_is_dead_lettered_alone(
     assert "('message_id', 'another-id'), ('status', 'dead_lettered')" in str(
         applied["inbox"]
     )
+    assert len(applied["outbox"]) == 1  # the dead letter
+    assert applied == alone
+
+
+def _dossier_reads(statements: list[str]) -> int:
+    return sum(
+        1
+        for s in statements
+        if s.lstrip().upper().startswith("SELECT") and "FROM reporting_dossier" in s
+    )
+
+
+async def test_a_batch_reads_its_dossiers_at_once(database_url: str) -> None:
+    """The consumer core hands the projection its batch first (``prepare``):
+    one read for every dossier the batch folds, not one per dossier."""
+    all_records = records(story())
+    statements: list[str] = []
+    batched = await project(database_url, [all_records], statements)
+    assert batched["reporting_dossier"]
+    assert _dossier_reads(statements) == 1
+
+
+@pytest.mark.parametrize("where", [2, 20])
+async def test_a_batch_with_a_refused_event_reads_and_applies_as_record_by_record(
+    database_url: str, tmp_path: Path, where: int
+) -> None:
+    """A second reception of a dossier the batch holds (refused,
+    ``duplicate_creation``) sends the batch, already prepared, record by
+    record: the read model is the one records applied one by one give."""
+    all_records = records(story())
+    again = Dossier(f"{AGENCY}-250101-0000", AGENCY, field="F0")
+    repeat = records([again.received(T0, T0 + days(5))])[0]
+    repeat = dataclasses.replace(repeat, offset=998)
+    batch = [*all_records[:where], repeat, *all_records[where:]]
+    applied = await project(database_url, [batch])
+    alone = await project(
+        f"sqlite+aiosqlite:///{tmp_path}/alone.db", [[r] for r in batch]
+    )
+    assert "('status', 'dead_lettered')" in str(applied["inbox"])
     assert len(applied["outbox"]) == 1  # the dead letter
     assert applied == alone

@@ -5,7 +5,9 @@ A thin adapter: the fold itself is :func:`motcua.reporting.facts.apply_event`;
 the row builders here are shared with the bulk replay of a rebuild, so both
 write exactly the same rows.
 
-The consumer core calls the handler once per record, and flushes the session
+The consumer core first hands the projector the batch's events
+(:meth:`Projector.prepare`): the dossiers they fold are read with one
+statement. It then calls the handler once per record, and flushes the session
 at the end of the batch (and, when it applies a batch record by record, at the
 end of each record's savepoint). The handler folds each event at once (so a
 record the fold cannot take fails in its own call and is dead-lettered as
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -170,6 +173,9 @@ def _upserts(dialect_name: str) -> tuple[Any, Any]:
     return figures, labels
 
 
+_INSERTS = {t.name: sa.insert(t) for t in (TIMELINE, OCCURRENCE, CHANGE, DOSSIER)}
+"""Built once (an insert per flush and table cost its building again)."""
+
 DOSSIER_UPDATE = sa.update(DOSSIER).where(
     DOSSIER.c.dossier_code == sa.bindparam("_code")
 )
@@ -295,10 +301,11 @@ class _Batch:
             (CHANGE, self.changes),
         ):
             if rows:
-                session.execute(sa.insert(table), rows)
+                session.execute(_INSERTS[table.name], rows)
         figures = Figures()
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
+        written: list[tuple[_Dossier, dict[str, Any]]] = []
         for code in self.touched:
             dossier = self.dossiers[code]
             values = dossier.facts.row_values()
@@ -307,8 +314,9 @@ class _Batch:
                 inserts.append(values)
             else:
                 updates.append({"_code": code, **values})
+            written.append((dossier, values))
         if inserts:
-            session.execute(sa.insert(DOSSIER), inserts)
+            session.execute(_INSERTS[DOSSIER.name], inserts)
         if updates:
             session.execute(DOSSIER_UPDATE, updates)
         for upsert in (
@@ -317,9 +325,8 @@ class _Batch:
         ):
             if upsert is not None:
                 session.execute(*upsert)
-        for code in self.touched:  # what the database has now
-            dossier = self.dossiers[code]
-            dossier.stored = dossier.facts.row_values()
+        for dossier, values in written:  # what the database has now
+            dossier.stored = values
         self.touched.clear()
         self.timeline.clear()
         self.occurrences.clear()
@@ -346,17 +353,40 @@ def _batch(session: AsyncSession, projector: Projector) -> _Batch:
     return batch
 
 
-async def _load(session: AsyncSession, code: str) -> _Dossier:
-    with session.no_autoflush:  # the rows waiting stay waiting
-        row = (
-            await session.execute(
-                sa.select(DOSSIER).where(DOSSIER.c.dossier_code == code)
-            )
-        ).first()
+_DOSSIER_BY_CODE = sa.select(DOSSIER).where(
+    DOSSIER.c.dossier_code == sa.bindparam("code")
+)
+_DOSSIERS_BY_CODES = sa.select(DOSSIER).where(
+    DOSSIER.c.dossier_code.in_(sa.bindparam("codes", expanding=True))
+)
+"""Built once: building a statement per record cost more than running it."""
+_CODES_PER_READ = 500
+"""Dossiers read per statement (well under any backend's parameter limit)."""
+
+
+def _dossier(code: str, row: Any) -> _Dossier:
     if row is None:
         return _Dossier(DossierFacts(code), None)
     facts = facts_of(row)
     return _Dossier(facts, facts.row_values())
+
+
+async def _load(session: AsyncSession, code: str) -> _Dossier:
+    with session.no_autoflush:  # the rows waiting stay waiting
+        row = (await session.execute(_DOSSIER_BY_CODE, {"code": code})).first()
+    return _dossier(code, row)
+
+
+async def _load_all(session: AsyncSession, batch: _Batch, codes: list[str]) -> None:
+    """The dossiers of ``codes`` not read yet in this session, read at once."""
+    wanted = list(dict.fromkeys(c for c in codes if c not in batch.dossiers))
+    for start in range(0, len(wanted), _CODES_PER_READ):
+        chunk = wanted[start : start + _CODES_PER_READ]
+        with session.no_autoflush:
+            rows = (await session.execute(_DOSSIERS_BY_CODES, {"codes": chunk})).all()
+        found = {row.dossier_code: row for row in rows}
+        for code in chunk:
+            batch.dossiers[code] = _dossier(code, found.get(code))
 
 
 def fold(
@@ -388,6 +418,19 @@ class Projector:
         self.eager = False
         """Set when rows failed to be written at a batch's flush: batches then
         write record by record until one commits."""
+
+    async def prepare(
+        self, session: AsyncSession, events: Sequence[EventEnvelope[EventData]]
+    ) -> None:
+        """The consumer core's batch hook: the dossiers the batch folds, read
+        with one statement instead of one per dossier in :meth:`__call__`
+        (which still reads any it does not find: a batch applied record by
+        record comes without this call)."""
+        await _load_all(
+            session,
+            _batch(session, self),
+            [event.dossier_code for event in events if folds(event)],
+        )
 
     async def __call__(
         self, ctx: HandlerContext, event: EventEnvelope[EventData]

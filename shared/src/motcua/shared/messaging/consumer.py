@@ -231,6 +231,17 @@ class HandlerContext:
 
 EventHandler = Callable[[HandlerContext, EventEnvelope[EventData]], Awaitable[None]]
 
+BatchPreparer = Callable[
+    [AsyncSession, Sequence[EventEnvelope[EventData]]], Awaitable[None]
+]
+"""``prepare(session, events)``: called once per batch applied in one pass,
+in its transaction, with the events the handler is about to be called with
+(admitted, new to the inbox, of types it handles), in order, before the
+first call; e.g. to read at once the rows those calls would each read. It
+must only read or prime what the calls would find anyway: a batch applied
+record by record (after a bad record) calls the handler without it, and
+the handler must then give the same result."""
+
 
 class _Skip(Exception):  # noqa: N818
     """Raised inside a savepoint to undo the inbox row of a skipped record."""
@@ -259,6 +270,7 @@ class EventConsumer:
         handles: Iterable[type[EventData]] | None = None,
         checks: Sequence[Check] = (),
         guard: ChainGuard | None = None,
+        prepare: BatchPreparer | None = None,
     ) -> None:
         self.group_id = group_id
         self.admission = Admission(
@@ -281,6 +293,11 @@ class EventConsumer:
         self._on_committed = on_committed
         self._failures = 0
         self._guard = guard
+        self._prepare: BatchPreparer | None = prepare or getattr(
+            handler, "prepare", None
+        )
+        """``prepare``, else the handler's own ``prepare`` method if it has one."""
+        self._counters: dict[tuple[str | None, str], Any] = {}
 
     def _context(self, session: AsyncSession, record: ConsumedRecord) -> HandlerContext:
         async def refuse(parked: ConsumedRecord, refusal: EventRefused) -> None:
@@ -341,8 +358,18 @@ class EventConsumer:
 
     async def on_kafka_batch(self, message: Any) -> None:
         """FastStream batch handler (manual ack): apply, commit, then ack."""
-        records = [ConsumedRecord.from_kafka(r) for r in message.raw_message]
+        records = []
+        for raw in message.raw_message:
+            # a type nobody here reads is acknowledged without decoding the
+            # rest of the record (its other headers, its key)
+            event_type = _event_type_header(raw)
+            if self.admission.wants(event_type):
+                records.append(ConsumedRecord.from_kafka(raw))
+            else:
+                self._unhandled(event_type)
         if not records:
+            if message.raw_message:
+                await message.ack()
             return
         try:
             await self.apply_batch(records)
@@ -452,6 +479,9 @@ class EventConsumer:
                         if r.key and self._guard.wants(r.headers.get(h.EVENT_TYPE))
                     ),
                 )
+            # admitted up front, so the handler may see its batch (prepare);
+            # a record refused here sends the batch record by record anyway
+            admitted_records: list[tuple[ConsumedRecord, Admitted]] = []
             for record in records:
                 event_type = record.headers.get(h.EVENT_TYPE)
                 if record.message_id not in fresh:
@@ -460,13 +490,30 @@ class EventConsumer:
                 fresh.discard(
                     record.message_id
                 )  # a repeat later in the batch is a duplicate
-                with self._record_scope(record, event_type):
+                try:
+                    admitted = self.admission.admit(record)
+                except INFRASTRUCTURE_ERRORS:
+                    raise
+                except Exception as exc:
+                    raise _NeedsCareful from exc
+                if admitted is None:
+                    self._unhandled(event_type)
+                    continue
+                admitted_records.append((record, admitted))
+            if self._prepare is not None:
+                handled = [a.envelope for _, a in admitted_records if a.handled]
+                if handled:
                     try:
-                        admitted = self.admission.admit(record)
-                        if admitted is None:
-                            self._unhandled(event_type)
-                            continue
-                        ctx = self._context(session, record)
+                        await self._prepare(session, handled)
+                    except INFRASTRUCTURE_ERRORS:
+                        raise
+                    except Exception as exc:
+                        raise _NeedsCareful from exc
+            for record, admitted in admitted_records:
+                event_type = admitted.envelope.event_type
+                with self._record_scope(record, event_type):
+                    ctx = self._context(session, record)
+                    try:
                         await self._verify_and_handle(ctx, admitted)
                     except INFRASTRUCTURE_ERRORS:
                         raise
@@ -759,17 +806,46 @@ class EventConsumer:
 
     def _count(self, event_type: str | None, outcome: str) -> None:
         if self._metrics is not None:
+            self._counter(event_type, outcome).inc()
+
+    def _counter(self, event_type: str | None, outcome: str) -> Any:
+        """The labelled counter of a type and outcome, looked up once (a
+        ``labels`` call per record cost more than the increment)."""
+        counter = self._counters.get((event_type, outcome))
+        if counter is None:
+            assert self._metrics is not None
             label = self.admission.type_label(event_type)
-            self._metrics.consumed.labels(self.group_id, label, outcome).inc()
+            if outcome == _UNHANDLED_TOTAL:
+                counter = self._metrics.unhandled.labels(self.group_id, label)
+            else:
+                counter = self._metrics.consumed.labels(self.group_id, label, outcome)
+            if len(self._counters) < _MAX_COUNTERS:  # types are bounded by labels
+                self._counters[(event_type, outcome)] = counter
+        return counter
 
     def _unhandled(self, event_type: str | None) -> None:
         """A type this consumer does not act on: skipped, and counted, so a type
         nobody handles shows (``motcua_events_unhandled_total``)."""
         self._count(event_type, "unhandled")
         if self._metrics is not None:
-            self._metrics.unhandled.labels(
-                self.group_id, self.admission.type_label(event_type)
-            ).inc()
+            self._counter(event_type, _UNHANDLED_TOTAL).inc()
+
+
+_UNHANDLED_TOTAL = "<unhandled_total>"
+"""The :meth:`EventConsumer._counter` key of ``motcua_events_unhandled_total``."""
+_MAX_COUNTERS = 4096
+"""Counters kept per consumer: unregistered types share one label, but their
+names would each take a key (a producer inventing types must not grow it)."""
+
+
+def _event_type_header(raw: Any) -> str | None:
+    """The ``event-type`` header of a Kafka record, decoded as
+    :meth:`ConsumedRecord.from_kafka` decodes it (the last one wins)."""
+    found = None
+    for name, value in raw.headers or ():
+        if name == h.EVENT_TYPE:
+            found = value
+    return None if found is None else found.decode(errors="replace")
 
 
 @functools.cache

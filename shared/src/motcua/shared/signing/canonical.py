@@ -95,7 +95,16 @@ def parse_json(raw: bytes | str) -> Any:
     and the canonical bytes of the record then take :func:`jcs`'s fast path
     (the allotted hours of every step are written ``8.0``). Models declaring
     a ``float`` read them back as floats."""
-    return json.loads(raw, parse_float=_number)
+    if isinstance(raw, bytes | bytearray):  # as json.loads decodes bytes
+        raw = raw.decode(json.detect_encoding(raw), "surrogatepass")
+    elif raw.startswith("\ufeff"):
+        msg = "Unexpected UTF-8 BOM (decode using utf-8-sig)"
+        raise json.JSONDecodeError(msg, raw, 0)
+    return _DECODER.decode(raw)
+
+
+_DECODER = json.JSONDecoder(parse_float=_number)
+"""One decoder: ``json.loads(raw, parse_float=…)`` builds a new one per call."""
 
 
 def canonical_bytes(envelope: Mapping[str, Any]) -> bytes:

@@ -54,6 +54,22 @@ def _parts(signature: str) -> tuple[str, str]:
 def header_of(signature: str) -> dict[str, Any]:
     """The protected header of a detached JWS (not yet verified)."""
     segment, _ = _parts(signature)
+    if len(segment) > _CACHED_HEADER_CHARS:  # not ours: not worth keeping
+        return _decoded_header(segment)
+    return dict(_header(segment))
+
+
+_CACHED_HEADER_CHARS = 512
+
+
+@functools.lru_cache(maxsize=1024)
+def _header(segment: str) -> dict[str, Any]:
+    """A protected header decoded once: every signature of one key carries
+    the same (``{"alg": "ES256", "kid": …}``). Callers get copies."""
+    return _decoded_header(segment)
+
+
+def _decoded_header(segment: str) -> dict[str, Any]:
     try:
         raw = urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
         header = json.loads(raw)

@@ -63,11 +63,9 @@ async def open_chain(session: AsyncSession, code: str) -> ChainState:
     chains = _chains(session)
     entry = chains.get(code)
     if entry is None:
-        stmt = sa.select(_TABLE.c.state).where(_TABLE.c.dossier_code == code)
-        if session.get_bind().dialect.name == "postgresql":
-            stmt = stmt.with_for_update()
+        stmt = _select_chain(session.get_bind().dialect.name == "postgresql")
         with session.no_autoflush:
-            found = (await session.execute(stmt)).scalar_one_or_none()
+            found = (await session.execute(stmt, {"code": code})).scalar_one_or_none()
         entry = chains[code] = _Entry(ChainState.from_json(found))
     return entry.state
 
@@ -80,17 +78,32 @@ async def prefetch_chains(session: AsyncSession, codes: Iterable[str]) -> None:
     wanted = sorted({c for c in codes if c not in chains})
     if not wanted:
         return
-    stmt = (
-        sa.select(_TABLE.c.dossier_code, _TABLE.c.state)
-        .where(_TABLE.c.dossier_code.in_(wanted))
-        .order_by(_TABLE.c.dossier_code)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
+    stmt = _select_chains(session.get_bind().dialect.name == "postgresql")
     with session.no_autoflush:
-        found = dict((await session.execute(stmt)).all())
+        found = dict((await session.execute(stmt, {"codes": wanted})).all())
     for code in wanted:
         chains[code] = _Entry(ChainState.from_json(found.get(code)))
+
+
+@functools.cache
+def _select_chain(lock: bool) -> Any:
+    """Built once (see :func:`_select_chains`)."""
+    stmt = sa.select(_TABLE.c.state).where(
+        _TABLE.c.dossier_code == sa.bindparam("code")
+    )
+    return stmt.with_for_update() if lock else stmt
+
+
+@functools.cache
+def _select_chains(lock: bool) -> Any:
+    """Built once: a statement built per batch cost its cache key and the
+    adaptation of the cached one's result columns each time."""
+    stmt = (
+        sa.select(_TABLE.c.dossier_code, _TABLE.c.state)
+        .where(_TABLE.c.dossier_code.in_(sa.bindparam("codes", expanding=True)))
+        .order_by(_TABLE.c.dossier_code)
+    )
+    return stmt.with_for_update() if lock else stmt
 
 
 def chain_state(session: AsyncSession | Session, code: str) -> ChainState:
