@@ -7,6 +7,7 @@ one transaction per batch), then publishes every outbox row through
 the core's own overhead per record, which every consuming service pays.
 
     .venv/bin/python bench/messaging_bench.py --records 5000
+    .venv/bin/python bench/messaging_bench.py --records 2000 --relay-batch 2
     .venv/bin/python bench/messaging_bench.py --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/bench
 """
 
@@ -58,7 +59,7 @@ async def follow_up(ctx: HandlerContext, event: Any) -> None:
     ctx.emit(DossierWithdrawnV1(reason="tiếp"), cause=event, topic="bench.out")
 
 
-async def run(url: str, count: int, batch: int) -> None:
+async def run(url: str, count: int, batch: int, relay_batch: int) -> None:
     engine = create_engine(url)
     async with engine.begin() as conn:
         tables = [OutboxRecord.__table__, InboxRecord.__table__]  # type: ignore[attr-defined]
@@ -87,7 +88,11 @@ async def run(url: str, count: int, batch: int) -> None:
         return done
 
     relay = OutboxRelay(
-        name="bench", engine=engine, sessions=sessions, publish=acknowledged
+        name="bench",
+        engine=engine,
+        sessions=sessions,
+        publish=acknowledged,
+        batch_size=relay_batch,
     )
     cpu, wall, published = time.process_time(), time.perf_counter(), 0
     while n := await relay.publish_pending():
@@ -112,11 +117,17 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=5000)
     parser.add_argument("--batch", type=int, default=200)
     parser.add_argument(
+        "--relay-batch",
+        type=int,
+        default=500,
+        help="rows per relay round (a service's rounds carry a few rows each)",
+    )
+    parser.add_argument(
         "--database-url", help="an empty database (default: a fresh SQLite file)"
     )
     args = parser.parse_args()
     url = args.database_url or f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/bench.db"
-    asyncio.run(run(url, args.records, args.batch))
+    asyncio.run(run(url, args.records, args.batch, args.relay_batch))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,13 @@ from hypothesis import strategies as st
 from joserfc.jwk import ECKey
 
 from motcua.shared.signing import jws
-from motcua.shared.signing.canonical import jcs, parse_json
+from motcua.shared.signing.canonical import (
+    NotAnEventError,
+    jcs,
+    parse_json,
+    signed_body,
+    split_body,
+)
 
 # keys and strings over every code point, lone surrogates included, with the
 # characters where the two key orders (code point, UTF-16) part weighted in
@@ -81,6 +87,7 @@ def _fast(value: Any) -> bytes | type[BaseException]:
 @given(JSON_VALUES)
 @example({"\ue000": 1, "\U0001f600": 2})  # code point order != UTF-16 order
 @example({"a": 1.0, "b": [1e21, 1e-7, -0.0]})
+@example({"a": [8.0, 2.5], "b": {"c": 0.0, "d": "x:1.0,"}, "e": [1e15, -3.0]})
 @example({"n": 2**53, "m": -(2**53), "k": 9007199254740991})
 @example({"s": '\x00\x1f\x7f"\\\b\f\n\r\t\u2028', "ệ": "Nguyễn"})
 @example({"lone": "\ud800"})
@@ -158,6 +165,57 @@ def test_events_as_services_write_them_take_the_fast_path(
     assert jcs(event) == expected
 
 
+def test_floats_written_without_an_exponent_take_the_fast_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Routing's hand-offs carry each step's hours as floats (``8.0``); an
+    integral float is written as its integer, any other as ``repr`` writes
+    it, as RFC 8785 does, without the reference implementation."""
+    event = {
+        "data": {
+            "steps": [
+                {"hours": 8.0, "step_no": 1},
+                {"hours": 2.5, "step_no": 2},
+                {"hours": -0.0, "step_no": 3},
+            ],
+            "ratio": [0.0001, 123456789012345.0, -17.25, 0.0],
+        },
+        "occurred_at": "2026-12-06T10:13:36.000000+07:00",
+        "note": 'a string ":8.0," that only looks like a number',
+    }
+    expected = rfc8785.dumps(event)
+    assert b'"hours":8,' in expected
+    assert b'"hours":0,' in expected
+
+    def refuse(_value: Any) -> bytes:
+        raise AssertionError("the reference implementation was asked")
+
+    monkeypatch.setattr(rfc8785, "dumps", refuse)
+    assert jcs(event) == expected
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.floats(allow_nan=False, allow_infinity=False),
+            st.floats(min_value=-1e17, max_value=1e17),
+            st.integers(min_value=-(2**54), max_value=2**54).map(float),
+            st.sampled_from([1e-4, 9.999999999999999e-5, 1e16, 9999999999999998.0]),
+        ),
+        max_size=6,
+    ),
+    _TEXT,
+)
+def test_floats_near_every_boundary_are_the_reference(
+    floats: list[float], text: str
+) -> None:
+    """Around where ``repr`` switches to an exponent (1e-4, 1e16), integral
+    floats on either side of 2**53, beside strings that look like numbers."""
+    value = {"f": floats, text: [text, *floats], "g": {"h": floats[:1]}}
+    assert _fast(value) == _reference(value)
+
+
 @settings(max_examples=300, deadline=None)
 @given(JSON_VALUES)
 def test_bodies_parsed_for_canonical_bytes_keep_their_rfc_8785_bytes(
@@ -176,3 +234,15 @@ def test_integral_numbers_come_back_as_int_and_others_as_written() -> None:
     parsed = parse_json('{"h": 8.0, "z": -0.0, "x": 2.5, "big": 1e20, "n": 7}')
     assert parsed == {"h": 8, "z": 0, "x": 2.5, "big": 1e20, "n": 7}
     assert [type(parsed[k]) for k in ("h", "z", "x", "big")] == [int, int, float, float]
+
+
+def test_a_signed_body_is_its_canonical_bytes_and_the_signature() -> None:
+    envelope = {"data": {"hours": 8.0, "name": "Nguyễn"}, "event_type": "x", "seq": 2}
+    canonical = jcs(envelope)
+    body = signed_body(canonical, "eyJhbGciOiJFUzI1NiJ9..c2ln")
+    split = split_body(body)
+    assert split.canonical == canonical
+    assert split.signature == "eyJhbGciOiJFUzI1NiJ9..c2ln"
+    assert split.envelope == {**envelope, "signature": "eyJhbGciOiJFUzI1NiJ9..c2ln"}
+    with pytest.raises(NotAnEventError):
+        signed_body(b"{}", "s")

@@ -386,3 +386,32 @@ async def test_withdrawal_is_an_event_and_happens_once(offline_intake: Intake) -
         headers=OFFICER,
     )
     assert missing.status_code == 404
+
+
+async def test_a_reception_continues_the_callers_trace_in_its_event(
+    offline_intake: Intake,
+) -> None:
+    """Without an exporter the request's span records nothing, yet the event
+    it writes carries the caller's trace (a span of its own in it); a caller
+    without a trace context gets a new trace per request."""
+    assert offline_intake.offline is not None
+    caller = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    response = await offline_intake.client.post(
+        "/api/v1/dossiers",
+        json=dossier(),
+        headers={**OFFICER, "traceparent": caller, "x-correlation-id": "c-42"},
+    )
+    assert response.status_code == 201, response.text
+    assert response.headers["x-correlation-id"] == "c-42"
+    code = response.json()["code"]
+    (row,) = await offline_intake.offline.outbox_rows(key=code)
+    version, trace_id, span_id, flags = row.headers["traceparent"].split("-")
+    assert (version, trace_id, flags) == ("00", caller.split("-")[1], "01")
+    assert span_id != caller.split("-")[2]
+    traces = set()
+    for _ in range(2):
+        code = (await _receive(offline_intake))["code"]
+        (row,) = await offline_intake.offline.outbox_rows(key=str(code))
+        traces.add(row.headers["traceparent"].split("-")[1])
+    assert len(traces) == 2
+    assert trace_id not in traces

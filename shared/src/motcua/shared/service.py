@@ -60,7 +60,11 @@ from motcua.shared.signing.guard import ChainGuard
 from motcua.shared.signing.keystore import KeyMaterial
 from motcua.shared.signing.local import key_material
 from motcua.shared.signing.store import SIGNER
-from motcua.shared.telemetry import create_tracer_provider
+from motcua.shared.telemetry import (
+    ContextTracerProvider,
+    TraceContextMiddleware,
+    create_tracer_provider,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -510,7 +514,14 @@ def create_http_app(
             await runtime.stop()
 
     app = FastAPI(
-        title=title, description=description, version=VERSION, lifespan=lifespan
+        title=title,
+        description=description,
+        version=VERSION,
+        lifespan=lifespan,
+        # FastAPI's native telemetry follows the global OpenTelemetry providers,
+        # which motcua never sets (its spans are the runtime's, below): off, it
+        # is not asked per request whether they were set meanwhile
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.runtime = runtime
     app.state.common_settings = settings.common
@@ -523,15 +534,22 @@ def create_http_app(
         excluded_handlers=["/healthz", "/readyz", "/metrics"],
         registry=runtime.metrics.registry,
     ).instrument(app)
+    excluded = ("healthz", "readyz", "metrics", *untraced)
+    if isinstance(runtime.tracer_provider, ContextTracerProvider):
+        app.add_middleware(CorrelationMiddleware)
+        # outermost, as the instrumentor's: the span is current in every layer
+        app.add_middleware(
+            TraceContextMiddleware, tracer=runtime.tracer, excluded=excluded
+        )
+        return app
     FastAPIInstrumentor.instrument_app(
         app,
         tracer_provider=runtime.tracer_provider,
-        excluded_urls=",".join(("healthz", "readyz", "metrics", *untraced)),
+        excluded_urls=",".join(excluded),
         # one server span per request; the per-message ASGI receive/send spans
         # tripled the tracing cost and said nothing the server span does not
         exclude_spans=["receive", "send"],
     )
-
     app.add_middleware(CorrelationMiddleware)
     return app
 

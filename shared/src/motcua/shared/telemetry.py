@@ -3,9 +3,12 @@ and Kafka headers, OTLP/HTTP export when an endpoint is configured."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 from typing import Any
 
+from opentelemetry import context as context_api
+from opentelemetry import propagate
 from opentelemetry import trace as trace_api
 from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
@@ -81,6 +84,47 @@ class ContextTracerProvider(trace_api.TracerProvider):
 
     def shutdown(self) -> None:
         return None
+
+
+_PROPAGATED = (b"traceparent", b"tracestate", b"baggage")
+
+
+class TraceContextMiddleware:
+    """The server span of an HTTP request when no span is recorded (plain
+    ASGI): the caller's trace context (W3C ``traceparent``, ``tracestate``,
+    ``baggage``) is continued by a :class:`ContextTracer` span that is current
+    while the app handles the request, so its logs and the events it writes
+    carry the trace. OpenTelemetry's ASGI middleware did the same and then
+    built the request's attributes, names and duration for a span nobody
+    records (some 3 % of intake's samples). Paths matching ``excluded``
+    (searched, as its ``excluded_urls``) open no span."""
+
+    def __init__(
+        self, app: Any, *, tracer: trace_api.Tracer, excluded: Iterable[str] = ()
+    ) -> None:
+        self.app = app
+        self._tracer = tracer
+        patterns = [p for p in excluded if p]
+        self._excluded = re.compile("|".join(patterns)) if patterns else None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or (
+            self._excluded is not None and self._excluded.search(scope["path"])
+        ):
+            await self.app(scope, receive, send)
+            return
+        carrier = {
+            name.decode("latin-1"): value.decode("latin-1")
+            for name, value in scope.get("headers") or ()
+            if name in _PROPAGATED
+        }
+        parent = propagate.extract(carrier) if carrier else None
+        span = self._tracer.start_span("http", context=parent)
+        token = context_api.attach(trace_api.set_span_in_context(span, parent))
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            context_api.detach(token)
 
 
 def create_tracer_provider(

@@ -66,8 +66,12 @@ async def receive_dossier(
     body: DossierIn, officer: Officer, ctx: Ctx, idempotency_key: IdemKey = None
 ) -> Response:
     officer.ensure_agency(body.receiving_agency_code)
-    key = IdempotencyKey.of(
-        idempotency_key, officer, "POST /dossiers", body.model_dump_json().encode()
+    key = (
+        IdempotencyKey.of(
+            idempotency_key, officer, "POST /dossiers", body.model_dump_json().encode()
+        )
+        if idempotency_key is not None  # the body's hash only when it is kept
+        else None
     )
     published = await ctx.procedures.get(body.procedure_code)
     recorded: list[str] = []

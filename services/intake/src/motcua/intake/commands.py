@@ -17,11 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from motcua.intake import catalogue_store
 from motcua.intake.catalogue import PublishedProcedure
-from motcua.intake.codes import (
-    DailyLimitReachedError,
-    first_free,
-    format_dossier_code,
-)
+from motcua.intake.codes import DailyLimitReachedError, format_dossier_code
 from motcua.intake.context import IntakeContext
 from motcua.intake.domain import ActRefusedError, UnknownDossierError
 from motcua.intake.followups import (
@@ -32,7 +28,7 @@ from motcua.intake.followups import (
 )
 from motcua.intake.portal_filings import FilingKnown, decide_filing
 from motcua.intake.reception import Reception, decide_reception
-from motcua.intake.repository import next_sequence, raise_sequence, taken_sequences
+from motcua.intake.repository import allocate_sequence
 from motcua.intake.schemas import ComponentIn, DossierIn, PortalFilingIn
 from motcua.intake.tables import DossierRecord
 from motcua.shared.contracts import new_event
@@ -142,14 +138,11 @@ async def _write_reception(
 async def _next_code(session: AsyncSession, reception: Reception) -> str:
     """The agency's next code of the day; numbers already held (portal
     codes, ADR 0015) are skipped, and the counter moves past them."""
-    agency = reception.receiving_agency_code
     day = reception.received_at.date()
-    sequence = await next_sequence(session, agency, day)
-    free = first_free(sequence, await taken_sequences(session, agency, day, sequence))
-    if free != sequence:
-        await raise_sequence(session, agency, day, free)
+    agency = reception.receiving_agency_code
+    sequence = await allocate_sequence(session, agency, day)
     try:
-        return format_dossier_code(agency, day, free)
+        return format_dossier_code(agency, day, sequence)
     except DailyLimitReachedError as exc:
         raise ActRefusedError(
             "daily_code_limit", "Cơ quan đã dùng hết 9.999 mã hồ sơ trong ngày."

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -41,6 +42,53 @@ from motcua.shared.messaging.tables import BrokerMark, OutboxRecord
 from motcua.shared.metrics import ServiceMetrics
 
 log = structlog.get_logger(__name__)
+
+
+_OUTBOX: sa.Table = OutboxRecord.__table__  # type: ignore[attr-defined]
+
+
+@functools.cache
+def _claim_statement(batch_size: int) -> sa.Update:
+    """Lease the next rows (oldest first) and return them: built once per batch
+    size, each round binds its time and token (building it cost more than
+    running it)."""
+    t = _OUTBOX
+    now = sa.bindparam("now", type_=t.c.lease_until.type)
+    pending = (
+        sa.select(t.c.id)
+        .where(
+            t.c.published_at.is_(None),
+            sa.or_(t.c.lease_until.is_(None), t.c.lease_until < now),
+        )
+        .order_by(t.c.id)
+        .limit(batch_size)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    return (
+        sa.update(t)
+        .where(t.c.id.in_(pending))
+        .values(
+            lease_token=sa.bindparam("token"),
+            lease_until=sa.bindparam("until", type_=t.c.lease_until.type),
+            attempts=t.c.attempts + 1,
+        )
+        .returning(t.c.id, t.c.topic, t.c.key, t.c.payload, t.c.headers)
+    )
+
+
+_MARK_SENT = (
+    sa.update(_OUTBOX)
+    .where(
+        _OUTBOX.c.id.in_(sa.bindparam("ids", expanding=True)),
+        _OUTBOX.c.lease_token == sa.bindparam("token"),
+    )
+    .values(
+        published_at=sa.bindparam("now", type_=_OUTBOX.c.published_at.type),
+        lease_token=None,
+        lease_until=None,
+    )
+)
 
 
 class _Claimed(NamedTuple):
@@ -256,30 +304,9 @@ class OutboxRelay:
 
     async def _claim(self, token: str) -> list[_Claimed]:
         now = utcnow()
-        t = OutboxRecord.__table__  # type: ignore[attr-defined]
-        pending = (
-            sa.select(t.c.id)
-            .where(
-                t.c.published_at.is_(None),
-                sa.or_(t.c.lease_until.is_(None), t.c.lease_until < now),
-            )
-            .order_by(t.c.id)
-            .limit(self._batch_size)
-            .with_for_update(skip_locked=True)
-            .scalar_subquery()
-        )
-        stmt = (
-            sa.update(t)
-            .where(t.c.id.in_(pending))
-            .values(
-                lease_token=token,
-                lease_until=now + self._lease,
-                attempts=t.c.attempts + 1,
-            )
-            .returning(t.c.id, t.c.topic, t.c.key, t.c.payload, t.c.headers)
-        )
+        params = {"now": now, "token": token, "until": now + self._lease}
         async with transaction(self._sessions) as session:
-            result = await session.execute(stmt)
+            result = await session.execute(_claim_statement(self._batch_size), params)
             rows = [_Claimed(*r) for r in result]
         rows.sort(key=lambda r: r.id)
         return rows
@@ -299,9 +326,7 @@ class OutboxRelay:
                 await self._raise_marks(session, offsets, now)
             if sent:
                 await session.execute(
-                    sa.update(t)
-                    .where(t.c.id.in_(sent), t.c.lease_token == token)
-                    .values(published_at=now, lease_token=None, lease_until=None)
+                    _MARK_SENT, {"ids": sent, "token": token, "now": now}
                 )
             if failed:
                 await session.execute(

@@ -71,7 +71,7 @@ def seal(envelope: EventEnvelope[Any], state: ChainState, signer: Signs) -> Seal
     if envelope.event_type == "dossier.legacy_sealed":
         after = after.sealed(obj["data"].get("legacy_events") or ())
     return Sealed(
-        body=signed_body(obj, signature),
+        body=signed_body(canonical, signature),
         digest=digest,
         state=after,
         envelope=linked.model_copy(update={"signature": signature}),
