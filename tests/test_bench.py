@@ -37,6 +37,42 @@ def test_the_mix_covers_every_kind_and_postal_returns() -> None:
     assert len({body["applicant"]["id_number"] for _, body in drawn}) == 500
 
 
+def test_a_dossiers_hops_add_up_to_its_submit_to_notified(tmp_path: Path) -> None:
+    from motcua.bench import hops
+
+    rows = hops._Rows(
+        received_row={"A": (10.010, "e1"), "B": (20.0, "e2")},
+        notification_batch={"e1": 10.100},
+        reporting_batch={"e1": 10.090},
+        notices={
+            # SMS delivered by its receipt, email answered later by SMTP
+            "A": [(10.120, None, 10.300), (10.121, None, 10.350)],
+            "B": [(20.2, None, None)],  # not delivered: no hops
+        },
+    )
+    seen = {
+        "A": hops.Seen(
+            submitted=10.0,
+            notified=10.500,
+            received_sent=10.050,
+            delivered_sent=10.400,
+            visible=10.200,
+        ),
+        "B": hops.Seen(20.0, None, None, None),
+    }
+    found = hops.breakdown(seen, rows)
+    assert found["dossiers"] == 1
+    p50 = [s["p50"] for s in found["hops"].values()]
+    assert p50 == pytest.approx([10, 40, 50, 20, 180, 0, 100, 100])
+    assert sum(p50) == pytest.approx(found["total"]["p50"])
+    assert found["hops"]["notices → provider answered"]["slowest_share_percent"] == 36
+    reporting = [s["p50"] for s in found["reporting"].values()]
+    assert reporting == pytest.approx([40, 110])
+    assert "| **submit → notified** | 500.0 |" in "\n".join(
+        hops.markdown("half load", found)
+    )
+
+
 STACKS = """\
 run (uvicorn/main.py:1);apply (motcua/shared/messaging/consumer.py:10);execute (sqlalchemy/orm/session.py:5) 6
 run (uvicorn/main.py:1);apply (motcua/shared/messaging/consumer.py:10);verify (joserfc/jws.py:3) 3
@@ -100,6 +136,15 @@ async def test_a_short_bench_run_reconciles(
         "half",
     ]
     assert "| reconciliation | clean | clean | yes |" in markdown(result)
+    # the per-hop table of the fixed-rate phases, from the services' own rows
+    hops = result["hops"]
+    assert set(hops) == {p["phase"] for p in result["phases"]} - {
+        result["phases"][1]["phase"]
+    }
+    for found in hops.values():
+        assert found["dossiers"] > 0
+        assert all(s["n"] == found["dossiers"] for s in found["hops"].values())
+    assert "| broker → notification's batch |" in markdown(result)
     # every benchmark dossier is on the national portal simulator
     if not bench_portal.simulator_available():
         return  # lands with issue 13's other half

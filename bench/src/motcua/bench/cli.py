@@ -69,6 +69,14 @@ def register(root: typer.Typer) -> None:
                 help="Length of the half-load phase (half the rate the max phase sustained): latency with room to spare."
             ),
         ] = 30.0,
+        half_rate: Annotated[
+            float,
+            typer.Option(
+                help="Offer this many dossiers per second in the half-load phase "
+                "instead of half what the max phase sustained (runs compared on a "
+                "busy machine then see the same load)."
+            ),
+        ] = 0.0,
         soak_seconds: Annotated[
             float,
             typer.Option(
@@ -118,6 +126,7 @@ def register(root: typer.Typer) -> None:
             profile=profile,
             idle_seconds=idle_seconds,
             half_seconds=half_seconds,
+            half_rate=half_rate,
             soak_seconds=soak_seconds,
             replicas=replicas,
         )

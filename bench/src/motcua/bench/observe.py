@@ -30,6 +30,10 @@ class Sighting:
     notified_at: float | None = None
     visible_at: float | None = None
     delivered_channels: set[str] = field(default_factory=set)
+    received_sent: float | None = None
+    """Broker timestamps (wall-clock seconds) of the records: when the relay
+    sent its ``dossier.received`` and its first ``notification.delivered``."""
+    delivered_sent: float | None = None
 
 
 class PipelineObserver:
@@ -121,12 +125,14 @@ class PipelineObserver:
             seen.received_at = now
             partition, offset = record.partition, record.offset  # type: ignore[attr-defined]
             seen.received_position = (partition, offset)
+            seen.received_sent = _sent(record)
             self._pending_visibility[partition].append((offset, code))
         elif event_type in ROUTED and seen.routed_at is None:
             seen.routed_at = now
         elif event_type == "notification.delivered":
             if seen.notified_at is None:
                 seen.notified_at = now
+                seen.delivered_sent = _sent(record)
             seen.delivered_channels.add(_channel(record))
 
     async def _poll_reporting(self, group: str = "reporting") -> None:
@@ -167,6 +173,11 @@ class PipelineObserver:
             await self._consumer.stop()
         if self._admin is not None:
             await self._admin.close()
+
+
+def _sent(record: object) -> float | None:
+    stamp = getattr(record, "timestamp", None)
+    return stamp / 1000 if isinstance(stamp, int) and stamp > 0 else None
 
 
 def _channel(record: object) -> str:

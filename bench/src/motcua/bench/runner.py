@@ -5,6 +5,7 @@ the broker's raw limit measured on the same broker in the same run."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import random
@@ -20,7 +21,7 @@ import psutil
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from motcua.bench import portal
+from motcua.bench import hops, portal
 from motcua.bench.mix import reception
 from motcua.bench.observe import PipelineObserver
 from motcua.bench.profile import flame_graphs, layer_shares
@@ -61,6 +62,9 @@ class BenchConfig:
     """How long the bench watches the idle system (its polling costs) first."""
     half_seconds: float = 30.0
     """Length of the half-load phase (half the max phase's processed rate)."""
+    half_rate: float = 0.0
+    """If set, the half-load phase offers this rate instead (runs compared on
+    a busy machine then see the same load)."""
     soak_seconds: float = 0.0
     """If set, the half-load phase lasts this long instead, and each
     service's RSS growth after its first minute is reported."""
@@ -115,6 +119,9 @@ class Bench:
         self.postgres_cpu: dict[int, tuple[float, float]] = {}
         """PostgreSQL backend pid → (CPU when first seen, CPU last seen)."""
         self.wall_s = 0.0
+        self.data_dir: Path | None = None
+        self.wall_offset = time.time() - time.perf_counter()
+        """Wall clock minus ``perf_counter``: the bench's times in the services'."""
 
     # -- the system ---------------------------------------------------------
 
@@ -130,6 +137,10 @@ class Bench:
             self.observer = PipelineObserver(kafka, codes=set())
             await self.observer.start()
             astack.push_async_callback(self.observer.stop)
+            # The bench's own full collections would stop its consumer (and
+            # its clients) for as long as a service's: not the pipeline's time.
+            gc.collect()
+            gc.freeze()
             self.idle_ms_per_s = await self._idle_cpu(self.config.idle_seconds)
             self.statements_start = await self._statements()
             sampler = asyncio.create_task(self._sample_memory())
@@ -147,6 +158,7 @@ class Bench:
             }
             reconciliation = await self._reconcile(urls, phases)
             result = self._result(raw, phases, reconciliation)
+            result["hops"] = self._hops(phases)
             if self.portal_simulator and "portal" in urls:
                 codes = {s.code for p in phases for s in p.submissions if s.code}
                 with console.status("checking every dossier on the portal…"):
@@ -177,6 +189,8 @@ class Bench:
             self.config.data_dir or Path("var") / f"bench-{now_vn():%Y%m%d-%H%M%S}"
         )
         (data_dir / "logs").mkdir(parents=True, exist_ok=True)
+        if not self.config.postgres_url and self.config.replicas == 1:
+            self.data_dir = data_dir  # the services' SQLite files, for the hops
         sim = self._simulators(stack, data_dir)
         services: tuple[str, ...] = SERVICES
         portal_env: dict[str, str] = {}
@@ -333,7 +347,7 @@ class Bench:
         """Half the rate the max phase sustained end to end: the latency a
         system shows with room to spare; in a soak, its memory over time."""
         sustained = self._processed_rate(flat_out) or 2.0
-        per_second = max(1.0, round(sustained / 2, 1))
+        per_second = self.config.half_rate or max(1.0, round(sustained / 2, 1))
         seconds = self.config.soak_seconds or self.config.half_seconds
         half = Phase(f"half load {per_second:g}/s")
         minute = asyncio.create_task(self._rss_after(60.0)) if seconds > 60 else None
@@ -599,6 +613,36 @@ class Bench:
         total = r.json()["total"]
         return int(total["received"] - total["carried_over"])
 
+    def _hops(self, phases: list[Phase]) -> dict[str, Any]:
+        """Per phase at a fixed rate, the delay of each hop (see :mod:`hops`)."""
+        if self.data_dir is None or self.observer is None:
+            return {}
+        sightings = self.observer.sightings
+        wall = self.wall_offset
+        found: dict[str, Any] = {}
+        for phase in phases:
+            if phase.name.startswith("max"):
+                continue  # a queue, not a latency
+            seen = {}
+            for s in phase.submissions:
+                if not s.code or s.code not in sightings:
+                    continue
+                sight = sightings[s.code]
+                seen[s.code] = hops.Seen(
+                    submitted=s.submitted_at + wall,
+                    notified=sight.notified_at and sight.notified_at + wall,
+                    received_sent=sight.received_sent,
+                    delivered_sent=sight.delivered_sent,
+                    visible=sight.visible_at and sight.visible_at + wall,
+                )
+            try:
+                rows = hops.read_rows(self.data_dir, seen)
+            except Exception as exc:  # the figures are extra: never lose a run
+                console.print(f"per-hop figures unavailable: {exc!r}")
+                return {}
+            found[phase.name] = hops.breakdown(seen, rows)
+        return found
+
     def _cpu_seconds(self) -> dict[str, float]:
         """CPU seconds per process, the PostgreSQL backends as one."""
         found = dict(self.cpu_seconds)
@@ -785,6 +829,8 @@ def markdown(result: dict[str, Any]) -> str:
         f"{_triple(p['http_ms'])} | {_triple(p['submit_to_notified_ms'])} | {_triple(p['submit_to_reporting_ms'])} |"
         for p in result["phases"]
     ]
+    for phase, found in result.get("hops", {}).items():
+        lines += hops.markdown(phase, found)
     lines += ["", "| consumer | records /s |", "| --- | --- |"]
     lines += [f"| {k} | {v} |" for k, v in result["consumer_rates_per_s"].items()]
     lines += [
