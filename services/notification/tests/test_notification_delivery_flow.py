@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +15,7 @@ from notification_support import (
     running_notification,
 )
 
+from motcua.shared.contracts.common import NotificationChannel
 from motcua.shared.testing.helpers import wait_for
 
 pytestmark = [pytest.mark.broker]
@@ -65,3 +67,71 @@ async def test_received_dossier_gets_one_sms_and_one_email_with_receipt(
         body = e.model_dump_json()
         assert number not in body
         assert address not in body
+
+
+async def test_a_slow_email_does_not_hold_back_the_next_dossiers_sms(
+    database_url: str, make_settings: Callable[..., Any], simulators: Simulators
+) -> None:
+    """The worker claims new notices while an earlier round's sends are still
+    in flight: the second dossier's SMS goes out while the first's email is
+    stuck in its SMTP call (once the round waited for its slowest call)."""
+    first, second = dossier_code(), dossier_code()
+    numbers = {first: phone(), second: phone()}
+    addresses = {first: email(), second: email()}
+    async with running_notification(make_settings(database_url)) as service:
+        smtp = service.worker.providers.by_channel[NotificationChannel.EMAIL]
+        release = asyncio.Event()
+
+        class HeldEmail:
+            """The SMTP provider, its calls held until released."""
+
+            name = smtp.name
+            channel = smtp.channel
+
+            async def send(self, message: Any) -> Any:
+                await release.wait()
+                return await smtp.send(message)
+
+            async def aclose(self) -> None:
+                await smtp.aclose()
+
+        service.worker.providers.by_channel[NotificationChannel.EMAIL] = HeldEmail()
+
+        async def sms_to(code: str) -> list[dict[str, Any]]:
+            return [
+                m for m in await simulators.sms_messages() if m["to"] == numbers[code]
+            ]
+
+        await publish(
+            service.kafka,
+            received(
+                first, phone_number=numbers[first], email_address=addresses[first]
+            ),
+        )
+        await wait_for(lambda: sms_to(first), message="the first dossier's SMS")
+        await publish(
+            service.kafka,
+            received(
+                second, phone_number=numbers[second], email_address=addresses[second]
+            ),
+        )
+        await wait_for(lambda: sms_to(second), message="the second dossier's SMS")
+        assert not release.is_set()
+        assert not [m for m in await simulators.mails() if addresses[first] in m["to"]]
+        release.set()
+
+        async def both_mails() -> list[dict[str, Any]]:
+            mails = await simulators.mails()
+            return [m for m in mails for a in addresses.values() if a in m["to"]]
+
+        mails = await wait_for(
+            lambda: _when_two(both_mails), message="both emails once released"
+        )
+    assert len(mails) == 2
+
+
+async def _when_two(
+    probe: Callable[[], Any],
+) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = await probe()
+    return found if len(found) == 2 else []

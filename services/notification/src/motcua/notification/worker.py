@@ -144,6 +144,11 @@ class DeliveryWorker:
             max_group=settings.receipt_batch_max,
         )
         self._slots = asyncio.Semaphore(settings.worker_concurrency)
+        self._in_flight = 0
+        """Notices claimed whose answers are not recorded yet."""
+        self._sending: set[asyncio.Task[None]] = set()
+        self._starved = False
+        """A round claimed all the room there was (or found none)."""
         self._cancellations_checked = 0.0
 
     def wake(self) -> None:
@@ -160,26 +165,43 @@ class DeliveryWorker:
 
     async def run(self) -> None:
         await self._autofill_waybills()
-        await run_rounds(
-            self.round,
-            self._wake,
-            self.settings.worker_poll_interval_s,
-            failed_event="delivery_round_failed",
-        )
+        try:
+            await run_rounds(
+                self.round,
+                self._wake,
+                self.settings.worker_poll_interval_s,
+                failed_event="delivery_round_failed",
+            )
+        finally:
+            # Stopping: a send cut short leaves its notice `sending`, claimed
+            # again after its lease with the same idempotency key (as before).
+            for task in self._sending:
+                task.cancel()
+            await asyncio.gather(*self._sending, return_exceptions=True)
 
     async def round(self) -> bool:
-        """Claim what is due on every channel whose circuit allows it, send it;
-        True if anything was done."""
+        """Claim what is due on every channel whose circuit allows it, up to
+        the room the sends still in flight leave (``worker_batch_size`` in
+        all), and start sending it; True if a full batch was claimed (more may
+        be due) or anything else was done.
+
+        The sends and the record of their answers run beside the next rounds:
+        a notice written while a round's slowest call (an SMTP transaction)
+        is under way is claimed at once instead of after that round
+        (``worker_concurrency`` still bounds the calls in flight)."""
         cancelled = await self._maybe_process_cancellations()
+        room = self.settings.worker_batch_size - self._in_flight
         capacities: dict[NotificationChannel, int] = {}
         for channel, breaker in self.breakers.items():
             self.metrics.circuit_open.labels(channel.value).set(
                 0 if breaker.state == CircuitState.CLOSED else 1
             )
-            capacity = breaker.capacity(self.settings.worker_batch_size)
+            capacity = breaker.capacity(room) if room > 0 else 0
             if capacity:
                 capacities[channel] = capacity
-        claims = await self._claim(capacities) if capacities else []
+        claims = await self._claim(capacities, room) if capacities else []
+        if len(claims) >= room:
+            self._starved = True  # more may be due: look again when room is made
         for channel in capacities:
             breaker = self.breakers[channel]
             if breaker.state == CircuitState.HALF_OPEN and not any(
@@ -187,13 +209,37 @@ class DeliveryWorker:
             ):
                 breaker.release_trial()
         if claims:
+            self._in_flight += len(claims)
+            task = asyncio.create_task(self._send(claims))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
+        return len(claims) >= room > 0 or cancelled
+
+    async def _send(self, claims: list[Claim]) -> None:
+        """Call the providers for a round's claims, record the answers in one
+        transaction, then make room; wakes the worker when a round found no
+        room or an answer may have made work (a retry, the next channel)."""
+        results: list[SendResult] = []
+        try:
             results = await asyncio.gather(*(self._deliver(c) for c in claims))
             await self._record(list(zip(claims, results, strict=True)))
-        return bool(claims) or cancelled
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the claims' leases bring them back
+            log.exception("delivery_round_failed")
+        finally:
+            self._in_flight -= len(claims)
+        if self._starved or any(
+            r.outcome not in (Outcome.ACCEPTED, Outcome.DELIVERED) for r in results
+        ):
+            self._starved = False
+            self.wake()
 
     # -- claim ----------------------------------------------------------------
 
-    async def _claim(self, capacities: dict[NotificationChannel, int]) -> list[Claim]:
+    async def _claim(
+        self, capacities: dict[NotificationChannel, int], limit: int
+    ) -> list[Claim]:
         """One transaction for every channel: on SQLite each transaction is a
         turn of the single writer lock, so a round takes one, not three."""
         now = utcnow()
@@ -213,14 +259,12 @@ class DeliveryWorker:
         claims: list[Claim] = []
         async with self.runtime.transaction() as session:
             taken: list[tuple[Notice, NotificationChannel]] = []
-            for channels, limit in _by_capacity(
-                capacities, self.settings.worker_batch_size
-            ):
+            for channels, most in _by_capacity(capacities, limit):
                 rows = await session.execute(
                     sa.select(Notice)
                     .where(col(Notice.channel).in_([c.value for c in channels]), due)
                     .order_by(col(Notice.next_attempt_at))
-                    .limit(limit)
+                    .limit(most)
                     .with_for_update(skip_locked=True)
                 )
                 taken.extend(
