@@ -93,6 +93,7 @@ def _service_process(
     stop: Any,
     cprofile: str | None,
     config_out: Any,
+    idle_done: Any,
 ) -> None:
     from motcua.notification.app import create_app
     from motcua.shared.logging import configure_logging
@@ -133,8 +134,14 @@ def _service_process(
                 profiler.enable()
             statements.clear()
             ready.set()
-            while not stop.is_set():  # noqa: ASYNC110  (a multiprocessing event)
-                await asyncio.sleep(0.2)
+            idle_reported = False
+            while not stop.is_set():  # a multiprocessing event
+                if idle_done.is_set() and not idle_reported:
+                    # what the idle service ran, apart from the load's
+                    config_out.put(dict(statements))
+                    statements.clear()
+                    idle_reported = True
+                await asyncio.sleep(0.05)
             config_out.put(dict(statements))
             if profiler is not None:
                 profiler.disable()
@@ -272,9 +279,10 @@ async def run(args: argparse.Namespace) -> None:
     engine = create_engine(settings.resolved_database_url)
     sessions = create_session_factory(engine)
     mp = multiprocessing.get_context("spawn")
-    ready, stop, out = mp.Event(), mp.Event(), mp.Queue()
+    ready, stop, out, idle_done = mp.Event(), mp.Event(), mp.Queue(), mp.Event()
     child = mp.Process(
-        target=_service_process, args=(config, ready, stop, args.cprofile, out)
+        target=_service_process,
+        args=(config, ready, stop, args.cprofile, out, idle_done),
     )
     spy: subprocess.Popen[bytes] | None = None
     try:
@@ -303,9 +311,11 @@ async def run(args: argparse.Namespace) -> None:
                 await asyncio.sleep(1.0)
             idle_started, idle_cpu = time.perf_counter(), cpu_s(service)
             await asyncio.sleep(args.idle_seconds)
-            idle_rate = (cpu_s(service) - idle_cpu) / (
-                time.perf_counter() - idle_started
-            )
+            idle_elapsed = time.perf_counter() - idle_started
+            idle_rate = (cpu_s(service) - idle_cpu) / idle_elapsed
+            idle_done.set()
+            idle_statements: dict[str, int] = out.get(timeout=30)
+            idle_elapsed = time.perf_counter() - idle_started
             cpu_before = cpu_s(service)
             own_before = time.process_time()
             threads_before = thread_cpu_s(service)
@@ -386,6 +396,15 @@ async def run(args: argparse.Namespace) -> None:
     print(
         f"idle CPU {idle_rate * 100:.1f}% of a core; net of idle: "
         f"{net * 1000 / dossiers:.2f} ms per dossier"
+    )
+    print(
+        f"idle SQL statements per second: "
+        f"{sum(idle_statements.values()) / idle_elapsed:.1f} ("
+        + ", ".join(
+            f"{k} {v / idle_elapsed:.1f}"
+            for k, v in sorted(idle_statements.items(), key=lambda kv: -kv[1])[:8]
+        )
+        + ")"
     )
     print(
         f"SQL statements per dossier: {sum(statements.values()) / dossiers:.1f} ("

@@ -184,3 +184,57 @@ async def test_provider_callbacks_open_no_trace_of_their_own(
     # of its own; the notice's delivered event carries the dossier's trace
     assert "/api/v1/notifications/providers" in routes
     assert not any("callbacks" in str(route) for route in routes)
+
+
+async def test_failed_and_expired_receipts_in_a_group_of_delivered_ones(
+    database_url: str, make_settings: Callable[..., Any], simulators: Simulators
+) -> None:
+    """Delivered receipts are written together; an expired SMS waits for a
+    retry, a failed one fails for good (no dossier here to fall back on: it is
+    dead-lettered); each is settled once."""
+    code = dossier_code()
+    async with running_notification(make_settings(database_url)) as service:
+        delivered, expired, failed = await _sending(service, code, 3)
+        ids = {k: n.id for k, n in (await _notices(service, code)).items()}
+        batcher: ReceiptBatcher = service.worker.receipts
+        answers = await asyncio.gather(
+            batcher.apply(Receipt("m-ok", delivered, "delivered")),
+            batcher.apply(Receipt("m-late", expired, "expired")),
+            batcher.apply(Receipt("m-bad", failed, "failed", "no such number")),
+            batcher.apply(Receipt("m-bad", failed, "failed")),  # said twice
+        )
+        by_id = {n.id: n for n in (await _notices(service, code)).values()}
+        notices = {key: by_id[notice_id] for key, notice_id in ids.items()}
+        events = await wait_for(
+            lambda: _outcomes(service, code, 3), message="the three outcomes"
+        )
+    assert answers == [Applied.APPLIED] * 3 + [Applied.REPEATED]
+    assert notices[delivered].state == "delivered"
+    assert notices[delivered].provider_reference == "m-ok"
+    assert notices[delivered].delivered_at is not None
+    assert notices[delivered].lease_until is None
+    assert notices[expired].state == "temporary-failure"  # the worker retries it
+    assert notices[failed].state == "dead-lettered"
+    assert "no such number" in notices[failed].last_error
+    outcomes = {
+        (e.event_type, e.data.notification_id, e.data.provider_reference)
+        for e in events
+    }
+    assert {
+        ("notification.delivered", ids[delivered], "m-ok"),
+        ("notification.permanent_failure", ids[failed], "m-bad"),
+        ("notification.dead_lettered", ids[failed], "m-bad"),
+    } <= outcomes
+
+
+async def _outcomes(service: Notification, code: str, count: int) -> list[Any]:
+    events = await NotificationTopic(service.kafka).events(code)
+    return events if len(events) >= count else []
+
+
+async def _notices(service: Notification, code: str) -> dict[Any, Notice]:
+    async with service.app.state.runtime.sessions() as session:
+        rows = await session.execute(
+            sa.select(Notice).where(col(Notice.dossier_code) == code)
+        )
+        return {n.provider_idempotency_key or n.id: n for n in rows.scalars()}

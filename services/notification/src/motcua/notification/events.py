@@ -11,14 +11,14 @@ never a phone, email or address.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from opentelemetry import context, propagate
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from motcua.notification.tables import Notice
 from motcua.shared.contracts import EventData, new_event
 from motcua.shared.contracts import headers as h
 from motcua.shared.contracts.common import NotificationChannel
@@ -63,8 +63,36 @@ def trace_of(traceparent: str | None) -> Iterator[None]:
         context.detach(token)
 
 
+class NoticeFacts(Protocol):
+    """What a notice's events carry: its row (:class:`Notice`), or the columns
+    a hot path read of it."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def dossier_code(self) -> str: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def template(self) -> str: ...
+    @property
+    def trigger_event_id(self) -> uuid.UUID: ...
+    @property
+    def trigger_event_type(self) -> str: ...
+    @property
+    def attempt(self) -> int: ...
+    @property
+    def provider(self) -> str | None: ...
+    @property
+    def provider_reference(self) -> str | None: ...
+    @property
+    def correlation_id(self) -> str: ...
+    @property
+    def traceparent(self) -> str | None: ...
+
+
 def emit(
-    session: AsyncSession, notice: Notice, event_type: type[E], **fields: Any
+    session: AsyncSession, notice: NoticeFacts, event_type: type[E], **fields: Any
 ) -> None:
     """Queue one state event of ``notice`` in the caller's transaction."""
     assert event_type in PUBLISHED, f"{event_type.EVENT_TYPE} is not published"

@@ -9,7 +9,9 @@ but never notified.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,13 +29,26 @@ from motcua.notification.domain.rules import (
 from motcua.notification.events import emit
 from motcua.notification.notices import (
     DeliveryPolicy,
+    DossierFacts,
+    PersonFacts,
     Trigger,
     contact_of,
     create_notice,
+    existing_notice,
     format_postal_address,
+    idempotency_key,
+    insert_notices,
+    notice_values,
 )
 from motcua.notification.postal import request_cancellation
-from motcua.notification.tables import DossierContact, Notice, Recipient, new_row
+from motcua.notification.tables import (
+    DOSSIER,
+    RECIPIENT,
+    DossierContact,
+    Notice,
+    Recipient,
+    row_values,
+)
 from motcua.shared.contracts import (
     EventData,
     EventEnvelope,
@@ -69,6 +84,7 @@ from motcua.shared.domain.status import (
     status_after_event_seen,
 )
 from motcua.shared.messaging import EventRefused, HandlerContext
+from motcua.shared.messaging.tables import ParkedRecord
 from motcua.shared.personal_data import PersonalDataAccess, SealBrokenError
 
 CREATING_EVENTS: tuple[type[EventData], ...] = (
@@ -96,6 +112,7 @@ skipped unparsed."""
 log = structlog.get_logger(__name__)
 
 _RECIPIENT_NS = uuid.UUID("5b0d8d4e-0c4e-4d3e-9a53-6f1f0e3c2a11")
+PARKED: sa.Table = ParkedRecord.__table__  # type: ignore[attr-defined]
 
 
 def make_dossier_handler(
@@ -127,8 +144,11 @@ async def apply_event(
     if traceparent is None:
         traceparent = ctx.record.headers.get(h.TRACEPARENT)
     data = event.data
-    people = _people(access, event) if isinstance(data, CREATING_EVENTS) else None
-    dossier, created, recipients = await _remember(session, event, people)
+    if isinstance(data, CREATING_EVENTS):
+        return await _apply_creation(
+            ctx, policy, access, event, _people(access, event), traceparent
+        )
+    dossier = await session.get(DossierContact, event.dossier_code)
     if dossier is None:
         if (
             event.event_type in NOTIFYING_EVENTS
@@ -137,23 +157,68 @@ async def apply_event(
         ):
             log.info("event_parked", dossier_code=event.dossier_code)
         return False
-    _follow_status(dossier, event, created=created)
+    _follow_status(dossier, event)
     _update_facts(dossier, data)
     cancelled = await _cancel_postal_return_if_needed(session, event, dossier)
     wrote = False
     if event.event_type in NOTIFYING_EVENTS and not event.imported:
         wrote = await _record_notices(
-            session,
+            session, policy, event, dossier, traceparent, {}, new_dossier=False
+        )
+    return wrote or cancelled
+
+
+async def _apply_creation(
+    ctx: HandlerContext,
+    policy: DeliveryPolicy,
+    access: PersonalDataAccess,
+    event: EventEnvelope[EventData],
+    people: PersonalData,
+    traceparent: str | None,
+) -> bool:
+    """The event that brings a dossier's people: its rows, its notices, then
+    the events parked while it was unknown here. Core statements only (the
+    reception is the hot path: one per dossier)."""
+    code = event.dossier_code
+    known, parked = (
+        await ctx.session.execute(
+            _KNOWN_AND_PARKED, {"code": code, "consumer": ctx.consumer}
+        )
+    ).one()
+    if known:
+        raise EventRefused(
+            "duplicate_creation",
+            f"{event.event_type} for dossier {code}, whose people are known here",
+        )
+    dossier, recipients = await _remember(ctx.session, event, people)
+    wrote = False
+    if event.event_type in NOTIFYING_EVENTS and not event.imported:
+        wrote = await _record_notices(
+            ctx.session,
             policy,
             event,
             dossier,
             traceparent,
             recipients,
-            new_dossier=created,
+            new_dossier=True,
         )
-    if created:
-        wrote |= await _replay_parked(ctx, policy, access, event.dossier_code)
-    return wrote or cancelled
+    if parked:
+        wrote |= await _replay_parked(ctx, policy, access, code)
+    return wrote
+
+
+_KNOWN_AND_PARKED = sa.select(
+    sa.exists().where(DOSSIER.c.dossier_code == sa.bindparam("code")),
+    sa.exists().where(
+        PARKED.c.consumer == sa.bindparam("consumer"),
+        PARKED.c.dossier_code == sa.bindparam("code"),
+    ),
+)
+"""Whether a dossier's row exists here, and whether this consumer parked
+events for it: one statement per reception (the lot is nearly always empty)."""
+_INSERT_DOSSIER = sa.insert(DOSSIER)
+_INSERT_RECIPIENTS = sa.insert(RECIPIENT)
+# (statements built once: SQLAlchemy keeps a statement's cache key on it)
 
 
 UNSEEN_ACTS = frozenset(
@@ -165,14 +230,11 @@ UNSEEN_ACTS = frozenset(
 dossier it holds at one status may have moved through them since."""
 
 
-def _follow_status(
-    dossier: DossierContact, event: EventEnvelope[EventData], *, created: bool
-) -> None:
+def _follow_status(dossier: DossierContact, event: EventEnvelope[EventData]) -> None:
     """Keep the dossier's status by the shared status table, refusing what
     is impossible from it (a result delivered while processing, a notice for a
-    withdrawn dossier …): nothing of it is then sent."""
-    if created:
-        return  # set by _remember, before its row was written
+    withdrawn dossier …): nothing of it is then sent. (A reception's status
+    is set by :func:`_remember`.)"""
     if event.imported:
         if not dossier.imported:
             raise _illegal(dossier, event, "imported history about a live dossier")
@@ -229,24 +291,48 @@ def recipient_id(dossier_code: str, role: str) -> uuid.UUID:
     return uuid.uuid5(_RECIPIENT_NS, f"{dossier_code}:{role}")
 
 
-async def _upsert_person(
-    session: AsyncSession,
-    dossier_code: str,
-    role: str,
-    person: Person,
-    *,
-    new_dossier: bool,
-) -> Recipient:
-    """``new_dossier``: the dossier's row is being created, so none of its
-    recipients exist yet (they are only ever written with it): no look-up."""
-    rid = recipient_id(dossier_code, role)
-    row = None if new_dossier else await session.get(Recipient, rid)
-    if row is None:
-        row = new_row(Recipient, id=rid, dossier_code=dossier_code, role=role)
-        session.add(row)
-    row.full_name = person.full_name
-    row.phone, row.email, row.address = person.phone, person.email, person.address
-    return row
+@dataclass(slots=True)
+class NewRecipient:
+    """A recipient as its reception writes it (:class:`PersonFacts`)."""
+
+    id: uuid.UUID
+    dossier_code: str
+    role: str
+    full_name: str
+    phone: str | None
+    email: str | None
+    address: str | None
+
+
+@dataclass(slots=True)
+class NewDossier:
+    """A dossier's row as its reception writes it (:class:`DossierFacts`)."""
+
+    dossier_code: str
+    imported: bool
+    status: int
+    recipient_role: str | None
+    agency_code: str = ""
+    procedure_code: str = ""
+    procedure_name: str = ""
+    received_at: datetime | None = None
+    due_at: datetime | None = None
+    result_delivery: str = "desk"
+    notify_channels: list[str] = field(default_factory=list)
+    postal_address: dict[str, Any] | None = None
+    components: list[str] = field(default_factory=list)
+
+
+def _new_recipient(dossier_code: str, role: str, person: Person) -> NewRecipient:
+    return NewRecipient(
+        id=recipient_id(dossier_code, role),
+        dossier_code=dossier_code,
+        role=role,
+        full_name=person.full_name,
+        phone=person.phone,
+        email=person.email,
+        address=person.address,
+    )
 
 
 def _contact(person: Person | None) -> Contact | None:
@@ -256,70 +342,86 @@ def _contact(person: Person | None) -> Contact | None:
 
 
 async def _remember(
-    session: AsyncSession, event: EventEnvelope[EventData], people: PersonalData | None
-) -> tuple[DossierContact | None, bool, dict[str, Recipient]]:
-    """The dossier's contact row, made from the event that brings its people
-    (received; refused and completion requests at intake); whether it was
-    made now; the recipients written (held here: the session keeps loaded rows
-    only while someone refers to them). A second such event for a dossier
-    already here is refused (``duplicate_creation``): it could only redirect
-    the notices to other people."""
+    session: AsyncSession, event: EventEnvelope[EventData], people: PersonalData
+) -> tuple[NewDossier, dict[str, NewRecipient]]:
+    """Write the dossier's contact row and its recipients, made from the event
+    that brings its people (received; refused and completion requests at
+    intake), which the caller found unknown here. Core inserts: one statement
+    per table, no unit of work."""
     data = event.data
     code = event.dossier_code
-    dossier = await session.get(DossierContact, code)
-    if people is None:
-        return dossier, False, {}
-    if dossier is not None:
-        raise EventRefused(
-            "duplicate_creation",
-            f"{event.event_type} for dossier {code}, whose people are known here",
-        )
     applicant = people.applicant
     if applicant is None:
         raise EventRefused("invalid_payload", "no applicant in the sealed people")
     representative = people.representative
-    # One flush at the end: the rows go out as one INSERT each, instead of an
-    # INSERT followed by an UPDATE when a look-up flushes half-built rows.
-    with session.no_autoflush:
-        status = status_after_event(None, event.event_type)
-        dossier = new_row(
+    recipients = {"applicant": _new_recipient(code, "applicant", applicant)}
+    if representative is not None:
+        recipients["representative"] = _new_recipient(
+            code, "representative", representative
+        )
+    status = status_after_event(None, event.event_type)
+    dossier = NewDossier(
+        dossier_code=code,
+        imported=event.imported,
+        status=int(status) if status is not None else 0,
+        recipient_role=notice_recipient_role(
+            _contact(applicant), _contact(representative)
+        ),
+    )
+    if isinstance(
+        data, DossierReceivedV2 | DossierRefusedV2 | DossierCompletionRequestedV2
+    ):
+        dossier.agency_code = data.receiving_agency_code
+        dossier.procedure_code = data.procedure_code
+    if isinstance(data, DossierReceivedV2):
+        _remember_received(dossier, data, people)
+    else:
+        dossier.notify_channels = [
+            NotificationChannel.SMS.value,
+            NotificationChannel.EMAIL.value,
+        ]
+    now = utcnow()
+    await session.execute(
+        _INSERT_DOSSIER,
+        row_values(
             DossierContact,
             dossier_code=code,
-            imported=event.imported,
-            status=int(status) if status is not None else 0,
-        )
-        session.add(dossier)
-        recipients = {
-            "applicant": await _upsert_person(
-                session, code, "applicant", applicant, new_dossier=True
-            )
-        }
-        if representative is not None:
-            recipients["representative"] = await _upsert_person(
-                session, code, "representative", representative, new_dossier=True
-            )
-        dossier.recipient_role = notice_recipient_role(
-            _contact(applicant), _contact(representative)
-        )
-        if isinstance(
-            data, DossierReceivedV2 | DossierRefusedV2 | DossierCompletionRequestedV2
-        ):
-            dossier.agency_code = data.receiving_agency_code
-            dossier.procedure_code = data.procedure_code
-        if isinstance(data, DossierReceivedV2):
-            _remember_received(dossier, data, people)
-        elif not dossier.notify_channels:
-            dossier.notify_channels = [
-                NotificationChannel.SMS,
-                NotificationChannel.EMAIL,
-            ]
-        dossier.updated_at = utcnow()
-    await session.flush()
-    return dossier, True, recipients
+            agency_code=dossier.agency_code,
+            procedure_code=dossier.procedure_code,
+            procedure_name=dossier.procedure_name,
+            received_at=dossier.received_at,
+            due_at=dossier.due_at,
+            result_delivery=dossier.result_delivery,
+            notify_channels=dossier.notify_channels,
+            postal_address=dossier.postal_address,
+            components=dossier.components,
+            recipient_role=dossier.recipient_role,
+            status=dossier.status,
+            imported=dossier.imported,
+            created_at=now,
+            updated_at=now,
+        ),
+    )
+    await session.execute(
+        _INSERT_RECIPIENTS,
+        [
+            {
+                "id": r.id,
+                "dossier_code": r.dossier_code,
+                "role": r.role,
+                "full_name": r.full_name,
+                "phone": r.phone,
+                "email": r.email,
+                "address": r.address,
+            }
+            for r in recipients.values()
+        ],
+    )
+    return dossier, recipients
 
 
 def _remember_received(
-    dossier: DossierContact, data: DossierReceivedV2, people: PersonalData
+    dossier: NewDossier, data: DossierReceivedV2, people: PersonalData
 ) -> None:
     dossier.procedure_name = data.procedure_name
     dossier.received_at = data.received_at
@@ -400,7 +502,7 @@ def _iso(value: Any) -> str | None:
 
 
 def template_context(
-    dossier: DossierContact, recipient: Recipient | None, data: EventData
+    dossier: DossierFacts, recipient: PersonFacts | None, data: EventData
 ) -> dict[str, Any]:
     """Variables of the Vietnamese templates."""
     base: dict[str, Any] = {
@@ -421,9 +523,9 @@ async def _record_notices(
     session: AsyncSession,
     policy: DeliveryPolicy,
     event: EventEnvelope[EventData],
-    dossier: DossierContact,
+    dossier: DossierFacts,
     traceparent: str | None,
-    people: dict[str, Recipient],
+    people: Mapping[str, PersonFacts],
     *,
     new_dossier: bool,
 ) -> bool:
@@ -431,7 +533,7 @@ async def _record_notices(
     notice of it exists yet (notices are only made for known dossiers) and
     their idempotency keys need no look-up; the unique key still guards."""
     role = dossier.recipient_role
-    recipient = None
+    recipient: PersonFacts | None = None
     if role:
         recipient = people.get(role) or await session.get(
             Recipient, recipient_id(dossier.dossier_code, role)
@@ -452,22 +554,50 @@ async def _record_notices(
         _emit_skipped(session, event, dossier, chosen, trigger)
         return False
     context = template_context(dossier, recipient, event.data)
+    to = recipient.id if recipient else None
+    rows: list[dict[str, Any]] = []
     for plan in plans:
         if plan.template == RESULT_RETURN_TEMPLATE and await _has_result_return(
             session, dossier.dossier_code
         ):
             continue  # order number = dossier code: one live order per dossier
-        await create_notice(
-            session,
+        if (
+            not new_dossier
+            and await existing_notice(
+                session, idempotency_key(trigger.event_id, plan.channel, to)
+            )
+            is not None
+        ):
+            continue
+        row = notice_values(
             policy,
             dossier_code=dossier.dossier_code,
-            recipient_id=recipient.id if recipient else None,
+            recipient_id=to,
             trigger=trigger,
             template=plan.template,
             channel=plan.channel,
             context=context,
-            check_existing=not new_dossier,
         )
+        if row is not None:
+            rows.append(row)
+            continue
+        # Too long even in its short variant: recorded failed, with its
+        # fallback, after the notices planned before it (the fallback looks
+        # at them).
+        await insert_notices(session, rows)
+        rows = []
+        await create_notice(
+            session,
+            policy,
+            dossier_code=dossier.dossier_code,
+            recipient_id=to,
+            trigger=trigger,
+            template=plan.template,
+            channel=plan.channel,
+            context=context,
+            check_existing=False,
+        )
+    await insert_notices(session, rows)
     return True
 
 
@@ -485,7 +615,7 @@ async def _has_result_return(session: AsyncSession, dossier_code: str) -> bool:
 def _emit_skipped(
     session: AsyncSession,
     event: EventEnvelope[EventData],
-    dossier: DossierContact,
+    dossier: DossierFacts,
     chosen: list[NotificationChannel],
     trigger: Trigger,
 ) -> None:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import random
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 import structlog
@@ -32,7 +32,14 @@ from motcua.notification.domain.rules import RESULT_RETURN_TEMPLATE, Contact
 from motcua.notification.domain.sms import SmsTooLongError
 from motcua.notification.events import emit
 from motcua.notification.rendering import TemplateRenderer
-from motcua.notification.tables import DossierContact, Notice, Recipient, new_row
+from motcua.notification.tables import (
+    NOTICE,
+    DossierContact,
+    Notice,
+    Recipient,
+    new_row,
+    row_values,
+)
 from motcua.shared.contracts.common import NotificationChannel
 from motcua.shared.contracts.notification import (
     NotificationDeadLetteredV1,
@@ -70,7 +77,50 @@ def idempotency_key(
     return f"{event_id}:{channel.value}:{recipient_id or '-'}"
 
 
-def contact_of(recipient: Recipient | None, dossier: DossierContact) -> Contact:
+class DossierFacts(Protocol):
+    """What notices are made from: a dossier's row (:class:`DossierContact`),
+    or the facts a reception has just written (no ORM object built)."""
+
+    @property
+    def dossier_code(self) -> str: ...
+    @property
+    def agency_code(self) -> str: ...
+    @property
+    def procedure_code(self) -> str: ...
+    @property
+    def procedure_name(self) -> str: ...
+    @property
+    def received_at(self) -> datetime | None: ...
+    @property
+    def due_at(self) -> datetime | None: ...
+    @property
+    def result_delivery(self) -> str: ...
+    @property
+    def notify_channels(self) -> list[str]: ...
+    @property
+    def postal_address(self) -> dict[str, Any] | None: ...
+    @property
+    def components(self) -> list[str]: ...
+    @property
+    def recipient_role(self) -> str | None: ...
+
+
+class PersonFacts(Protocol):
+    """A recipient: its row (:class:`Recipient`) or the values just written."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def full_name(self) -> str: ...
+    @property
+    def phone(self) -> str | None: ...
+    @property
+    def email(self) -> str | None: ...
+    @property
+    def address(self) -> str | None: ...
+
+
+def contact_of(recipient: PersonFacts | None, dossier: DossierFacts) -> Contact:
     address = None
     if dossier.postal_address:
         address = format_postal_address(dossier.postal_address)
@@ -141,7 +191,9 @@ async def create_notice(
     )
     too_long: SmsTooLongError | None = None
     try:
-        rendered = policy.renderer.render(template, channel, context)
+        rendered = policy.renderer.render(
+            template, channel, context, with_attachment=False
+        )
         notice.body, notice.subject = rendered.text, rendered.subject
         notice.sms_segments = rendered.sms.segments if rendered.sms else None
     except SmsTooLongError as exc:
@@ -150,6 +202,57 @@ async def create_notice(
     if too_long is not None:
         await fail_permanently(session, policy, notice, str(too_long))
     return notice
+
+
+def notice_values(
+    policy: DeliveryPolicy,
+    *,
+    dossier_code: str,
+    recipient_id: uuid.UUID | None,
+    trigger: Trigger,
+    template: str,
+    channel: NotificationChannel,
+    context: dict[str, Any],
+) -> dict[str, Any] | None:
+    """The row of a new notice in state ``created`` (rendered now, so its SMS
+    parts are known), for :func:`insert_notices`; None when the text is too
+    long even in its short variant: :func:`create_notice` then records it
+    failed and falls back."""
+    try:
+        rendered = policy.renderer.render(
+            template, channel, context, with_attachment=False
+        )
+    except SmsTooLongError:
+        return None
+    return row_values(
+        Notice,
+        idempotency_key=idempotency_key(trigger.event_id, channel, recipient_id),
+        dossier_code=dossier_code,
+        recipient_id=recipient_id,
+        trigger_event_id=trigger.event_id,
+        trigger_event_type=trigger.event_type,
+        correlation_id=trigger.correlation_id,
+        traceparent=trigger.traceparent,
+        template=template,
+        channel=channel.value,
+        context=context,
+        state=NoticeState.CREATED.value,
+        body=rendered.text,
+        subject=rendered.subject,
+        sms_segments=rendered.sms.segments if rendered.sms else None,
+    )
+
+
+async def insert_notices(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Write new notices with one Core statement (no unit of work); the unique
+    ``idempotency_key`` still refuses a second notice for the same event,
+    channel and recipient."""
+    if rows:
+        await session.execute(_INSERT_NOTICES, rows)
+
+
+_INSERT_NOTICES = sa.insert(NOTICE)
+"""Built once: SQLAlchemy keeps a statement's cache key on the statement."""
 
 
 def _touch(notice: Notice, state: NoticeState, detail: str = "") -> None:

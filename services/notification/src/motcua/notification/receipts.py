@@ -16,22 +16,24 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from motcua.notification.domain.delivery import NoticeState
+from motcua.notification.events import emit
 from motcua.notification.notices import (
     DeliveryPolicy,
     fail_permanently,
     fail_temporarily,
-    mark_delivered,
 )
-from motcua.notification.tables import Notice
+from motcua.notification.tables import NOTICE, Notice
+from motcua.shared.contracts.notification import NotificationDeliveredV1
+from motcua.shared.db import UTCDateTime, utcnow
 from motcua.shared.service import ServiceRuntime
 
 log = structlog.get_logger(__name__)
@@ -129,38 +131,113 @@ class ReceiptBatcher:
     async def _apply_all(
         self, session: AsyncSession, receipts: list[Receipt]
     ) -> list[Applied]:
+        """One read of the group's notices; the delivered ones (nearly all)
+        are written with one Core statement, without loading them into the
+        ORM; a failed or expired SMS goes through :mod:`notices` (retry,
+        fallback)."""
         rows = await session.execute(
-            sa.select(Notice)
-            .where(
-                col(Notice.provider_idempotency_key).in_(
-                    {r.reference for r in receipts}
-                )
-            )
-            .with_for_update()
+            _SENT, {"keys": sorted({r.reference for r in receipts}, key=str)}
         )
-        notices = {n.provider_idempotency_key: n for n in rows.scalars()}
-        return [await self._apply_one(session, notices, r) for r in receipts]
+        group = _Group({key: _Sent(*sent) for key, *sent in rows})
+        answers = [await self._apply_one(session, group, r) for r in receipts]
+        if group.delivered:
+            await session.execute(_MARK_DELIVERED, group.delivered)
+        return answers
 
     async def _apply_one(
-        self,
-        session: AsyncSession,
-        notices: dict[uuid.UUID | None, Notice],
-        receipt: Receipt,
+        self, session: AsyncSession, group: _Group, receipt: Receipt
     ) -> Applied:
-        notice = notices.get(receipt.reference)
-        if notice is None:
+        sent = group.sent.get(receipt.reference)
+        if sent is None:
             return Applied.UNKNOWN
-        if notice.state != NoticeState.SENDING:
+        if sent.state != NoticeState.SENDING:
             return Applied.REPEATED
+        sent.provider_reference = receipt.message_id
+        if receipt.status == "delivered":
+            sent.state = NoticeState.DELIVERED.value
+            group.delivered.append(
+                {
+                    "notice_id": sent.id,
+                    "reference": receipt.message_id,
+                    "now": utcnow(),
+                }
+            )
+            emit(session, sent, NotificationDeliveredV1)
+            return Applied.APPLIED
+        if group.delivered:  # written first: the fallback reads its siblings
+            await session.execute(_MARK_DELIVERED, group.delivered)
+            group.delivered.clear()
+        notice = await session.get(Notice, sent.id)
+        assert notice is not None  # read (and locked) with the group
+        sent.state = NoticeState.PERMANENT_FAILURE.value  # settled, either way
         notice.provider_reference = receipt.message_id
         detail = f"Báo cáo nhận tin: {receipt.status} {receipt.error}".strip()
-        if receipt.status == "delivered":
-            mark_delivered(session, notice)
-        elif receipt.status == "expired":
+        if receipt.status == "expired":
             await fail_temporarily(session, self.policy, notice, detail)
         else:
             await fail_permanently(session, self.policy, notice, detail)
         return Applied.APPLIED
+
+
+@dataclass(slots=True)
+class _Sent:
+    """A notice waiting for its receipt, as the group read it: what its
+    delivered event carries."""
+
+    id: uuid.UUID
+    state: str
+    dossier_code: str
+    channel: str
+    template: str
+    trigger_event_id: uuid.UUID
+    trigger_event_type: str
+    attempt: int
+    provider: str | None
+    provider_reference: str | None
+    correlation_id: str
+    traceparent: str | None
+
+
+@dataclass
+class _Group:
+    sent: dict[uuid.UUID | None, _Sent]
+    """By the key the SMS was sent with (what the receipt names)."""
+    delivered: list[dict[str, Any]] = field(default_factory=list)
+    """The rows of :data:`_MARK_DELIVERED`, written once the group is applied."""
+
+
+_SENT = (
+    sa.select(
+        NOTICE.c.provider_idempotency_key,
+        NOTICE.c.id,
+        NOTICE.c.state,
+        NOTICE.c.dossier_code,
+        NOTICE.c.channel,
+        NOTICE.c.template,
+        NOTICE.c.trigger_event_id,
+        NOTICE.c.trigger_event_type,
+        NOTICE.c.attempt,
+        NOTICE.c.provider,
+        NOTICE.c.provider_reference,
+        NOTICE.c.correlation_id,
+        NOTICE.c.traceparent,
+    )
+    .where(NOTICE.c.provider_idempotency_key.in_(sa.bindparam("keys", expanding=True)))
+    .with_for_update()
+)
+_MARK_DELIVERED = (
+    sa.update(NOTICE)
+    .where(NOTICE.c.id == sa.bindparam("notice_id"))
+    .values(
+        state=NoticeState.DELIVERED.value,
+        provider_reference=sa.bindparam("reference"),
+        updated_at=sa.bindparam("now", type_=UTCDateTime()),
+        delivered_at=sa.bindparam("now", type_=UTCDateTime()),
+        lease_until=None,
+        claim_token=None,
+    )
+)
+"""What :func:`motcua.notification.notices.mark_delivered` writes."""
 
 
 def _settle(future: asyncio.Future[Applied], outcome: Applied | BaseException) -> None:

@@ -112,10 +112,17 @@ class TemplateRenderer:
         )
 
     def render(
-        self, template: str, channel: NotificationChannel, context: dict[str, Any]
+        self,
+        template: str,
+        channel: NotificationChannel,
+        context: dict[str, Any],
+        *,
+        with_attachment: bool = True,
     ) -> RenderedMessage:
         """Render one notice. Raises :class:`SmsTooLongError` when even the short
-        SMS variant is too long: the text is never cut."""
+        SMS variant is too long: the text is never cut. ``with_attachment=False``:
+        not the email's attachment (a notice keeps its text and subject; the
+        worker renders the attachment when it sends)."""
         if channel == NotificationChannel.SMS:
             return self._sms(template, context)
         if template == RESULT_RETURN_TEMPLATE:
@@ -126,7 +133,7 @@ class TemplateRenderer:
         text = self._text(template, "email.txt.j2", context)
         attachment = (
             self.attachment(template, context)
-            if channel == NotificationChannel.EMAIL
+            if channel == NotificationChannel.EMAIL and with_attachment
             else None
         )
         return RenderedMessage(channel, text, subject=subject, attachment=attachment)

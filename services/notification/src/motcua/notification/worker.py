@@ -57,9 +57,15 @@ from motcua.notification.providers.base import (
 from motcua.notification.providers.postal import PostalProvider
 from motcua.notification.receipts import ReceiptBatcher
 from motcua.notification.settings import NotificationSettings
-from motcua.notification.tables import DossierContact, Notice, PostalOrder, Recipient
+from motcua.notification.tables import (
+    NOTICE,
+    DossierContact,
+    Notice,
+    PostalOrder,
+    Recipient,
+)
 from motcua.shared.contracts.common import NotificationChannel
-from motcua.shared.db import utcnow
+from motcua.shared.db import commit_watch, utcnow
 from motcua.shared.rounds import run_rounds
 from motcua.shared.service import ServiceRuntime
 
@@ -150,8 +156,18 @@ class DeliveryWorker:
         self._starved = False
         """A round claimed all the room there was (or found none)."""
         self._cancellations_checked = 0.0
+        self._commits = commit_watch(runtime.engine)
+        """SQLite: whether anything was committed since the last look. Idle,
+        a round then costs a pragma instead of a claim transaction (and the
+        relay round that transaction woke). None elsewhere: every round looks."""
+        self._claims_owed = True
+        self._cancellations_owed = True
+        self._look_by: float | None = None
+        """(monotonic) When a look is due even without a commit: the soonest
+        retry or expiring lease after the last empty look (None: not asked)."""
 
     def wake(self) -> None:
+        self._claims_owed = True
         self._wake.set()
 
     async def sample_waybill_pool(self) -> None:
@@ -164,8 +180,8 @@ class DeliveryWorker:
     # -- loop -----------------------------------------------------------------
 
     async def run(self) -> None:
-        await self._autofill_waybills()
         try:
+            await self._autofill_waybills()
             await run_rounds(
                 self.round,
                 self._wake,
@@ -178,6 +194,8 @@ class DeliveryWorker:
             for task in self._sending:
                 task.cancel()
             await asyncio.gather(*self._sending, return_exceptions=True)
+            if self._commits is not None:
+                self._commits.close()
 
     async def round(self) -> bool:
         """Claim what is due on every channel whose circuit allows it, up to
@@ -189,7 +207,12 @@ class DeliveryWorker:
         a notice written while a round's slowest call (an SMTP transaction)
         is under way is claimed at once instead of after that round
         (``worker_concurrency`` still bounds the calls in flight)."""
+        if self._commits is None or self._commits.changed():
+            self._claims_owed = self._cancellations_owed = True
         cancelled = await self._maybe_process_cancellations()
+        if not await self._worth_a_claim():
+            return cancelled
+        self._claims_owed = self._commits is None
         room = self.settings.worker_batch_size - self._in_flight
         capacities: dict[NotificationChannel, int] = {}
         for channel, breaker in self.breakers.items():
@@ -209,6 +232,7 @@ class DeliveryWorker:
             ):
                 breaker.release_trial()
         if claims:
+            self._claims_owed = True  # a full batch may have left more
             self._in_flight += len(claims)
             task = asyncio.create_task(self._send(claims))
             self._sending.add(task)
@@ -235,6 +259,32 @@ class DeliveryWorker:
             self._starved = False
             self.wake()
 
+    async def _worth_a_claim(self) -> bool:
+        """Whether a claim could find anything: something was committed (or
+        the worker was woken) since the last look, a circuit is not closed
+        (its trial comes with time), or a retry or a lease is due by now."""
+        if self._claims_owed or any(
+            b.state != CircuitState.CLOSED for b in self.breakers.values()
+        ):
+            return True
+        if self._look_by is None:  # the first quiet round after a look
+            self._look_by = await self._next_look()
+        return time.monotonic() >= self._look_by
+
+    async def _next_look(self) -> float:
+        """(monotonic) When the soonest notice not due now will be: a retry's
+        time, or the lease of a send cut short by a crash; at most
+        ``FULL_LOOK_EVERY_S`` away. Asked once the worker goes quiet, not
+        after each empty claim: under load a commit comes first."""
+        async with self.runtime.sessions() as session:
+            retry, lease = (await session.execute(_NEXT_DUE)).one()
+        now = utcnow()
+        wait = FULL_LOOK_EVERY_S
+        for due in (retry, lease):
+            if due is not None:
+                wait = min(wait, (due - now).total_seconds())
+        return time.monotonic() + max(wait, 0.0)
+
     # -- claim ----------------------------------------------------------------
 
     async def _claim(
@@ -257,27 +307,36 @@ class DeliveryWorker:
             ),
         )
         claims: list[Claim] = []
-        async with self.runtime.transaction() as session:
-            taken: list[tuple[Notice, NotificationChannel]] = []
+        taken: list[tuple[Notice, NotificationChannel]] = []
+        parties = _Parties({}, {})
+        async with self.runtime.sessions() as session, session.begin():
             for channels, most in _by_capacity(capacities, limit):
+                # the notices with their dossiers and recipients: one statement
                 rows = await session.execute(
-                    sa.select(Notice)
+                    sa.select(Notice, DossierContact, Recipient)
+                    .outerjoin(
+                        DossierContact,
+                        col(DossierContact.dossier_code) == col(Notice.dossier_code),
+                    )
+                    .outerjoin(Recipient, col(Recipient.id) == col(Notice.recipient_id))
                     .where(col(Notice.channel).in_([c.value for c in channels]), due)
                     .order_by(col(Notice.next_attempt_at))
                     .limit(most)
-                    .with_for_update(skip_locked=True)
+                    .with_for_update(skip_locked=True, of=Notice)
                 )
-                taken.extend(
-                    (notice, NotificationChannel(notice.channel))
-                    for notice in rows.scalars()
-                )
+                for notice, dossier, recipient in rows:
+                    taken.append((notice, NotificationChannel(notice.channel)))
+                    parties.hold(dossier, recipient)
             if not taken:
+                self._look_by = None
                 return claims
-            parties = await _Parties.load(session, [n for n, _ in taken])
             for notice, channel in taken:
                 claim = await self._claim_one(session, notice, channel, parties)
                 if claim is not None:
                     claims.append(claim)
+        # a notice that failed here wrote its outcome's event; a claim that
+        # found nothing wrote nothing, so the relay is not woken for it
+        self.runtime.relay.wake()
         return claims
 
     async def _claim_one(
@@ -444,9 +503,13 @@ class DeliveryWorker:
 
     async def _maybe_process_cancellations(self) -> bool:
         """Look for cancellation requests at most once per poll interval (the
-        look-up is a database turn of its own)."""
+        look-up is a database turn of its own), and on SQLite only after a
+        commit or while requests are left (a request is written in a commit)."""
         now = time.monotonic()
-        if now - self._cancellations_checked < self.settings.worker_poll_interval_s:
+        if (
+            not self._cancellations_owed
+            or now - self._cancellations_checked < self.settings.worker_poll_interval_s
+        ):
             return False
         self._cancellations_checked = now
         return await self._process_cancellations()
@@ -454,10 +517,12 @@ class DeliveryWorker:
     async def _process_cancellations(self) -> bool:
         breaker = self.breakers[NotificationChannel.POST]
         provider = self.providers[NotificationChannel.POST]
-        if breaker.state != CircuitState.CLOSED or not isinstance(
-            provider, PostalProvider
-        ):
+        if not isinstance(provider, PostalProvider):
+            self._cancellations_owed = False
             return False
+        if breaker.state != CircuitState.CLOSED:
+            return False  # owed still: looked at once the circuit closes
+        self._cancellations_owed = self._commits is None
         async with self.runtime.sessions() as session:
             orders = list(
                 (
@@ -468,6 +533,8 @@ class DeliveryWorker:
                     )
                 ).scalars()
             )
+        if orders:
+            self._cancellations_owed = True  # refused or failed ones, or more
         for order in orders:
             result = await provider.cancel(order.waybill_code, order.cancel_reason)
             if result.provider_fault:
@@ -510,6 +577,24 @@ class DeliveryWorker:
         log.info("waybill_pool_filled", added=added)
 
 
+FULL_LOOK_EVERY_S = 10.0
+"""On SQLite, the longest an idle worker goes without claiming (a safety net:
+commits and known due times wake it sooner)."""
+
+_NEXT_DUE = sa.select(
+    sa.select(sa.func.min(NOTICE.c.next_attempt_at))
+    .where(NOTICE.c.state.in_(CLAIMABLE))
+    .scalar_subquery(),
+    sa.select(sa.func.min(NOTICE.c.lease_until))
+    .where(
+        NOTICE.c.state == NoticeState.SENDING.value,
+        NOTICE.c.provider_reference.is_(None),
+        NOTICE.c.accepted_at.is_(None),
+    )
+    .scalar_subquery(),
+)
+
+
 def _by_capacity(
     capacities: dict[NotificationChannel, int], batch: int
 ) -> list[tuple[list[NotificationChannel], int]]:
@@ -528,33 +613,17 @@ def _by_capacity(
 
 @dataclass(frozen=True)
 class _Parties:
-    """The dossiers and recipients of a round's notices, read at once (and held:
-    the session keeps loaded rows only while someone refers to them)."""
+    """The dossiers and recipients of a round's notices, read with them (and
+    held: the session keeps loaded rows only while someone refers to them)."""
 
     dossiers: dict[str, DossierContact]
     recipients: dict[uuid.UUID, Recipient]
 
-    @classmethod
-    async def load(cls, session: AsyncSession, notices: list[Notice]) -> _Parties:
-        codes = {n.dossier_code for n in notices}
-        ids = {n.recipient_id for n in notices if n.recipient_id}
-        dossiers = (
-            await session.execute(
-                sa.select(DossierContact).where(
-                    col(DossierContact.dossier_code).in_(codes)
-                )
-            )
-        ).scalars()
-        recipients = (
-            (
-                await session.execute(
-                    sa.select(Recipient).where(col(Recipient.id).in_(ids))
-                )
-            ).scalars()
-            if ids
-            else ()
-        )
-        return cls({d.dossier_code: d for d in dossiers}, {r.id: r for r in recipients})
+    def hold(self, dossier: DossierContact | None, recipient: Recipient | None) -> None:
+        if dossier is not None:
+            self.dossiers[dossier.dossier_code] = dossier
+        if recipient is not None:
+            self.recipients[recipient.id] = recipient
 
 
 def _receiver(
