@@ -82,6 +82,39 @@ async def test_a_batch_reads_each_dossiers_portal_record_once(
         assert [s["TrangThai"] for s in steps] == STEP_STATUSES
 
 
+async def test_one_round_sends_a_record_and_the_steps_its_acknowledgement_lets_go(
+    database_url: str, tmp_path: Path
+) -> None:
+    """The open items are read once per round: the steps behind a dossier's
+    record go as soon as the portal acknowledges it, planned again from that
+    read, in order; a round's reads take no write lock on SQLite."""
+    codes = [dossier_code(), dossier_code()]
+    async with connected(settings_for(database_url, tmp_path)) as c:
+        for code in codes:
+            await c.service.feed(*walkthrough(code))
+        statements: list[str] = []
+
+        def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            statements.append(statement)
+
+        engine = c.service.runtime.engine.sync_engine
+        sa.event.listen(engine, "before_cursor_execute", seen)
+        try:
+            more = await c.sender.round()
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", seen)
+        assert not more  # nothing else is due
+        for code in codes:
+            assert (await c.portal.record(code))["TrangThaiHoSo"] == 10
+            steps = await c.portal.steps(code)
+            assert [s["TrangThai"] for s in steps] == STEP_STATUSES
+        open_reads = [s for s in statements if "portal_item.state IN" in s]
+        assert len(open_reads) == 1, open_reads
+        if c.service.runtime.engine.dialect.name == "sqlite":
+            assert statements[0] == "BEGIN"  # deferred: a read takes no lock
+            assert "BEGIN IMMEDIATE" in statements  # the acknowledgements write
+
+
 async def test_imported_history_is_not_pushed_unless_asked(
     database_url: str, tmp_path: Path
 ) -> None:

@@ -244,7 +244,21 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(_READ_ONLY):
+            connection.exec_driver_sql("BEGIN")  # deferred: no write lock
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+_READ_ONLY = "motcua_read_only"
+
+
+async def read_only(session: AsyncSession) -> None:
+    """Begin ``session``'s transaction for reading only (call it first): on
+    SQLite a deferred ``BEGIN``, which takes no write lock, so a loop that
+    only reads (a sender planning its round) never makes a writer of another
+    process wait, nor waits for one; elsewhere an ordinary transaction."""
+    await session.connection(execution_options={_READ_ONLY: True})
 
 
 def count_statements(engine: AsyncEngine, counter: Any) -> None:

@@ -100,13 +100,7 @@ async def apply_event(
 async def _held(session: AsyncSession, code: str) -> _Held | None:
     cache: dict[str, _Held | None] = session.sync_session.info.setdefault(_HELD, {})
     if code not in cache:
-        row = (
-            await session.execute(
-                sa.select(DOSSIER.c.record, DOSSIER.c.status).where(
-                    DOSSIER.c.dossier_code == code
-                )
-            )
-        ).first()
+        row = (await session.execute(_SELECT_HELD, {"code": code})).first()
         cache[code] = None if row is None else _Held(row.record, row.status)
     return cache[code]
 
@@ -144,21 +138,26 @@ async def _remember(
     status = int(record["TrangThaiHoSo"])
     if held is None:
         await session.execute(
-            sa.insert(DOSSIER).values(
-                dossier_code=event.dossier_code,
-                record=record,
-                status=status,
-                acknowledged=False,
-                imported=event.imported,
-                created_at=now,
-                updated_at=now,
-            )
+            _INSERT_DOSSIER,
+            {
+                "dossier_code": event.dossier_code,
+                "record": record,
+                "status": status,
+                "acknowledged": False,
+                "imported": event.imported,
+                "created_at": now,
+                "updated_at": now,
+            },
         )
     else:
         await session.execute(
-            sa.update(DOSSIER)
-            .where(DOSSIER.c.dossier_code == event.dossier_code)
-            .values(record=record, status=status, updated_at=now)
+            _UPDATE_DOSSIER,
+            {
+                "code": event.dossier_code,
+                "new_record": record,
+                "new_status": status,
+                "now": now,
+            },
         )
     session.sync_session.info[_HELD][event.dossier_code] = _Held(record, status)
 
@@ -170,7 +169,7 @@ async def _queue(
         return
     now = utcnow()
     await session.execute(
-        sa.insert(ITEM),
+        _INSERT_ITEMS,
         [
             {
                 "dossier_code": event.dossier_code,
@@ -190,6 +189,25 @@ async def _queue(
             for item in mapped.items
         ],
     )
+
+
+_SELECT_HELD = sa.select(DOSSIER.c.record, DOSSIER.c.status).where(
+    DOSSIER.c.dossier_code == sa.bindparam("code")
+)
+_INSERT_DOSSIER = sa.insert(DOSSIER)
+_UPDATE_DOSSIER = (
+    sa.update(DOSSIER)
+    .where(DOSSIER.c.dossier_code == sa.bindparam("code"))
+    .values(
+        record=sa.bindparam("new_record", type_=DOSSIER.c.record.type),
+        status=sa.bindparam("new_status"),
+        updated_at=sa.bindparam("now", type_=DOSSIER.c.updated_at.type),
+    )
+)
+_INSERT_ITEMS = sa.insert(ITEM)
+# Built once, parameters bound at each call: SQLAlchemy keeps a statement's
+# cache key on it, where a statement built per call (values inlined) was
+# walked again at each execution to find its compiled form.
 
 
 def _after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:

@@ -39,7 +39,7 @@ from motcua.portal.outbound import (
 )
 from motcua.portal.settings import PortalSettings
 from motcua.portal.tables import PortalDossier, PortalItem
-from motcua.shared.db import is_transaction_conflict, utcnow
+from motcua.shared.db import is_transaction_conflict, read_only, utcnow
 from motcua.shared.leadership import Leadership, SingleProcessLeadership
 from motcua.shared.rounds import run_rounds
 
@@ -115,56 +115,77 @@ class Sender:
         await self.leadership.release()
 
     async def round(self) -> bool:
-        """Send what is due; True if the portal acknowledged anything."""
+        """Send what is due; True if more may be due at once (the round read
+        as many open items as it reads at most).
+
+        What an acknowledgement makes due (the steps after a record the portal
+        has just acknowledged, the rest of a long run of steps) is sent in the
+        same round, planned again from the items it read: the open items are
+        read once per round, not once more per acknowledgement. The reads
+        take no write lock on SQLite, and no connection is held while the
+        portal answers."""
         if not await self.leadership.acquire():
             return False
-        calls, items = await self._plan()
-        if not calls:
-            return False
-        outcomes = await asyncio.gather(*(self._send(c, items) for c in calls))
-        return any(outcomes)
-
-    async def _plan(self) -> tuple[list[Call], dict[int, PortalItem]]:
-        """The calls of this round, and the items they carry. The open items
-        are read without their payloads (a portal outage leaves thousands
-        open: each round reads them again); only the planned ones are loaded."""
-        now = utcnow()
+        items: dict[int, PortalItem] = {}
         async with self.sessions() as session:
-            rows = (
-                await session.execute(
-                    sa.select(
-                        col(PortalItem.id),
-                        col(PortalItem.dossier_code),
-                        col(PortalItem.kind),
-                        col(PortalItem.state),
-                        col(PortalItem.next_attempt_at),
-                    )
-                    .where(col(PortalItem.state).in_((PENDING, PARKED)))
-                    .order_by(col(PortalItem.id))
-                    .limit(ROUND_LIMIT)
-                )
-            ).all()
-            opened = [
-                Open(i, code, ItemKind(kind), state, due <= now)
-                for i, code, kind, state, due in rows
-                if i is not None
-            ]
-            acknowledged = await self._acknowledged(
-                session, {o.dossier_code for o in opened if o.kind is ItemKind.DOSSIER}
-            )
+            await read_only(session)
+            opened, acknowledged, full = await self._open(session)
             calls = plan(
                 opened, acknowledged, batch_size=self.settings.sender_batch_size
             )
-            wanted = [i for call in calls for i in call.item_ids]
-            items: dict[int, PortalItem] = {}
-            for start in range(0, len(wanted), 500):
-                loaded = await session.execute(
-                    sa.select(PortalItem).where(
-                        col(PortalItem.id).in_(wanted[start : start + 500])
-                    )
-                )
-                items.update((r.id, r) for r in loaded.scalars() if r.id is not None)
-        return calls, items
+            await self._load(session, items, calls)
+        while calls:
+            acked: set[int] = set()
+            await asyncio.gather(*(self._send(c, items, acked) for c in calls))
+            if not acked:
+                break
+            # Only the dossiers whose items were acknowledged now go on (a
+            # failed item waits for its backoff, written by _failed).
+            going_on = {items[i].dossier_code for i in acked}
+            acknowledged |= {
+                items[i].dossier_code
+                for i in acked
+                if items[i].kind == ItemKind.DOSSIER.value
+            }
+            opened = [
+                o for o in opened if o.dossier_code in going_on and o.id not in acked
+            ]
+            calls = plan(
+                opened, acknowledged, batch_size=self.settings.sender_batch_size
+            )
+            if any(i not in items for call in calls for i in call.item_ids):
+                async with self.sessions() as session:
+                    await read_only(session)
+                    await self._load(session, items, calls)
+        return full
+
+    async def _open(self, session: AsyncSession) -> tuple[list[Open], set[str], bool]:
+        """The open items (oldest first), read without their payloads (a
+        portal outage leaves thousands open: each round reads them again);
+        the dossiers among them the portal holds; whether the read was full."""
+        now = utcnow()
+        rows = (await session.execute(_OPEN_ITEMS)).all()
+        opened = [
+            Open(i, code, ItemKind(kind), state, due <= now)
+            for i, code, kind, state, due in rows
+            if i is not None
+        ]
+        acknowledged = await self._acknowledged(
+            session, {o.dossier_code for o in opened if o.kind is ItemKind.DOSSIER}
+        )
+        return opened, acknowledged, len(rows) >= ROUND_LIMIT
+
+    @staticmethod
+    async def _load(
+        session: AsyncSession, items: dict[int, PortalItem], calls: list[Call]
+    ) -> None:
+        """The items of ``calls`` not loaded yet, with their payloads."""
+        missing = [i for call in calls for i in call.item_ids if i not in items]
+        for start in range(0, len(missing), 500):
+            loaded = await session.execute(
+                _ITEMS, {"ids": missing[start : start + 500]}
+            )
+            items.update((r.id, r) for r in loaded.scalars() if r.id is not None)
 
     @staticmethod
     async def _acknowledged(session: AsyncSession, codes: set[str]) -> set[str]:
@@ -172,14 +193,7 @@ class Sender:
         if not codes:
             return set()
         return set(
-            (
-                await session.execute(
-                    sa.select(col(PortalDossier.dossier_code)).where(
-                        col(PortalDossier.dossier_code).in_(codes),
-                        col(PortalDossier.acknowledged).is_(True),
-                    )
-                )
-            ).scalars()
+            (await session.execute(_ACKNOWLEDGED, {"codes": sorted(codes)})).scalars()
         )
 
     async def _ask(self, call: Call, items: dict[int, PortalItem]) -> Answer:
@@ -190,7 +204,11 @@ class Sender:
         async with self._slots:
             return await self.client.call(call.kind.value, body)
 
-    async def _send(self, call: Call, items: dict[int, PortalItem]) -> bool:
+    async def _send(
+        self, call: Call, items: dict[int, PortalItem], acked: set[int]
+    ) -> bool:
+        """Send one call (split or flipped as the portal's answer asks); the
+        items acknowledged go into ``acked``. True if any was."""
         try:
             answer = await self._ask(call, items)
         except PortalUnavailableError as exc:
@@ -198,42 +216,48 @@ class Sender:
             return False
         verdict = judge(answer.error_code, answer.message, call)
         if verdict is Verdict.ACKED:
-            await self._acked(call, items)
+            await self._acked(call, items, acked)
             return True
         if verdict is Verdict.SPLIT:
-            return await self._send_parts(call, items)
+            return await self._send_parts(call, items, acked)
         if verdict is Verdict.FLIP:
             flipped = Call(call.kind, not call.is_updating, call.runs)
-            if await self._send_flipped(flipped, items):
+            if await self._send_flipped(flipped, items, acked):
                 return True
         reason = f"{answer.error_code}: {answer.message}"[:500]
         await self._failed(call, items, reason, park=verdict is Verdict.PARK)
         return False
 
-    async def _send_parts(self, call: Call, items: dict[int, PortalItem]) -> bool:
+    async def _send_parts(
+        self, call: Call, items: dict[int, PortalItem], acked: set[int]
+    ) -> bool:
         """Several dossiers: each alone. One dossier's steps: one by one, in
         order, stopping at the first the portal refuses (the later ones wait
         behind it)."""
         one_dossier = len(call.runs) == 1
         done = False
         for part in call.split():
-            sent = await self._send(part, items)
+            sent = await self._send(part, items, acked)
             done |= sent
             if one_dossier and not sent:
                 break
         return done
 
-    async def _send_flipped(self, call: Call, items: dict[int, PortalItem]) -> bool:
+    async def _send_flipped(
+        self, call: Call, items: dict[int, PortalItem], acked: set[int]
+    ) -> bool:
         try:
             answer = await self._ask(call, items)
         except PortalUnavailableError:
             return False
         if answer.error_code != OK:
             return False
-        await self._acked(call, items)
+        await self._acked(call, items, acked)
         return True
 
-    async def _acked(self, call: Call, items: dict[int, PortalItem]) -> None:
+    async def _acked(
+        self, call: Call, items: dict[int, PortalItem], acked: set[int]
+    ) -> None:
         now = utcnow()
         ids = list(call.item_ids)
         for attempt in range(1, ACK_WRITE_ATTEMPTS + 1):
@@ -245,6 +269,7 @@ class Sender:
                     raise
                 log.info("portal_ack_write_retried", attempt=attempt)
                 await asyncio.sleep(0.01 * attempt)
+        acked.update(ids)
         for i in ids:
             item = items[i]
             if item.origin == "event" and item.event_at is not None:
@@ -255,18 +280,10 @@ class Sender:
         self, call: Call, items: dict[int, PortalItem], ids: list[int], now: Any
     ) -> None:
         async with self.sessions() as session, session.begin():
-            await session.execute(
-                sa.update(PortalItem)
-                .where(col(PortalItem.id).in_(ids), col(PortalItem.state) != ACKED)
-                .values(state=ACKED, acked_at=now, last_error=None, parked_at=None)
-            )
+            await session.execute(_ACK_ITEMS, {"ids": ids, "now": now})
             if call.kind is ItemKind.DOSSIER:
                 codes = {items[i].dossier_code for i in ids}
-                await session.execute(
-                    sa.update(PortalDossier)
-                    .where(col(PortalDossier.dossier_code).in_(codes))
-                    .values(acknowledged=True)
-                )
+                await session.execute(_ACK_DOSSIERS, {"codes": sorted(codes)})
 
     async def _failed(
         self, call: Call, items: dict[int, PortalItem], reason: str, *, park: bool
@@ -337,6 +354,43 @@ class Sender:
         self.metrics.open.set(sum(counts.values()))
         age = (utcnow() - oldest).total_seconds() if oldest is not None else 0.0
         self.metrics.oldest_open_age.set(max(age, 0.0))
+
+
+_OPEN_ITEMS = (
+    sa.select(
+        col(PortalItem.id),
+        col(PortalItem.dossier_code),
+        col(PortalItem.kind),
+        col(PortalItem.state),
+        col(PortalItem.next_attempt_at),
+    )
+    .where(col(PortalItem.state).in_((PENDING, PARKED)))
+    .order_by(col(PortalItem.id))
+    .limit(ROUND_LIMIT)
+)
+_ITEMS = sa.select(PortalItem).where(
+    col(PortalItem.id).in_(sa.bindparam("ids", expanding=True))
+)
+_ACKNOWLEDGED = sa.select(col(PortalDossier.dossier_code)).where(
+    col(PortalDossier.dossier_code).in_(sa.bindparam("codes", expanding=True)),
+    col(PortalDossier.acknowledged).is_(True),
+)
+_ACK_ITEMS = (
+    sa.update(PortalItem)
+    .where(
+        col(PortalItem.id).in_(sa.bindparam("ids", expanding=True)),
+        col(PortalItem.state) != ACKED,
+    )
+    .values(state=ACKED, acked_at=sa.bindparam("now"), last_error=None, parked_at=None)
+)
+_ACK_DOSSIERS = (
+    sa.update(PortalDossier)
+    .where(col(PortalDossier.dossier_code).in_(sa.bindparam("codes", expanding=True)))
+    .values(acknowledged=True)
+)
+# (statements built once, parameters bound at each call: SQLAlchemy keeps a
+# statement's cache key on it, where a statement built per call is walked
+# again to find its compiled form)
 
 
 async def resend(
