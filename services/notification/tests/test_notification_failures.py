@@ -236,3 +236,45 @@ async def test_an_sms_too_long_to_send_fails_clearly_and_falls_back_to_email(
     mails = [m for m in await simulators.mails() if address in m["to"]]
     assert [m["subject"] for m in mails] == [f"Hồ sơ {code} đã được tiếp nhận"]
     assert [m for m in await simulators.sms_messages() if m["to"] == number] == []
+
+
+async def test_a_notice_whose_message_cannot_be_made_fails_alone(
+    sqlite_database_url: str,
+    make_settings: Callable[..., Any],
+    simulators: Simulators,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The email's attachment is rendered when it is sent: a template that
+    fails on one dossier's data fails that notice, not every round."""
+    broken, fine = dossier_code(), dossier_code()
+    addresses = {broken: email(), fine: email()}
+    settings = make_settings(sqlite_database_url)
+    async with running_notification(settings) as service:
+        renderer = service.app.state.worker.policy.renderer
+        render = renderer.attachment
+
+        def attachment(template: str, context: dict[str, Any]) -> Any:
+            if context.get("dossier_code") == broken:
+                raise ValueError("the template met data it cannot render")
+            return render(template, context)
+
+        monkeypatch.setattr(renderer, "attachment", attachment)
+        for code in (broken, fine):
+            await publish(
+                service.kafka,
+                received(
+                    code,
+                    email_address=addresses[code],
+                    channels=[NotificationChannel.EMAIL],
+                ),
+            )
+        topic = NotificationTopic(service.kafka)
+        failed = await _events_until(topic, broken, "notification.permanent_failure")
+        await _events_until(topic, fine, "notification.delivered")
+    [failure] = [
+        e.data for e in failed if e.event_type == "notification.permanent_failure"
+    ]
+    assert failure.detail == "Không tạo được nội dung gửi (lỗi mẫu thông báo)"
+    mails = await simulators.mails()
+    assert [m for m in mails if addresses[broken] in m["to"]] == []
+    assert [m for m in mails if addresses[fine] in m["to"]] != []

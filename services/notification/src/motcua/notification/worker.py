@@ -381,7 +381,22 @@ class DeliveryWorker:
             notice.provider_idempotency_key or uuid.uuid4()
         )
         notice.updated_at = utcnow()
-        message = self._message(notice, channel, parties)
+        try:
+            message = self._message(notice, channel, parties)
+        except Exception:
+            # one notice whose message cannot be made (an attachment template
+            # that fails on its data) must not undo the round's other claims
+            # round after round: it fails alone, with its reason
+            log.exception(
+                "notice_message_failed", notice_id=str(notice.id), channel=channel.value
+            )
+            await fail_permanently(
+                session,
+                self.policy,
+                notice,
+                "Không tạo được nội dung gửi (lỗi mẫu thông báo)",
+            )
+            return None
         if message is None:
             await fail_permanently(
                 session, self.policy, notice, "Không có địa chỉ nhận"
