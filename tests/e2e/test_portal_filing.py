@@ -133,7 +133,10 @@ async def _accepted(
 
     dossier = await wait_for(in_intake, timeout_s=30, interval_s=0.1, message="intake")
     assert dossier is not None
-    assert (dossier["channel"], dossier["status"]) == ("online", 2)
+    # received (2), or already taken into processing (4): routing's answer
+    # may reach intake before the first look
+    assert dossier["channel"] == "online"
+    assert dossier["status"] in (2, 4)
     assert dossier["filed_by"] == "online_portal"
 
     async def told() -> bool:
