@@ -34,7 +34,6 @@ from motcua.shared.asyncapi import build_asyncapi
 from motcua.shared.contracts.envelope import EventData
 from motcua.shared.contracts.topics import BUSINESS_TOPICS
 from motcua.shared.db import (
-    background_checkpoints,
     count_statements,
     create_engine,
     create_session_factory,
@@ -131,9 +130,6 @@ class ServiceRuntime:
         self.database_url = settings.resolved_database_url
         self.engine = create_engine(self.database_url)
         count_statements(self.engine, self.metrics.db_statements)
-        # SQLite: the log is copied into the file off the loop's thread
-        self.checkpointer = background_checkpoints(self.engine)
-        self._checkpoints: asyncio.Task[None] | None = None
         self.sessions = create_session_factory(
             self.engine, info={SIGNER: lambda: self.keys}
         )
@@ -275,10 +271,6 @@ class ServiceRuntime:
             await self.migrate()
         else:
             await self.check_schema()
-        if self.checkpointer is not None and self._checkpoints is None:
-            self._checkpoints = asyncio.create_task(
-                self.checkpointer.run(), name=f"{self.name}-checkpoints"
-            )
         if not self.connect_broker:
             return
         self.sampler.start()
@@ -350,11 +342,6 @@ class ServiceRuntime:
         await _bounded("broker_stop", self.broker.stop())  # LeaveGroup
         self.broker_connected = False
         self.tracer_provider.shutdown()
-        if self._checkpoints is not None:
-            self._checkpoints.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._checkpoints
-            self._checkpoints = None
         await self.engine.dispose()
 
     async def _connect_once(self) -> None:
