@@ -153,6 +153,29 @@ async def existing_notice(session: AsyncSession, key: str) -> Notice | None:
     ).scalar_one_or_none()
 
 
+def _created_fields(
+    dossier_code: str,
+    recipient_id: uuid.UUID | None,
+    trigger: Trigger,
+    template: str,
+    channel: NotificationChannel,
+) -> dict[str, Any]:
+    """What a new notice's row says of its trigger and recipient, whichever
+    path writes it (:func:`create_notice` on the ORM, :func:`notice_values`
+    for a Core insert)."""
+    return {
+        "idempotency_key": idempotency_key(trigger.event_id, channel, recipient_id),
+        "dossier_code": dossier_code,
+        "recipient_id": recipient_id,
+        "trigger_event_id": trigger.event_id,
+        "trigger_event_type": trigger.event_type,
+        "correlation_id": trigger.correlation_id,
+        "traceparent": trigger.traceparent,
+        "template": template,
+        "channel": channel.value,
+    }
+
+
 async def create_notice(
     session: AsyncSession,
     policy: DeliveryPolicy,
@@ -176,15 +199,7 @@ async def create_notice(
         return None
     notice = new_row(
         Notice,
-        idempotency_key=key,
-        dossier_code=dossier_code,
-        recipient_id=recipient_id,
-        trigger_event_id=trigger.event_id,
-        trigger_event_type=trigger.event_type,
-        correlation_id=trigger.correlation_id,
-        traceparent=trigger.traceparent,
-        template=template,
-        channel=channel.value,
+        **_created_fields(dossier_code, recipient_id, trigger, template, channel),
         context=context,
         state=NoticeState.CREATED,
         fallback_of=fallback_of,
@@ -226,15 +241,7 @@ def notice_values(
         return None
     return row_values(
         Notice,
-        idempotency_key=idempotency_key(trigger.event_id, channel, recipient_id),
-        dossier_code=dossier_code,
-        recipient_id=recipient_id,
-        trigger_event_id=trigger.event_id,
-        trigger_event_type=trigger.event_type,
-        correlation_id=trigger.correlation_id,
-        traceparent=trigger.traceparent,
-        template=template,
-        channel=channel.value,
+        **_created_fields(dossier_code, recipient_id, trigger, template, channel),
         context=context,
         state=NoticeState.CREATED.value,
         body=rendered.text,
