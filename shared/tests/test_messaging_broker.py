@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import messaging_support
 import pytest
@@ -256,3 +257,53 @@ async def test_event_types_the_handler_ignores_are_not_recorded(
                 (await session.execute(sa.select(InboxRecord.message_id))).scalars()
             )
         assert inbox == {str(kept.event_id)}
+
+
+async def test_a_record_the_broker_skipped_is_read_again(
+    database_url: str, kafka_settings: KafkaSettings, unique: str
+) -> None:
+    """tansu can answer a fetch with a batch appended after one still being
+    written (bench-20261206T145331 lost a dossier that way): the client's
+    position then passes records it never returned. The consumer sees the
+    hole in the offsets, seeks back and reads them."""
+    topic = f"t.gap.{unique}"
+    async with harness(
+        database_url, kafka_settings, topic=topic, group_id=f"g-{unique}"
+    ) as hx:
+        subscriber = hx.broker.subscribers[0]
+        consumer = subscriber.consumer  # type: ignore[attr-defined]
+        fetch = consumer.getmany
+        skipped: list[int] = []
+
+        async def skipping(*args: object, **kwargs: object) -> object:
+            batch = await fetch(*args, **kwargs)
+            for records in batch.values():
+                # as tansu does: records returned after a hole (a hole at the
+                # end cannot happen: the position follows the last record)
+                for record in list(records[:-1]):
+                    if record.offset in (2, 5) and record.offset not in skipped:
+                        records.remove(record)
+                        skipped.append(record.offset)
+            return batch
+
+        consumer.getmany = skipping
+        events = [withdrawal("000.00.12.H14-260101-0007") for _ in range(8)]
+        await write_events(hx.sessions, topic, events[:4])
+        await write_events(hx.sessions, topic, events[4:])
+        expected = {str(e.event_id): 1 for e in events}
+
+        async def all_applied() -> dict[str, int] | None:
+            counts = await applied_counts(hx.sessions)
+            return counts if counts == expected else None
+
+        await wait_for(all_applied, message="all 8 applied")
+        assert sorted(skipped) == [2, 5]
+        # one partition holds the dossier's 8 records; nothing committed past them
+        await wait_for(
+            lambda: _committed_total_is(consumer, 8), message="offsets committed to 8"
+        )
+
+
+async def _committed_total_is(consumer: Any, total: int) -> bool:
+    committed = [await consumer.committed(tp) for tp in consumer.assignment()]
+    return sum(c or 0 for c in committed) == total

@@ -25,6 +25,7 @@ from motcua.shared.contracts.topics import (
     topic_config,
 )
 from motcua.shared.messaging.consumer import EventConsumer
+from motcua.shared.messaging.continuity import ForgetOnRebalance
 from motcua.shared.messaging.relay import Publish
 from motcua.shared.settings import KafkaSettings
 
@@ -253,6 +254,7 @@ def subscribe(
         fetch_max_wait_ms=profile.fetch_max_wait_ms,
         max_partition_fetch_bytes=MAX_RECORD_BYTES,
         decoder=_keep_raw,
+        listener=ForgetOnRebalance(consumer.continuity),
         description=description or None,
     )(on_batch)
 

@@ -89,6 +89,13 @@ class ServiceMetrics:
             ["consumer"],
             registry=r,
         )
+        self.offset_gaps = Counter(
+            "motcua_offset_gaps_total",
+            "Holes in a partition's offsets a reader met: reread (sought back "
+            "and read again) or skipped (still there after every reread)",
+            ["reader", "outcome"],
+            registry=r,
+        )
         self.db_statements = Counter(
             "motcua_db_statements_total",
             "SQL statements sent to the service's database (an executemany "

@@ -54,6 +54,7 @@ from motcua.shared.messaging import (
     InboxRecord,
 )
 from motcua.shared.messaging.consumer import INFRASTRUCTURE_ERRORS
+from motcua.shared.messaging.continuity import OffsetContinuity, contiguous
 from motcua.shared.offsets import high_watermarks
 from motcua.shared.personal_data import PersonalDataAccess, load_keys
 from motcua.shared.signing.canonical import split_body
@@ -190,10 +191,15 @@ async def _replay(
     try:
         reader.assign(list(pending))
         await reader.seek_to_beginning(*pending)
+        continuity = OffsetContinuity()
         while pending:
             batch = await reader.getmany(timeout_ms=500, max_records=batch_size)
+            kept, pause = await contiguous(
+                reader, continuity, batch, grouped=False, reader="rebuild"
+            )
             records: list[ConsumedRecord] = []
-            for tp, raw in batch.items():
+            for tp, raw in kept.items():
+                continuity.advance(tp, raw)
                 end = pending.get(tp)
                 if end is None:
                     continue
@@ -203,6 +209,8 @@ async def _replay(
                 if raw and raw[-1].offset + 1 >= end:
                     del pending[tp]
                     reader.pause(tp)
+            if pause:
+                await asyncio.sleep(pause)
             if records:
                 await replay.apply(records)
                 result.records += len(records)

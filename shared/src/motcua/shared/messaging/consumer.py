@@ -21,6 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 import structlog
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Tracer
 from sqlalchemy.dialects import postgresql, sqlite
@@ -37,6 +38,7 @@ from motcua.shared.contracts.topics import MAX_EVENT_BYTES, dead_letter_topic
 from motcua.shared.db import insert_ignoring_duplicates, utcnow
 from motcua.shared.logging import safe_error_text
 from motcua.shared.messaging.admission import Admission, Admitted, Check
+from motcua.shared.messaging.continuity import OffsetContinuity, contiguous
 from motcua.shared.messaging.outbox import add_raw, add_sealed_event, flush_outbox
 from motcua.shared.messaging.refusal import EventRefused
 from motcua.shared.messaging.tables import InboxRecord, ParkedRecord
@@ -298,6 +300,8 @@ class EventConsumer:
         )
         """``prepare``, else the handler's own ``prepare`` method if it has one."""
         self._counters: dict[tuple[str | None, str], Any] = {}
+        self.continuity = OffsetContinuity()
+        """The next offset of each partition: a hole is read again."""
 
     def _context(self, session: AsyncSession, record: ConsumedRecord) -> HandlerContext:
         async def refuse(parked: ConsumedRecord, refusal: EventRefused) -> None:
@@ -358,33 +362,62 @@ class EventConsumer:
 
     async def on_kafka_batch(self, message: Any) -> None:
         """FastStream batch handler (manual ack): apply, commit, then ack."""
+        kept, pause = await self._contiguous(message)
         records = []
+        for raws in kept.values():
+            for raw in raws:
+                # a type nobody here reads is acknowledged without decoding the
+                # rest of the record (its other headers, its key)
+                event_type = _event_type_header(raw)
+                if self.admission.wants(event_type):
+                    records.append(ConsumedRecord.from_kafka(raw))
+                else:
+                    self._unhandled(event_type)
+        if records:
+            try:
+                await self.apply_batch(records)
+            except Exception:  # rewind: the batch comes again after a pause
+                self._failures += 1
+                if self._metrics is not None:
+                    self._metrics.batch_failures.labels(self.group_id).inc()
+                log.exception(
+                    "consumer_batch_failed",
+                    consumer=self.group_id,
+                    records=len(records),
+                )
+                await message.nack()
+                await asyncio.sleep(min(0.2 * 2**self._failures, 10.0))
+                return
+            self._failures = 0
+        if message.raw_message:
+            await message.ack()
+        for tp, raws in kept.items():
+            self.continuity.advance(tp, raws)
+        if pause:
+            await asyncio.sleep(pause)
+
+    async def _contiguous(self, message: Any) -> tuple[dict[Any, Sequence[Any]], float]:
+        """The batch per partition, cut at any offset hole (``continuity``)."""
+        by_partition: dict[Any, list[Any]] = {}
         for raw in message.raw_message:
-            # a type nobody here reads is acknowledged without decoding the
-            # rest of the record (its other headers, its key)
-            event_type = _event_type_header(raw)
-            if self.admission.wants(event_type):
-                records.append(ConsumedRecord.from_kafka(raw))
-            else:
-                self._unhandled(event_type)
-        if not records:
-            if message.raw_message:
-                await message.ack()
-            return
-        try:
-            await self.apply_batch(records)
-        except Exception:  # rewind: the batch comes again after a pause
-            self._failures += 1
-            if self._metrics is not None:
-                self._metrics.batch_failures.labels(self.group_id).inc()
-            log.exception(
-                "consumer_batch_failed", consumer=self.group_id, records=len(records)
-            )
-            await message.nack()
-            await asyncio.sleep(min(0.2 * 2**self._failures, 10.0))
-            return
-        self._failures = 0
-        await message.ack()
+            by_partition.setdefault(
+                TopicPartition(raw.topic, raw.partition), []
+            ).append(raw)
+        consumer = getattr(message, "consumer", None)
+        if not isinstance(consumer, AIOKafkaConsumer):  # the in-memory test broker
+            return dict(by_partition), 0.0
+        return await contiguous(
+            consumer,
+            self.continuity,
+            by_partition,
+            grouped=True,
+            reader=self.group_id,
+            count=self._count_gap,
+        )
+
+    def _count_gap(self, outcome: str) -> None:
+        if self._metrics is not None:
+            self._metrics.offset_gaps.labels(self.group_id, outcome).inc()
 
     # -- the core, transport-free (tests call it directly) ------------------
 
