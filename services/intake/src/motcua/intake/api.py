@@ -31,6 +31,7 @@ from motcua.intake.idempotency import (
     IdempotencyKey,
     once_in_transaction,
 )
+from motcua.intake.repository import code_taken
 from motcua.intake.schemas import (
     AGENCY_CODE_PATTERN,
     DossierDetail,
@@ -45,6 +46,8 @@ from motcua.shared.params import BusinessDate
 log = structlog.get_logger(__name__)
 
 router = APIRouter(prefix="/api/v1", tags=["dossiers"])
+
+_CODE_ATTEMPTS = 3
 
 
 # -- receiving -------------------------------------------------------------------
@@ -92,9 +95,20 @@ async def receive_dossier(
         return JSONResponse(status_code=201, content=content)
 
     # the key's look-up, the decision and the writes: one transaction
-    response = await once_in_transaction(
-        ctx.runtime.transaction, ctx.runtime.sessions, key, perform
-    )
+    for attempt in range(1, _CODE_ATTEMPTS + 1):
+        try:
+            response = await once_in_transaction(
+                ctx.runtime.transaction, ctx.runtime.sessions, key, perform
+            )
+            break
+        except sa.exc.IntegrityError as exc:
+            # PostgreSQL: a portal code committed while this reception waited
+            # for the counter's lock is not in its statement's snapshot, so
+            # the counter can hand it out; the code's primary key refused it,
+            # and the next transaction steps over it (ADR 0015)
+            if attempt == _CODE_ATTEMPTS or not code_taken(exc):
+                raise
+            log.warning("dossier_code_taken_meanwhile", attempt=attempt)
     if recorded and REPLAY_HEADER not in response.headers:
         log.info(
             "dossier_recorded",

@@ -96,6 +96,17 @@ async def allocate_sequence(session: AsyncSession, agency_code: str, day: date) 
     return int((await session.execute(statement, params)).scalar_one())
 
 
+_CODE_REFUSED = ("intake_dossier_pkey", "intake_dossier.code")
+"""How PostgreSQL (the constraint) and SQLite (the column) name the refusal."""
+
+
+def code_taken(exc: sa.exc.IntegrityError) -> bool:
+    """The dossier table's primary key refused a code: another transaction
+    committed it first."""
+    text = str(exc.orig)
+    return any(name in text for name in _CODE_REFUSED)
+
+
 async def raise_sequence(
     session: AsyncSession, agency_code: str, day: date, at_least: int
 ) -> None:
