@@ -42,6 +42,8 @@ class PipelineObserver:
         self._settings = settings
         self.sightings: dict[str, Sighting] = defaultdict(Sighting)
         self.records = 0
+        self.gaps_reread = 0
+        """Holes in a partition's offsets this reader read again (ADR 0018)."""
         self._codes = codes
         self._tasks: list[asyncio.Task[None]] = []
         self._consumer: AIOKafkaConsumer | None = None
@@ -100,7 +102,12 @@ class PipelineObserver:
             # the bench's own reader must not miss what the broker skipped
             # either, or a clean run would not reconcile
             kept, pause = await contiguous(
-                self._consumer, continuity, batch, grouped=False, reader="bench"
+                self._consumer,
+                continuity,
+                batch,
+                grouped=False,
+                reader="bench",
+                count=self._count_gap,
             )
             now = time.perf_counter()
             for tp, records in kept.items():
@@ -110,6 +117,9 @@ class PipelineObserver:
                 continuity.advance(tp, records)
             if pause:
                 await asyncio.sleep(pause)
+
+    def _count_gap(self, outcome: str) -> None:
+        self.gaps_reread += outcome == "reread"
 
     def _see(self, record: object, now: float) -> None:
         key = getattr(record, "key", None)

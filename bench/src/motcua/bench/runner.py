@@ -415,15 +415,35 @@ class Bench:
     async def _statements(self) -> dict[str, float]:
         """Each service's ``motcua_db_statements_total`` (its /metrics)."""
         found: dict[str, float] = {}
+        for name, text in (await self._metrics()).items():
+            for line in text.splitlines():
+                if line.startswith("motcua_db_statements_total "):
+                    found[name] = float(line.split()[1])
+        return found
+
+    async def _offset_gaps(self) -> dict[str, int]:
+        """Holes in partitions' offsets the services' consumers met, by
+        outcome (ADR 0018), and those the bench's own reader read again."""
+        found = {"reread": 0, "skipped": 0}
+        for text in (await self._metrics()).values():
+            for line in text.splitlines():
+                if line.startswith("motcua_offset_gaps_total{"):
+                    outcome = "skipped" if 'outcome="skipped"' in line else "reread"
+                    found[outcome] += int(float(line.split()[-1]))
+        found["bench reader reread"] = (
+            self.observer.gaps_reread if self.observer is not None else 0
+        )
+        return found
+
+    async def _metrics(self) -> dict[str, str]:
+        """Each service instance's /metrics text (those that answer)."""
+        found: dict[str, str] = {}
         async with httpx.AsyncClient(timeout=10, follow_redirects=True) as client:
             for name, url in self.instance_urls.items():
                 try:
-                    text = (await client.get(f"{url}/metrics")).text
+                    found[name] = (await client.get(f"{url}/metrics")).text
                 except httpx.HTTPError:
                     continue
-                for line in text.splitlines():
-                    if line.startswith("motcua_db_statements_total "):
-                        found[name] = float(line.split()[1])
         return found
 
     def _tokens(self) -> dict[str, str]:
@@ -581,6 +601,7 @@ class Bench:
         }
         errors = [s.status for p in phases for s in p.submissions if s.status != 201]
         return {
+            "offset_gaps": await self._offset_gaps(),
             "counts": counts,
             "expected": expected,
             "differences": differences,
@@ -890,6 +911,12 @@ def markdown(result: dict[str, Any]) -> str:
     ]
     lines += [f"| {k} | {v} | {rec['expected'][k]} |" for k, v in rec["counts"].items()]
     lines.append(f"\nHTTP errors: {rec['http_errors']}")
+    if gaps := rec.get("offset_gaps"):
+        lines.append(
+            "\nHoles in partitions' offsets (ADR 0018): read again by the services' "
+            f"consumers {gaps['reread']}, skipped {gaps['skipped']}; read again by the "
+            f"bench's reader {gaps['bench reader reread']}"
+        )
     if result.get("portal"):
         lines += portal.markdown(result["portal"])
     return "\n".join(lines) + "\n"

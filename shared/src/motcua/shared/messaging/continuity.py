@@ -7,7 +7,7 @@ fetch can return a batch appended *after* one still being written, the
 consumer's position moves past the earlier batch, and its records are never
 read. That is how one dossier of ``bench-20261206T145331`` was never routed;
 ``bench/broker_gaps.py`` reproduces it (several skipped records per minute with
-eight producers on two partitions).
+eight producers on two partitions). ADR 0018 records the decision.
 
 So every reader checks each partition's offsets against the next one it
 expects. At a hole it keeps the records before it, seeks the partition back to
