@@ -6,7 +6,8 @@ without being decoded (on SQLite and PostgreSQL, and over the real broker)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +23,7 @@ from messaging_support import (
     withdrawal,
     write_events,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from motcua.shared.contracts import EventData, EventEnvelope, new_event
 from motcua.shared.contracts import headers as h
@@ -76,6 +77,17 @@ def record(event: EventEnvelope[Any], offset: int, **headers: str) -> ConsumedRe
     )
 
 
+@asynccontextmanager
+async def _tables(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """The messaging tables in a fresh database, and sessions on it."""
+    engine = create_engine(database_url)
+    try:
+        await create_tables(engine)
+        yield create_session_factory(engine)
+    finally:
+        await engine.dispose()
+
+
 async def _statuses(sessions: Any) -> dict[str, str]:
     inbox = InboxRecord.__table__  # type: ignore[attr-defined]
     async with sessions() as session:
@@ -86,10 +98,7 @@ async def _statuses(sessions: Any) -> dict[str, str]:
 async def test_prepare_sees_the_new_handled_events_of_a_batch_before_the_handler(
     database_url: str,
 ) -> None:
-    engine = create_engine(database_url)
-    try:
-        await create_tables(engine)
-        sessions = create_session_factory(engine)
+    async with _tables(database_url) as sessions:
         handler = Preparing()
         consumer = EventConsumer(
             group_id="g",
@@ -123,8 +132,6 @@ async def test_prepare_sees_the_new_handled_events_of_a_batch_before_the_handler
         assert await applied_counts(sessions) == {
             str(e.event_id): 1 for e in (first, second, third)
         }
-    finally:
-        await engine.dispose()
 
 
 @pytest.mark.parametrize("failing", ["handler", "prepare", "admission"])
@@ -135,10 +142,7 @@ async def test_a_batch_redone_record_by_record_goes_without_prepare(
     ``prepare`` that fails, or a record refused before it: the batch is
     applied again record by record, without ``prepare``, every good record
     applied once and only the bad one dead-lettered."""
-    engine = create_engine(database_url)
-    try:
-        await create_tables(engine)
-        sessions = create_session_factory(engine)
+    async with _tables(database_url) as sessions:
         handler = Preparing(fail_prepare=failing == "prepare")
         consumer = EventConsumer(
             group_id="g",
@@ -179,8 +183,6 @@ async def test_a_batch_redone_record_by_record_goes_without_prepare(
         if bad_id is not None:
             expected[bad_id] = "dead_lettered"
         assert await _statuses(sessions) == expected
-    finally:
-        await engine.dispose()
 
 
 class _Message:
@@ -219,10 +221,7 @@ def _kafka_record(
 async def test_records_nobody_reads_are_acknowledged_and_counted_unread(
     sqlite_database_url: str,
 ) -> None:
-    engine = create_engine(sqlite_database_url)
-    try:
-        await create_tables(engine)
-        sessions = create_session_factory(engine)
+    async with _tables(sqlite_database_url) as sessions:
         metrics = ServiceMetrics("test")
         consumer = EventConsumer(
             group_id="g",
@@ -273,8 +272,6 @@ async def test_records_nobody_reads_are_acknowledged_and_counted_unread(
             == 1
         )
         assert await _statuses(sessions) == {str(kept.event_id): "processed"}
-    finally:
-        await engine.dispose()
 
 
 @pytest.mark.broker

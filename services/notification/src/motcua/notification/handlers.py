@@ -569,15 +569,15 @@ async def _record_notices(
             is not None
         ):
             continue
-        row = notice_values(
-            policy,
-            dossier_code=dossier.dossier_code,
-            recipient_id=to,
-            trigger=trigger,
-            template=plan.template,
-            channel=plan.channel,
-            context=context,
-        )
+        notice: dict[str, Any] = {
+            "dossier_code": dossier.dossier_code,
+            "recipient_id": to,
+            "trigger": trigger,
+            "template": plan.template,
+            "channel": plan.channel,
+            "context": context,
+        }
+        row = notice_values(policy, **notice)
         if row is not None:
             rows.append(row)
             continue
@@ -586,17 +586,7 @@ async def _record_notices(
         # at them).
         await insert_notices(session, rows)
         rows = []
-        await create_notice(
-            session,
-            policy,
-            dossier_code=dossier.dossier_code,
-            recipient_id=to,
-            trigger=trigger,
-            template=plan.template,
-            channel=plan.channel,
-            context=context,
-            check_existing=False,
-        )
+        await create_notice(session, policy, **notice, check_existing=False)
     await insert_notices(session, rows)
     return True
 
