@@ -23,76 +23,17 @@ import collections
 import re
 import tempfile
 import time
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
-from motcua.shared.contracts import new_event, now_vn
-from motcua.shared.contracts.common import Channel
-from motcua.shared.contracts.dossier import DossierReceivedV2, Person
-from motcua.shared.contracts.handoff import (
-    DossierRoutedV1,
-    HandoffOfferedV1,
-    RoutedStep,
-)
+from motcua.bench.load_events import dossier_code, dossier_events
 from motcua.shared.logging import configure_logging
 from motcua.shared.settings import CommonSettings
-from motcua.shared.testing.helpers import one_key_ring, sealed
+from motcua.shared.testing.helpers import one_key_ring
 from motcua.shared.testing.offline import offline
 from motcua.shared.testing.signing import use_legacy_keystore
-
-AGENCY = "000.00.12.H14"
-
-
-def _code(stamp: str, n: int) -> str:
-    return f"{AGENCY}-{(int(stamp) + n // 10000) % 10**6:06d}-{n % 10000:04d}"
-
-
-def dossier_events(code: str, n: int) -> list[Any]:
-    at = now_vn()
-    received = new_event(
-        DossierReceivedV2(
-            procedure_code="1.001193",
-            procedure_name="Đăng ký khai sinh",
-            channel=Channel.DIRECT,
-            receiving_agency_code=AGENCY,
-            received_at=at,
-            due_at=at + timedelta(days=3),
-            personal_data=sealed(
-                code,
-                Person(
-                    full_name="Nguyễn Văn Bình",
-                    id_number="001203004567",
-                    phone=f"09{n:08d}",
-                    email=f"cong.dan.{n}@example.vn",
-                ),
-            ),
-        ),
-        dossier_code=code,
-        producer="intake",
-        agency_code=AGENCY,
-        occurred_at=at,
-    )
-    routed = new_event(
-        DossierRoutedV1(
-            competent_agency_code=AGENCY,
-            steps=[RoutedStep(step_no=1, role="receive", agency_code=AGENCY, hours=8)],
-        ),
-        dossier_code=code,
-        producer="routing",
-        agency_code=AGENCY,
-        causation=received,
-    )
-    offered = new_event(
-        HandoffOfferedV1(step_no=1, to_agency_code=AGENCY, role="receive"),
-        dossier_code=code,
-        producer="routing",
-        agency_code=AGENCY,
-        causation=received,
-    )
-    return [received, routed, offered]
 
 
 def _stop_background_workers() -> None:
@@ -130,7 +71,8 @@ def _portal_sender(app: Any) -> Any:
     import httpx
     from prometheus_client import CollectorRegistry
 
-    from motcua.portal.client import Credentials, PortalClient
+    from motcua.portal.app import platform_credentials
+    from motcua.portal.client import PortalClient
     from motcua.portal.simulator.app import create_simulator
     from motcua.portal.simulator.settings import credentials
     from motcua.portal.simulator.state import Portal
@@ -138,16 +80,7 @@ def _portal_sender(app: Any) -> Any:
     settings = app.state.runtime.settings
     sender = app.state.sender
     sender.client = PortalClient(
-        Credentials(
-            token_url=settings.token_url,
-            client_id=settings.client_id,
-            client_secret=settings.client_secret.get_secret_value(),
-            adapter_url=settings.adapter_url,
-            username=settings.username,
-            password=settings.password.get_secret_value(),
-            dstcode=settings.dstcode,
-            madonvi=settings.madonvi,
-        ),
+        platform_credentials(settings),
         registry=CollectorRegistry(),
         transport=httpx.ASGITransport(
             app=create_simulator(Portal(credentials(settings)))
@@ -182,7 +115,7 @@ async def measure(
         records = [
             svc.record(event)
             for n in range(dossiers)
-            for event in dossier_events(_code(stamp, n), n)
+            for event in dossier_events(dossier_code(stamp, n), n)
         ]
         warm, records = records[: 30 * 3], records[30 * 3 :]
         for start in range(0, len(warm), batch):

@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,20 +40,13 @@ import sqlalchemy as sa
 import uvicorn
 from fastapi import FastAPI
 
+from motcua.bench.load_events import dossier_code, dossier_events
 from motcua.notification.settings import NotificationSettings
 from motcua.notification.simulators.common import SimulatorSettings
 from motcua.notification.simulators.mail import create_mail_simulator
 from motcua.notification.simulators.postal import create_postal_simulator
 from motcua.notification.simulators.sms import create_sms_simulator
 from motcua.notification.tables import Notice
-from motcua.shared.contracts import new_event, now_vn
-from motcua.shared.contracts.common import Channel
-from motcua.shared.contracts.dossier import DossierReceivedV2, Person
-from motcua.shared.contracts.handoff import (
-    DossierRoutedV1,
-    HandoffOfferedV1,
-    RoutedStep,
-)
 from motcua.shared.contracts.topics import DOSSIER_EVENTS
 from motcua.shared.db import create_engine, create_session_factory
 from motcua.shared.kafka import create_broker
@@ -61,10 +54,8 @@ from motcua.shared.local_broker import LocalBroker, free_port
 from motcua.shared.messaging.outbox import envelope_headers
 from motcua.shared.messaging.tables import OutboxRecord
 from motcua.shared.settings import CommonSettings, KafkaSettings
-from motcua.shared.testing.helpers import one_key_ring, sealed
+from motcua.shared.testing.helpers import one_key_ring
 from motcua.shared.testing.signing import use_legacy_keystore
-
-AGENCY = "000.00.12.H14"
 
 
 @contextlib.asynccontextmanager
@@ -151,53 +142,6 @@ def _service_process(
 
 
 # -- the load -------------------------------------------------------------------
-
-
-def _code(agency: str, stamp: str, n: int) -> str:
-    """A code of the issued shape, ``<agency>-<6 digits>-<4 digits>``."""
-    return f"{agency}-{(int(stamp) + n // 10000) % 10**6:06d}-{n % 10000:04d}"
-
-
-def dossier_events(code: str, n: int) -> list[Any]:
-    """dossier.received, then what routing publishes right after (skipped)."""
-    at = now_vn()
-    received = new_event(
-        DossierReceivedV2(
-            procedure_code="1.001193",
-            procedure_name="Đăng ký khai sinh",
-            channel=Channel.DIRECT,
-            receiving_agency_code=AGENCY,
-            received_at=at,
-            due_at=at + timedelta(days=3),
-            personal_data=sealed(
-                code,
-                Person(
-                    full_name="Nguyễn Văn Bình",
-                    phone=f"09{n:08d}",
-                    email=f"cong.dan.{n}@example.vn",
-                ),
-            ),
-        ),
-        dossier_code=code,
-        producer="intake",
-        occurred_at=at,
-    )
-    routed = new_event(
-        DossierRoutedV1(
-            competent_agency_code=AGENCY,
-            steps=[RoutedStep(step_no=1, role="receive", agency_code=AGENCY, hours=8)],
-        ),
-        dossier_code=code,
-        producer="routing",
-        causation=received,
-    )
-    offered = new_event(
-        HandoffOfferedV1(step_no=1, to_agency_code=AGENCY, role="receive"),
-        dossier_code=code,
-        producer="routing",
-        causation=received,
-    )
-    return [received, routed, offered]
 
 
 async def wait_done(sessions: Any, expected: int, *, delivered: bool) -> None:
@@ -322,7 +266,7 @@ async def run(args: argparse.Namespace) -> None:
             started = time.perf_counter()
             stamp = time.strftime("%H%M%S")
             for n in range(dossiers):
-                for event in dossier_events(_code(AGENCY, stamp, n), n):
+                for event in dossier_events(dossier_code(stamp, n), n):
                     await producer.publish(
                         event.to_json(),
                         DOSSIER_EVENTS,

@@ -14,8 +14,8 @@ import httpx
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
-from motcua.portal.app import create_app
-from motcua.portal.client import Credentials, PortalClient
+from motcua.portal.app import create_app, platform_credentials
+from motcua.portal.client import PortalClient
 from motcua.portal.sender import Sender
 from motcua.portal.settings import PortalSettings
 from motcua.portal.simulator.app import create_simulator
@@ -42,16 +42,7 @@ def settings_for(database_url: str, tmp_path: Path, **overrides: Any) -> PortalS
 
 def client_for(settings: PortalSettings, portal: FastAPI) -> PortalClient:
     return PortalClient(
-        Credentials(
-            token_url=settings.token_url,
-            client_id=settings.client_id,
-            client_secret=settings.client_secret.get_secret_value(),
-            adapter_url=settings.adapter_url,
-            username=settings.username,
-            password=settings.password.get_secret_value(),
-            dstcode=settings.dstcode,
-            madonvi=settings.madonvi,
-        ),
+        platform_credentials(settings),
         registry=CollectorRegistry(),
         transport=httpx.ASGITransport(app=portal),
     )

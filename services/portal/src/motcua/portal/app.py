@@ -21,19 +21,24 @@ from motcua.shared.service import ServiceRuntime, create_http_app
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+def platform_credentials(settings: PortalSettings) -> Credentials:
+    """What the service presents to the integration platform and the portal."""
+    return Credentials(
+        token_url=settings.token_url,
+        client_id=settings.client_id,
+        client_secret=settings.client_secret.get_secret_value(),
+        adapter_url=settings.adapter_url.rstrip("/"),
+        username=settings.username,
+        password=settings.password.get_secret_value(),
+        dstcode=settings.dstcode,
+        madonvi=settings.madonvi,
+    )
+
+
 def build_client(settings: PortalSettings, runtime: ServiceRuntime) -> PortalClient:
     """The platform and portal client, pointed at the simulator by default."""
     return PortalClient(
-        Credentials(
-            token_url=settings.token_url,
-            client_id=settings.client_id,
-            client_secret=settings.client_secret.get_secret_value(),
-            adapter_url=settings.adapter_url.rstrip("/"),
-            username=settings.username,
-            password=settings.password.get_secret_value(),
-            dstcode=settings.dstcode,
-            madonvi=settings.madonvi,
-        ),
+        platform_credentials(settings),
         timeout_s=settings.call_timeout_s,
         ca_bundle=settings.ca_bundle,
         registry=runtime.metrics.registry,
